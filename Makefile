@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine:  make run  and  make test.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HTMX    := web/static/vendor/htmx.min.js
+FLASK   := $(BIN)/flask --app web
+
+.PHONY: run test install assets migrate demo lint bench clean browsers
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) assets translations
+
+# htmx comes from the npm registry, pinned in package-lock.json; never a CDN.
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p web/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+assets: $(HTMX)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d web/translations 2>/dev/null || true
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo load
+
+run: demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Playwright drives Debian's chromium (never a browser download).
+browsers:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install browsers
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/matching.py
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor instance/*.db

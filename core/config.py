@@ -1,0 +1,45 @@
+"""Configuration from the environment; every variable is listed in the README."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'shanlian.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    redis_url: str | None = None
+    secret_key: str = "dev-only-not-secret"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    default_locale: str = "zh_CN"
+    upload_dir: Path = INSTANCE_DIR / "uploads"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = env.get("DATABASE_URL") or _default_database_url()
+        # Heroku-style URLs and plain postgresql:// both mean psycopg 3 here.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return cls(
+            database_url=url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY") or "dev-only-not-secret",
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            default_locale=env.get("SHANLIAN_LOCALE") or "zh_CN",
+            upload_dir=Path(env.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads"),
+        )

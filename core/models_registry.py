@@ -1,0 +1,9 @@
+"""Import every table module so SQLModel.metadata is complete (Alembic, tests).
+
+core imports nothing of the services at module level; this one module is the exception,
+and only Alembic, the app factory and tests import it."""
+import core.audit  # noqa: F401
+import core.users  # noqa: F401
+import donors.models  # noqa: F401
+import funds.models  # noqa: F401
+import needs.models  # noqa: F401

@@ -1,0 +1,104 @@
+"""Money as an integer number of fen (分). Floats are refused everywhere."""
+from __future__ import annotations
+
+from core.errors import UserError
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+
+class MoneyError(UserError):
+    """Raised for anything that cannot be an amount of money."""
+
+
+class Money(int):
+    """An integer number of fen. `Money(150)` is ¥1.50.
+
+    It is an int so it stores and sums like one; it refuses floats so a rounding error can
+    never enter the books.
+    """
+
+    def __new__(cls, fen: int | Money = 0):
+        if isinstance(fen, bool) or not isinstance(fen, int):
+            raise MoneyError(f"money must be an integer number of fen, not {type(fen).__name__}")
+        return super().__new__(cls, fen)
+
+    @classmethod
+    def parse(cls, text: str | int | Decimal, *, allow_negative: bool = False) -> Money:
+        """Parse yuan as typed by a person: '15', '1,234.50', '¥20.5'. At most two decimals."""
+        if isinstance(text, float):
+            raise MoneyError("money must not be a float")
+        if isinstance(text, int):
+            return cls(text * 100)
+        raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+        if not raw:
+            raise MoneyError("金额不能为空 / amount is empty")
+        try:
+            yuan = Decimal(raw)
+        except InvalidOperation:
+            raise MoneyError(f"“{text}” 不是有效金额 / not a valid amount") from None
+        if not yuan.is_finite():
+            raise MoneyError(f"“{text}” 不是有效金额 / not a valid amount")
+        if yuan != yuan.quantize(Decimal("0.01")):
+            raise MoneyError("金额最多两位小数 / at most two decimals")
+        if yuan < 0 and not allow_negative:
+            raise MoneyError("金额不能为负 / amount must not be negative")
+        return cls(int((yuan * 100).to_integral_value(ROUND_HALF_UP)))
+
+    @classmethod
+    def yuan(cls, amount: int) -> Money:
+        return cls(amount * 100)
+
+    def __add__(self, other):
+        _refuse_float(other)
+        result = int.__add__(self, other)
+        return Money(result) if result is not NotImplemented else result
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        _refuse_float(other)
+        result = int.__sub__(self, other)
+        return Money(result) if result is not NotImplemented else result
+
+    def __rsub__(self, other):
+        _refuse_float(other)
+        return Money(int(other) - int(self))
+
+    def __mul__(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            raise MoneyError("money can only be multiplied by an integer")
+        return Money(int(self) * other)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return Money(-int(self))
+
+    def format(self) -> str:
+        """¥1,234.50 (negative: -¥1,234.50)."""
+        sign = "-" if self < 0 else ""
+        yuan, fen = divmod(abs(int(self)), 100)
+        return f"{sign}¥{yuan:,}.{fen:02d}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return f"Money({int(self)})"
+
+
+def _refuse_float(other) -> None:
+    if isinstance(other, float):
+        raise MoneyError("money must not be mixed with a float")
+
+
+def fmt(fen: int | None) -> str:
+    """Format any integer fen for display; templates use this as a filter."""
+    return Money(int(fen or 0)).format()
+
+
+def percent(part: int, whole: int) -> int:
+    """Whole-number percentage (floored), for progress bars; 0 when whole is 0."""
+    if whole <= 0:
+        return 0
+    return min(100, (int(part) * 100) // int(whole))

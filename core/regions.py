@@ -1,0 +1,103 @@
+"""Region paths: 省/市/县/镇/社区, `/`-separated, matched on whole segments.
+
+Public pages show a region only down to the county (县级), so a child's town or village
+never appears next to a pseudonym.
+"""
+from __future__ import annotations
+
+from core.errors import UserError
+
+from dataclasses import dataclass
+
+LEVELS = ("省", "市", "县", "镇", "社区")
+
+# The administrative tree Shanlian knows down to county level. Below the county, towns
+# and communities are accepted when they are named like one.
+KNOWN: dict[str, dict[str, tuple[str, ...]]] = {
+    "山东省": {
+        "滨州市": ("滨城区", "沾化区", "惠民县", "阳信县", "无棣县", "博兴县", "邹平市"),
+        "潍坊市": ("潍城区", "寒亭区", "坊子区", "奎文区", "青州市", "诸城市", "寿光市",
+                  "安丘市", "高密市", "昌邑市", "临朐县", "昌乐县"),
+        "聊城市": ("东昌府区", "茌平区", "临清市", "阳谷县", "莘县", "东阿县", "冠县", "高唐县"),
+    },
+    "广西壮族自治区": {
+        "北海市": ("海城区", "银海区", "铁山港区", "合浦县"),
+    },
+}
+TOWN_SUFFIXES = ("镇", "乡", "街道", "开发区", "度假区")
+COMMUNITY_SUFFIXES = ("社区", "村", "居委会", "小区")
+
+
+class RegionError(UserError):
+    """An unknown or malformed region path."""
+
+
+@dataclass(frozen=True, order=True)
+class Region:
+    segments: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, path: str) -> Region:
+        if not isinstance(path, str) or not path.strip():
+            raise RegionError("地区不能为空 / region is empty")
+        segments = tuple(s.strip() for s in path.strip().strip("/").split("/"))
+        if any(not s for s in segments):
+            raise RegionError(f"地区“{path}”格式有误 / malformed region")
+        if len(segments) > len(LEVELS):
+            raise RegionError(f"地区“{path}”层级过多 / too many levels")
+        province = segments[0]
+        if province not in KNOWN:
+            raise RegionError(f"未知地区“{province}” / unknown region")
+        if len(segments) > 1 and segments[1] not in KNOWN[province]:
+            raise RegionError(f"未知地区“{province}/{segments[1]}” / unknown region")
+        if len(segments) > 2 and segments[2] not in KNOWN[province][segments[1]]:
+            raise RegionError(f"未知地区“{'/'.join(segments[:3])}” / unknown region")
+        if len(segments) > 3 and not segments[3].endswith(TOWN_SUFFIXES):
+            raise RegionError(f"“{segments[3]}”不是乡镇或街道 / not a town or subdistrict")
+        if len(segments) > 4 and not segments[4].endswith(COMMUNITY_SUFFIXES):
+            raise RegionError(f"“{segments[4]}”不是社区或村 / not a community or village")
+        return cls(segments)
+
+    @property
+    def path(self) -> str:
+        return "/".join(self.segments)
+
+    def within(self, prefix: Region | str) -> bool:
+        """True if this region lies inside `prefix`, comparing whole segments."""
+        return within(self.path, prefix if isinstance(prefix, str) else prefix.path)
+
+    @property
+    def county(self) -> str:
+        return county_display(self.path)
+
+    def __str__(self) -> str:
+        return self.path
+
+
+def within(path: str, prefix: str) -> bool:
+    """Whole-segment prefix test: 山东省/滨州市 contains 山东省/滨州市/邹平市, not 滨州市郊."""
+    if not prefix:
+        return True
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def county_path(path: str) -> str:
+    """The path cut at the county level (at most 省/市/县)."""
+    return "/".join(path.split("/")[:3])
+
+
+def county_display(path: str) -> str:
+    """What a public page shows: 山东省滨州市邹平市 — never the town or community."""
+    return "".join(path.split("/")[:3])
+
+
+def children(prefix: str = "") -> list[str]:
+    """Known child region names one level below `prefix` (for the 省 → 市 → 县 cascade)."""
+    parts = [p for p in prefix.split("/") if p] if prefix else []
+    if not parts:
+        return list(KNOWN)
+    if len(parts) == 1:
+        return list(KNOWN.get(parts[0], {}))
+    if len(parts) == 2:
+        return list(KNOWN.get(parts[0], {}).get(parts[1], ()))
+    return []

@@ -1,0 +1,162 @@
+"""Donors, enterprises, pledges and donations (the offline flow: recorded as paid at once;
+Stripe Checkout confirms the same way from its webhook)."""
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from core.audit import record
+from core.errors import NotFound, UserError
+from core.privacy import donor_display_name
+from core.regions import Region
+from donors.models import Donation, Donor, Enterprise, Pledge
+from funds import accounts, ledger
+from funds.models import Allocation, CommunityFund
+from funds.services import donate_to_fund_ledger
+from needs.funding import credit_need
+from needs.models import CATEGORIES, NEED_KINDS, Need
+
+
+def public_name(donor: Donor) -> str:
+    return donor_display_name(donor.name, donor.show_name)
+
+
+def create_donor(session: Session, name: str, show_name: bool = False,
+                 user_id: int | None = None) -> Donor:
+    if not name.strip():
+        raise UserError("请填写姓名 / name is required")
+    donor = Donor(name=name.strip(), show_name=show_name, user_id=user_id)
+    session.add(donor)
+    session.flush()
+    return donor
+
+
+def create_enterprise(session: Session, name: str, region: str, status: str = "approved",
+                      code: str | None = None) -> Enterprise:
+    Region.parse(region)
+    enterprise = Enterprise(code=code or "", name=name, region=region, status=status)
+    session.add(enterprise)
+    session.flush()
+    if not code:
+        enterprise.code = f"E-{enterprise.id}"
+    record(session, "enterprise.create", f"enterprise:{enterprise.code}", name=name)
+    return enterprise
+
+
+def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, title: str = "",
+                  categories: list[str] | None = None, regions: list[str] | None = None,
+                  need_kinds: list[str] | None = None, per_grant_cap: int | None = None,
+                  per_beneficiary_cap: int | None = None, match_ratio_pct: int | None = None,
+                  programme_id: int | None = None) -> Pledge:
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+        raise UserError("认捐预算必须为正 / budget must be positive")
+    for category in categories or []:
+        if category not in CATEGORIES:
+            raise UserError(f"未知类别 {category} / unknown category")
+    for kind in need_kinds or []:
+        if kind not in NEED_KINDS:
+            raise UserError(f"未知需求类型 {kind} / unknown need kind")
+    for region in regions or []:
+        Region.parse(region)
+    pledge = Pledge(enterprise_id=enterprise.id, budget=budget, title=title,
+                    categories=categories or [], regions=regions or [],
+                    need_kinds=need_kinds or [], per_grant_cap=per_grant_cap,
+                    per_beneficiary_cap=per_beneficiary_cap, match_ratio_pct=match_ratio_pct,
+                    programme_id=programme_id)
+    session.add(pledge)
+    session.flush()
+    pledge.code = f"PL-{pledge.id}"
+    session.flush()
+    record(session, "pledge.create", f"pledge:{pledge.code}", budget=budget)
+    return pledge
+
+
+def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
+    """The enterprise pays (part of) its pledge in; it can then be allocated."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    result = session.execute(
+        update(Pledge).where(Pledge.id == pledge.id, Pledge.paid_in + amount <= Pledge.budget)
+        .values(paid_in=Pledge.paid_in + amount))
+    if result.rowcount != 1:
+        raise UserError("付款超过认捐预算 / payment exceeds the pledge's budget")
+    enterprise = session.get(Enterprise, pledge.enterprise_id)
+    ledger.append(session, "pledge_payment", ref,
+                  [(accounts.enterprise(enterprise.code), -amount), (accounts.pledge(pledge.code), amount)],
+                  memo=f"{enterprise.name}认捐款到账")
+    session.refresh(pledge)
+
+
+def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: int,
+                         match_run_id: int | None = None, reason: str = "") -> Allocation:
+    """Move paid-in pledge money to a need (an executed allocation)."""
+    if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
+        raise UserError("超过该认捐的单笔上限 / above the pledge's per-grant cap")
+    result = session.execute(
+        update(Pledge).where(Pledge.id == pledge.id, Pledge.allocated + amount <= Pledge.paid_in)
+        .values(allocated=Pledge.allocated + amount))
+    if result.rowcount != 1:
+        raise UserError("认捐余额不足 / not enough paid-in pledge money")
+    allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=amount,
+                            status="executed", match_run_id=match_run_id, reason=reason)
+    session.add(allocation)
+    session.flush()
+    credit_need(session, need, amount, accounts.pledge(pledge.code), "allocation",
+                f"allocation:{allocation.id}", memo=f"{pledge.title or pledge.code} → {need.title}")
+    allocation.ledger_seq = ledger.head(session).seq
+    session.refresh(pledge)
+    return allocation
+
+
+def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
+                   payment_ref: str | None = None) -> Donation:
+    """Record a paid donation and credit the need, in one unit of work."""
+    donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="paid",
+                        payment_ref=payment_ref)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    session.add(donation)
+    session.flush()
+    credit_need(session, need, amount, accounts.donor(donor.public_id), "donation",
+                f"donation:{donation.id}")
+    donation.ledger_seq = ledger.head(session).seq
+    session.flush()
+    return donation
+
+
+def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: int,
+                   payment_ref: str | None = None) -> Donation:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    donation = Donation(donor_id=donor.id, fund_id=fund.id, amount=amount, status="paid",
+                        payment_ref=payment_ref)
+    session.add(donation)
+    session.flush()
+    donate_to_fund_ledger(session, fund, accounts.donor(donor.public_id), amount, "donation",
+                          f"donation:{donation.id}")
+    donation.ledger_seq = ledger.head(session).seq
+    session.flush()
+    return donation
+
+
+def get_pledge(session: Session, code: str) -> Pledge:
+    pledge = session.exec(select(Pledge).where(Pledge.code == code)).first()
+    if pledge is None:
+        raise NotFound(f"找不到认捐 {code} / no pledge {code}")
+    return pledge
+
+
+def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,
+                            amount: int, payment_ref: str | None = None) -> Donation:
+    """An enterprise gives straight to a fund (e.g. the 12 founders of 安心纾困基金)."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    donation = Donation(enterprise_id=enterprise.id, fund_id=fund.id, amount=amount,
+                        status="paid", payment_ref=payment_ref)
+    session.add(donation)
+    session.flush()
+    donate_to_fund_ledger(session, fund, accounts.enterprise(enterprise.code), amount, "donation",
+                          f"donation:{donation.id}", memo=f"{enterprise.name} → {fund.name}")
+    donation.ledger_seq = ledger.head(session).seq
+    session.flush()
+    return donation

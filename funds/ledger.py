@@ -1,0 +1,149 @@
+"""The double-entry, hash-chained ledger: append, verify, export, balances.
+
+Appends are serialised (a PostgreSQL advisory lock, SQLite's write lock), and `prev` is
+UNIQUE, so even a bug that skipped the lock could not fork the chain: it would fail.
+"""
+from __future__ import annotations
+
+from core.errors import UserError
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from core.clock import iso_z, now
+from core.db import is_postgres
+from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
+from funds.models import LedgerPosting, LedgerTxn
+
+ACCOUNT = re.compile(r"^[a-z_]+:[A-Za-z0-9_-]{1,50}$")
+ADVISORY_LOCK_KEY = 7_004_231  # any constant shared by all writers of this database
+
+
+class LedgerError(UserError):
+    """A transaction that may not be written (it changes nothing)."""
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    amount: int
+
+
+def _check_postings(postings: Sequence[Posting | tuple[str, int]]) -> list[Posting]:
+    checked = []
+    for item in postings:
+        posting = item if isinstance(item, Posting) else Posting(*item)
+        if isinstance(posting.amount, bool) or not isinstance(posting.amount, int):
+            raise LedgerError(f"记账金额必须是整数分 / amount must be integer fen: {posting.amount!r}")
+        if posting.amount == 0:
+            raise LedgerError("记账金额不能为零 / a posting of zero")
+        if not ACCOUNT.match(posting.account):
+            raise LedgerError(f"账户格式应为 type:id / bad account {posting.account!r}")
+        checked.append(Posting(posting.account, int(posting.amount)))
+    if len(checked) < 2:
+        raise LedgerError("一笔交易至少两条分录 / a transaction needs at least two postings")
+    total = sum(p.amount for p in checked)
+    if total != 0:
+        raise LedgerError(f"借贷不平衡（差 {total} 分）/ postings do not balance by {total} fen")
+    return checked
+
+
+def _lock_chain(session: Session) -> None:
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    # SQLite: every transaction begins IMMEDIATE (core.db), which already serialises writers.
+
+
+def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | tuple[str, int]],
+           memo: str = "") -> LedgerTxn:
+    """Append one balanced transaction to the chain, inside the caller's unit of work."""
+    checked = _check_postings(postings)
+    if not kind or not ref:
+        raise LedgerError("交易必须有类型和对象 / kind and ref are required")
+    _lock_chain(session)
+    last = session.execute(
+        select(LedgerTxn.seq, LedgerTxn.hash).order_by(LedgerTxn.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = now().replace(microsecond=0)
+    body = _as_dict(seq, at, kind, ref, memo, prev, checked)
+    txn = LedgerTxn(seq=seq, at=at, kind=kind, ref=ref, memo=memo, prev=prev,
+                    hash=txn_hash(body))
+    session.add(txn)
+    session.flush()
+    session.add_all(LedgerPosting(seq=seq, position=i, account=p.account, amount=p.amount)
+                    for i, p in enumerate(checked))
+    session.flush()
+    return txn
+
+
+def _as_dict(seq, at, kind, ref, memo, prev, postings, hash_=None) -> dict:
+    body = {
+        "seq": seq, "at": iso_z(at), "kind": kind, "ref": ref, "memo": memo,
+        "postings": [{"account": p.account, "amount": p.amount} for p in postings],
+        "prev": prev,
+    }
+    if hash_ is not None:
+        body["hash"] = hash_
+    return body
+
+
+def iter_transactions(session: Session, batch: int = 5000) -> Iterator[dict]:
+    """Every transaction as its public dict, in seq order, streamed in batches."""
+    after = 0
+    while True:
+        txns = session.execute(
+            select(LedgerTxn).where(LedgerTxn.seq > after).order_by(LedgerTxn.seq).limit(batch)
+        ).scalars().all()
+        if not txns:
+            return
+        postings: dict[int, list[Posting]] = {t.seq: [] for t in txns}
+        rows = session.execute(
+            select(LedgerPosting.seq, LedgerPosting.account, LedgerPosting.amount)
+            .where(LedgerPosting.seq > after, LedgerPosting.seq <= txns[-1].seq)
+            .order_by(LedgerPosting.seq, LedgerPosting.position)
+        ).all()
+        for seq, account, amount in rows:
+            postings[seq].append(Posting(account, amount))
+        for t in txns:
+            yield _as_dict(t.seq, t.at, t.kind, t.ref, t.memo, t.prev, postings[t.seq], t.hash)
+        after = txns[-1].seq
+
+
+def export_lines(session: Session) -> Iterator[str]:
+    for txn in iter_transactions(session):
+        yield to_line(txn) + "\n"
+
+
+def verify(session: Session) -> Verdict:
+    checker = ChainChecker()
+    for txn in iter_transactions(session):
+        if not checker.feed(txn):
+            break
+    return checker.result()
+
+
+def balance(session: Session, account: str) -> int:
+    total = session.execute(
+        select(func.coalesce(func.sum(LedgerPosting.amount), 0)).where(
+            LedgerPosting.account == account)
+    ).scalar_one()
+    return int(total)
+
+
+def balances(session: Session, prefix: str) -> dict[str, int]:
+    """Balances of every account whose name starts with `prefix` (e.g. 'need:')."""
+    rows = session.execute(
+        select(LedgerPosting.account, func.sum(LedgerPosting.amount))
+        .where(LedgerPosting.account.startswith(prefix))
+        .group_by(LedgerPosting.account)
+    ).all()
+    return {account: int(total) for account, total in rows}
+
+
+def head(session: Session) -> LedgerTxn | None:
+    return session.execute(select(LedgerTxn).order_by(LedgerTxn.seq.desc()).limit(1)).scalar()

@@ -1,0 +1,122 @@
+"""Community funds, allocations, approvals, disbursements, match runs, and the ledger."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import now
+
+ALLOCATION_STATES = ("proposed", "approved", "rejected", "executed", "reversed")
+
+
+class CommunityFund(SQLModel, table=True):
+    """社区基金. `balance` mirrors the ledger account fund:<code>; the CHECK keeps it >= 0
+    even when two grants race."""
+
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="fund_balance_nonneg"),
+        CheckConstraint("per_grant_cap IS NULL OR per_grant_cap > 0", name="fund_grant_cap"),
+        CheckConstraint("second_approval_over IS NULL OR second_approval_over > 0",
+                        name="fund_second_approval"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    name: str = Field(max_length=120)
+    region: str = Field(max_length=200, index=True)
+    programme_id: int | None = Field(default=None, foreign_key="programme.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    balance: int = Field(default=0, sa_type=BigInteger)
+    per_grant_cap: int | None = Field(default=None, sa_type=BigInteger)
+    second_approval_over: int | None = Field(default=None, sa_type=BigInteger)
+    need_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=now)
+
+
+class MatchRun(SQLModel, table=True):
+    __tablename__ = "match_run"
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=now)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=20)
+    objective: str = Field(default="", max_length=40)  # decimal text; scores, not money
+    upper_bound: str = Field(default="", max_length=40)
+    stats: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Allocation(SQLModel, table=True):
+    """Money proposed or moved from one source (pledge or fund) to one need."""
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="allocation_amount_positive"),
+        CheckConstraint("(pledge_id IS NULL) <> (fund_id IS NULL)", name="allocation_one_source"),
+        CheckConstraint(
+            "status IN ('proposed','approved','rejected','executed','reversed')",
+            name="allocation_status",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    pledge_id: int | None = Field(default=None, foreign_key="pledge.id", index=True)
+    fund_id: int | None = Field(default=None, foreign_key="communityfund.id", index=True)
+    amount: int = Field(sa_type=BigInteger)
+    status: str = Field(default="proposed", max_length=20)
+    match_run_id: int | None = Field(default=None, foreign_key="match_run.id")
+    ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
+    reason: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=now)
+
+
+class Approval(SQLModel, table=True):
+    """One fund manager's decision on a proposed grant; large grants need two."""
+
+    __table_args__ = (
+        CheckConstraint("decision IN ('approve','reject')", name="approval_decision"),
+        UniqueConstraint("allocation_id", "approver_id", name="approval_once_per_approver"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    allocation_id: int = Field(foreign_key="allocation.id", index=True)
+    approver_id: int = Field(foreign_key="user.id")
+    decision: str = Field(max_length=10)
+    reason: str = Field(default="", max_length=300)
+    at: datetime = Field(default_factory=now)
+
+
+class Disbursement(SQLModel, table=True):
+    __table_args__ = (CheckConstraint("amount > 0", name="disbursement_amount_positive"),)
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    milestone_id: int | None = Field(default=None, foreign_key="milestone.id")
+    amount: int = Field(sa_type=BigInteger)
+    paid_to: str = Field(max_length=200)  # the organisation or supplier, never a child
+    memo: str = Field(default="", max_length=300)
+    at: datetime = Field(default_factory=now)
+    ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
+
+
+class LedgerTxn(SQLModel, table=True):
+    """One ledger transaction. Append-only; `prev` is unique so the chain cannot fork."""
+
+    __tablename__ = "ledger_txn"
+    __table_args__ = (
+        CheckConstraint("seq >= 1", name="ledger_seq_positive"),
+        UniqueConstraint("prev", name="ledger_prev_unique"),
+    )
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime
+    kind: str = Field(max_length=30, index=True)
+    ref: str = Field(max_length=80, index=True)
+    memo: str = Field(default="", max_length=300)
+    prev: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class LedgerPosting(SQLModel, table=True):
+    __tablename__ = "ledger_posting"
+    __table_args__ = (CheckConstraint("amount <> 0", name="posting_nonzero"),)
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(foreign_key="ledger_txn.seq", index=True)
+    position: int
+    account: str = Field(max_length=60, index=True)
+    amount: int = Field(sa_type=BigInteger)

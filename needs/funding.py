@@ -1,0 +1,94 @@
+"""Money into and out of a need. Every change is a ledger transaction plus an atomic update
+of the need's mirror columns, whose CHECKs refuse over-funding even under concurrency."""
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session
+
+from core.audit import record
+from core.clock import now
+from core.errors import UserError
+from funds import accounts, ledger
+from funds.models import CommunityFund, Disbursement
+from funds.services import change_balance
+from needs.models import Milestone, Need
+
+FUNDABLE = ("verified",)
+
+
+def credit_need(session: Session, need: Need, amount: int, source_account: str, kind: str,
+                ref: str, memo: str = "") -> None:
+    """Give `amount` to a verified need from `source_account`.
+
+    A whole need (微心愿, a sponsorship year) takes exactly its full amount in one go; any
+    need takes at most what is still open. The WHERE clause re-checks both on the locked
+    row, so two donors at once cannot both win."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    result = session.execute(
+        update(Need)
+        .where(
+            Need.id == need.id,
+            Need.state.in_(FUNDABLE),
+            Need.funded + amount <= Need.amount,
+            or_(Need.whole.is_(False), and_(Need.funded == 0, Need.amount == amount)),
+        )
+        .values(funded=Need.funded + amount)
+    )
+    if result.rowcount != 1:
+        session.refresh(need)
+        if need.state not in FUNDABLE:
+            raise UserError("该需求当前不能接受捐助 / this need is not open for funding")
+        if need.whole and need.funded == 0:
+            raise UserError(f"该心愿须一次全额认领（{need.amount} 分）/ must be funded whole")
+        raise UserError("金额超过尚需金额，或已被他人认领 / more than is still open, or already "
+                        "claimed")
+    ledger.append(session, kind, ref, [(source_account, -amount), (accounts.need(need.code), amount)],
+                  memo=memo or need.title)
+    session.refresh(need)
+    if need.funded == need.amount:
+        need.state = "funded"
+        session.flush()
+        record(session, "need.funded", f"need:{need.code}")
+
+
+def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: int,
+                    ref: str, actor_id: int | None = None) -> None:
+    """A community-fund micro-grant: the fund's balance falls, the need's funded rises."""
+    if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
+        raise UserError("超过该基金的单笔上限 / above the fund's per-grant cap")
+    change_balance(session, fund, -amount)
+    credit_need(session, need, amount, accounts.fund(fund.code), "grant", ref,
+                memo=f"{fund.name} → {need.title}")
+    record(session, "fund.grant", f"fund:{fund.code}", actor_id, need=need.code, amount=amount)
+
+
+def disburse(session: Session, need: Need, amount: int, paid_to: str, memo: str = "",
+             milestone: Milestone | None = None, actor_id: int | None = None) -> Disbursement:
+    """Pay out money held for a need to the organisation or supplier that delivers it."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise UserError("金额必须为正 / amount must be positive")
+    if not paid_to.strip():
+        raise UserError("必须写明收款方 / the payee is required")
+    result = session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.disbursed + amount <= Need.funded)
+        .values(disbursed=Need.disbursed + amount)
+    )
+    if result.rowcount != 1:
+        raise UserError("拨付金额超过已筹金额 / more than the need holds")
+    txn = ledger.append(session, "disbursement", f"need:{need.code}",
+                        [(accounts.need(need.code), -amount), (accounts.disbursed(need.code), amount)],
+                        memo=memo or f"拨付给{paid_to}")
+    payout = Disbursement(need_id=need.id, amount=amount, paid_to=paid_to, memo=memo,
+                          milestone_id=milestone.id if milestone else None, ledger_seq=txn.seq)
+    session.add(payout)
+    if milestone is not None:
+        milestone.done_at = now()
+    session.refresh(need)
+    need.last_disclosed_at = now()
+    if need.disbursed == need.amount and need.state == "funded":
+        need.state = "disbursed"
+    session.flush()
+    record(session, "need.disburse", f"need:{need.code}", actor_id, amount=amount)
+    return payout

@@ -1,0 +1,140 @@
+"""Organisations, programmes, beneficiaries and the needs posted for them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, Text
+from sqlmodel import Field, SQLModel
+
+from core.clock import now
+
+NEED_KINDS = ("wish", "project", "sponsorship", "microgrant")
+NEED_STATES = ("draft", "submitted", "verified", "funded", "disbursed", "delivered", "closed",
+               "rejected", "expired", "cancelled")
+CATEGORIES = ("助困", "助老", "助学", "助残", "助医", "社区")
+ORG_KINDS = ("charity", "social_work_station", "civil_affairs", "foundation")
+ORG_STATES = ("pending", "approved", "rejected")
+AGE_BANDS = ("0-5", "6-11", "12-14", "15-17", "18-59", "60-79", "80+")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
+
+class Organisation(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(_in("kind", ORG_KINDS), name="organisation_kind_known"),
+        CheckConstraint(_in("status", ORG_STATES), name="organisation_status_known"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    kind: str = Field(default="charity", max_length=30)
+    region: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=20)
+    created_at: datetime = Field(default_factory=now)
+
+
+class Programme(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=120)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    organiser: str = Field(default="", max_length=200)
+    region: str = Field(max_length=200)
+    source: str = Field(default="", max_length=200)  # the report the figures come from
+    created_at: datetime = Field(default_factory=now)
+
+
+class Beneficiary(SQLModel, table=True):
+    """What may be shown: a pseudonym, an age band, a region (shown at county level)."""
+
+    __table_args__ = (CheckConstraint(_in("age_band", AGE_BANDS), name="beneficiary_age_band"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    pseudonym: str = Field(max_length=20)
+    age_band: str = Field(max_length=10)
+    is_minor: bool = True
+    region: str = Field(max_length=200)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    verified_at: datetime | None = None
+    verified_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=now)
+
+
+class BeneficiaryPrivate(SQLModel, table=True):
+    """Personal data, kept apart: read only by verifiers, never rendered publicly."""
+
+    __tablename__ = "beneficiary_private"
+    beneficiary_id: int = Field(foreign_key="beneficiary.id", primary_key=True)
+    full_name: str = Field(max_length=60)
+    id_number: str = Field(default="", max_length=30)
+    birth_date: date | None = None
+    address: str = Field(default="", max_length=300)
+    school: str = Field(default="", max_length=120)
+    guardian_phone: str = Field(default="", max_length=30)
+
+
+class Need(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(_in("kind", NEED_KINDS), name="need_kind_known"),
+        CheckConstraint(_in("state", NEED_STATES), name="need_state_known"),
+        CheckConstraint("amount > 0", name="need_amount_positive"),
+        CheckConstraint("funded >= 0 AND funded <= amount", name="need_not_overfunded"),
+        CheckConstraint("disbursed >= 0 AND disbursed <= funded", name="need_disbursed_le_funded"),
+        CheckConstraint("urgency BETWEEN 1 AND 5", name="need_urgency_range"),
+        CheckConstraint("people >= 1", name="need_people_positive"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=20, unique=True)
+    kind: str = Field(max_length=20, index=True)
+    title: str = Field(max_length=200)
+    story: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    category: str = Field(max_length=20, index=True)
+    region: str = Field(max_length=200, index=True)
+    amount: int = Field(sa_type=BigInteger)
+    funded: int = Field(default=0, sa_type=BigInteger)
+    disbursed: int = Field(default=0, sa_type=BigInteger)
+    whole: bool = False
+    urgency: int = 3
+    people: int = 1
+    deadline: date | None = None
+    state: str = Field(default="draft", max_length=20, index=True)
+    programme_id: int | None = Field(default=None, foreign_key="programme.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    beneficiary_id: int | None = Field(default=None, foreign_key="beneficiary.id", index=True)
+    posted_at: datetime = Field(default_factory=now)
+    verified_at: datetime | None = None
+    verified_by: int | None = Field(default=None, foreign_key="user.id")
+    last_disclosed_at: datetime | None = None
+
+    @property
+    def open_amount(self) -> int:
+        return self.amount - self.funded
+
+
+class Milestone(SQLModel, table=True):
+    """A step of a milestone-paid project (焕新乐园: renovation, then 12 family visits)."""
+
+    __table_args__ = (CheckConstraint("amount >= 0", name="milestone_amount_nonneg"),)
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    seq: int
+    title: str = Field(max_length=200)
+    amount: int = Field(default=0, sa_type=BigInteger)
+    due: date | None = None
+    done_at: datetime | None = None
+
+
+class Evidence(SQLModel, table=True):
+    """A file proving a disbursement or delivery; photos are stored with EXIF removed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    disbursement_id: int | None = Field(default=None, foreign_key="disbursement.id")
+    kind: str = Field(default="photo", max_length=20)
+    filename: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    content_type: str = Field(max_length=80)
+    caption: str = Field(default="", max_length=300)
+    uploaded_by: int | None = Field(default=None, foreign_key="user.id")
+    uploaded_at: datetime = Field(default_factory=now)
