@@ -24,7 +24,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from . import eligibility as el
-from .graph import FlowError, Network
+from .graph import Network
 from .model import Instance
 
 MAX_ROUNDS = 3
@@ -53,8 +53,9 @@ class Engine:
         wmax = max((Fraction(n.weight, n.open) for n in needs), default=Fraction(1))
         self.scale = k = max(1, int(_COST_LIMIT / ((net.stats["nodes"] + 1) * 8 * (wmax + 1))))
         self.K = 8 * k
-        self.cost = [8 * ((2 * k * n.weight + n.open) // (2 * n.open)) + _tiebreak(n, inst.as_of)
-                     for n in needs]
+        self.tb = [_tiebreak(n, inst.as_of) for n in needs]
+        self.cost = [8 * ((2 * k * n.weight + n.open) // (2 * n.open)) + t
+                     for n, t in zip(needs, self.tb, strict=True)]
         # state
         self.budget = [s.budget for s in inst.sources]
         self.res_open = [n.open for n in needs]
@@ -113,11 +114,11 @@ class Engine:
         return kept
 
     def _repack(self) -> None:
-        inst, net = self.inst, self.net
+        inst = self.inst
         index = el.SourceIndex(inst.sources)
         todo = [j for j, n in enumerate(self.lneeds) if n.whole and not self.whole_done[j]]
         todo.sort(key=lambda j: (-Fraction(self.lneeds[j].weight, self.lneeds[j].open),
-                                 -self.cost[j] % 8, j))
+                                 -self.tb[j], j))
         for j in todo:
             n = self.lneeds[j]
             best = None
@@ -134,7 +135,6 @@ class Engine:
                 best = si
             if best is not None:
                 self._grant(best, j, n.open, "repack")
-        del net
 
     def run(self) -> None:
         nl = len(self.lneeds)
@@ -157,8 +157,5 @@ class Engine:
 
 def solve_instance(inst: Instance, time_limit: float | None = None) -> Engine:
     eng = Engine(inst, time_limit)
-    try:
-        eng.run()
-    except FlowError:
-        raise
+    eng.run()
     return eng

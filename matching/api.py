@@ -1,0 +1,52 @@
+"""Public entry points: ``solve`` and its result dict (the format page's "Result")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import eligibility as el
+from .engine import solve_instance
+from .explain import why
+from .model import Instance, parse_instance
+
+
+def solve(instance: dict | Instance, time_limit: float | None = None,
+          explain: bool = False) -> dict[str, Any]:
+    """Allocate sources to needs.  ``instance`` is the JSON dict (or a parsed :class:`Instance`).
+
+    Returns ``{"allocations": [...], "unfunded": [...], "stats": {...}}``; allocations are in
+    need order, then source order, so the same input always gives the same output.
+    """
+    t0 = time.perf_counter()
+    inst = instance if isinstance(instance, Instance) else parse_instance(instance)
+    eng = solve_instance(inst, time_limit)
+    live = eng.net.live
+    allocations = []
+    totals: dict[str, int] = {}
+    for (si, j), amt in sorted(eng.pair.items(), key=lambda kv: (live[kv[0][1]], kv[0][0])):
+        if amt <= 0:
+            continue
+        n, s = inst.needs[live[j]], inst.sources[si]
+        a: dict[str, Any] = {"need": n.id, "source": s.id, "amount": amt}
+        if explain:
+            a["why"] = why(s, n, amt, eng.phase[(si, j)], inst.as_of)
+        allocations.append(a)
+        totals[n.id] = totals.get(n.id, 0) + amt
+    objective = el.objective(inst, totals)
+    spent = sum(totals.values())
+    return {
+        "allocations": allocations,
+        "unfunded": [n.id for n in inst.needs if n.id not in totals],
+        "stats": {
+            "objective": objective,
+            "upper_bound": eng.upper_bound,
+            "seconds": round(time.perf_counter() - t0, 4),
+            "funded_needs": sum(1 for n in inst.needs if n.open > 0 and totals.get(n.id) == n.open),
+            "partly_funded_needs": sum(
+                1 for n in inst.needs if 0 < totals.get(n.id, 0) < n.open),
+            "stranded": sum(s.budget for s in inst.sources) - spent,
+            "rounds": eng.rounds,
+            "graph": eng.net.stats,
+        },
+    }
