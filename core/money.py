@@ -1,9 +1,9 @@
 """Money as an integer number of fen (分). Floats are refused everywhere."""
 from __future__ import annotations
 
-from core.errors import UserError
-
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from core.errors import UserError
 
 
 class MoneyError(UserError):

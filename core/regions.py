@@ -5,9 +5,9 @@ never appears next to a pseudonym.
 """
 from __future__ import annotations
 
-from core.errors import UserError
-
 from dataclasses import dataclass
+
+from core.errors import UserError
 
 LEVELS = ("省", "市", "县", "镇", "社区")
 

@@ -5,8 +5,6 @@ UNIQUE, so even a bug that skipped the lock could not fork the chain: it would f
 """
 from __future__ import annotations
 
-from core.errors import UserError
-
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from sqlmodel import Session
 
 from core.clock import iso_z, now
 from core.db import is_postgres
+from core.errors import UserError
 from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
 from funds.models import LedgerPosting, LedgerTxn
 

@@ -54,8 +54,9 @@ def database_url() -> str:
 
 def truncate_all(url: str) -> None:
     engine = get_engine(url)
-    import core.models_registry  # noqa: F401
     from sqlmodel import SQLModel
+
+    import core.models_registry  # noqa: F401
 
     tables = [t.name for t in SQLModel.metadata.sorted_tables]
     with engine.begin() as conn:

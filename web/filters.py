@@ -2,8 +2,8 @@
 from flask import Flask
 
 from core.money import fmt, percent
-from core.regions import county_display
 from core.privacy import mask_name
+from core.regions import county_display
 
 KIND_LABELS = {"wish": "微心愿", "project": "项目", "sponsorship": "助学", "microgrant": "小急难"}
 STATE_LABELS = {

@@ -1,0 +1,56 @@
+from decimal import Decimal
+
+import pytest
+
+from core.errors import UserError
+from core.money import Money, MoneyError, fmt, percent
+
+
+def test_money_is_integer_fen_and_formats_as_yuan():
+    assert Money(123450).format() == "¥1,234.50"
+    assert Money(-5).format() == "-¥0.05"
+    assert fmt(0) == "¥0.00"
+    assert Money.yuan(10_000) == 1_000_000
+
+
+@pytest.mark.parametrize("bad", [1.5, 0.1, True, "100", None, Decimal("1")])
+def test_money_refuses_anything_but_int(bad):
+    with pytest.raises(MoneyError):
+        Money(bad)
+
+
+def test_arithmetic_stays_money_and_refuses_floats():
+    total = Money(150) + Money(250)
+    assert isinstance(total, Money) and total == 400
+    assert isinstance(Money(400) - 150, Money)
+    assert Money(300) * 3 == 900
+    with pytest.raises(MoneyError):
+        Money(100) + 0.5
+    with pytest.raises(MoneyError):
+        Money(100) * 1.5
+
+
+@pytest.mark.parametrize("text,fen", [
+    ("15", 1500), ("1,234.50", 123450), ("¥20.5", 2050), (" ￥0.01 ", 1), ("10000", 1000000),
+    ("1，000", 100000),
+])
+def test_parse_yuan_as_typed(text, fen):
+    assert Money.parse(text) == fen
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.005", "-3", "NaN", "Infinity", "1e400x"])
+def test_parse_refuses_bad_amounts_with_a_readable_message(text):
+    with pytest.raises(UserError) as caught:
+        Money.parse(text)
+    assert caught.value.zh and caught.value.en
+
+
+def test_parse_refuses_float_input():
+    with pytest.raises(MoneyError):
+        Money.parse(12.5)
+
+
+def test_percent_floors_and_caps():
+    assert percent(1, 3) == 33
+    assert percent(5, 0) == 0
+    assert percent(200, 100) == 100
