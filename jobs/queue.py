@@ -21,7 +21,7 @@ def _connection(url: str | None):
     return fakeredis.FakeRedis()
 
 
-def get_queue(settings: Settings | None = None) -> Queue:
+def get_queue(settings: Settings | None = None, name: str = QUEUE_NAME) -> Queue:
     settings = settings or Settings.from_env()
     connection = _connection(settings.redis_url)
-    return Queue(QUEUE_NAME, connection=connection, is_async=bool(settings.redis_url))
+    return Queue(name, connection=connection, is_async=bool(settings.redis_url))

@@ -1,0 +1,38 @@
+"""Jobs run in-process without Redis (make run) and through a real rq worker with Redis."""
+import uuid
+
+from rq import SimpleWorker
+from sqlalchemy import text
+
+from core.config import Settings
+from core.db import get_engine
+from jobs.queue import get_queue
+from jobs.tasks import verify_ledger
+from tests.conftest import require_redis
+from tests.integration.test_ledger import _append_some
+
+
+def test_without_redis_jobs_run_at_enqueue(clean_url):
+    _append_some(clean_url, 3)
+    queue = get_queue(Settings(database_url=clean_url, redis_url=None))
+    job = queue.enqueue(verify_ledger, clean_url)
+    assert job.is_finished
+    assert job.return_value() == {"ok": True, "count": 3, "bad_seq": None, "reason": ""}
+
+
+def test_with_redis_a_worker_runs_the_job_and_reports_a_broken_chain(clean_url):
+    url = require_redis()
+    _append_some(clean_url, 3)
+    with get_engine(clean_url).begin() as conn:
+        conn.execute(text("UPDATE ledger_posting SET amount = 1 WHERE seq = 2 AND position = 0"))
+    # A private queue name, so no other worker on this Redis takes the job.
+    queue = get_queue(Settings(database_url=clean_url, redis_url=url),
+                      name=f"test-{uuid.uuid4().hex[:8]}")
+    assert queue.is_async
+    job = queue.enqueue(verify_ledger, clean_url)
+    assert not job.is_finished
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    job.refresh()
+    assert job.is_finished
+    result = job.return_value()
+    assert result["ok"] is False and result["bad_seq"] == 2
