@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP) assets translations
 
 # htmx comes from the npm registry, pinned in package-lock.json; never a CDN.
+# Every page works without JavaScript, so a machine without npm still runs the site.
 $(HTMX): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p web/static/vendor
-	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && mkdir -p web/static/vendor && \
+	  cp node_modules/htmx.org/dist/htmx.min.js $(HTMX); \
+	else echo "npm not found: serving pages without htmx (they work without JavaScript)"; fi
 
 assets: $(HTMX)
 
