@@ -1,0 +1,306 @@
+"""No public page, export or log line ever shows a beneficiary's private data, nor the name
+of an individual donor who did not choose to be named.
+
+The pages are discovered from the app's URL map, so a page added later is covered without
+editing this file; parameters are filled from the demo database.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from html.parser import HTMLParser
+from urllib.parse import urlencode
+
+import pytest
+from sqlmodel import select
+from werkzeug.routing import AnyConverter
+
+from core.db import get_engine, unit_of_work
+
+NEED_LINK = re.compile(r"/needs/[A-Z]+-\d+")
+SKIP_ENDPOINTS = {"static"}
+
+
+# ------------------------------------------------------------------ what is private ---
+
+def birth_forms(born) -> list[str]:
+    if born is None:
+        return []
+    return [born.isoformat(), born.strftime("%Y%m%d"), f"{born.year}年{born.month}月{born.day}日",
+            f"{born.year}年{born.month:02d}月{born.day:02d}日", f"{born.year}/{born.month}/{born.day}",
+            f"{born.year}.{born.month:02d}.{born.day:02d}"]
+
+
+def private_values(session) -> dict[str, str]:
+    """value -> what it is, for every non-empty private field and hidden donor name."""
+    from donors.models import Donor
+    from needs.models import BeneficiaryPrivate
+
+    secrets: dict[str, str] = {}
+    for p in session.exec(select(BeneficiaryPrivate)).all():
+        for field in ("full_name", "id_number", "address", "school", "guardian_phone"):
+            value = (getattr(p, field) or "").strip()
+            if value:
+                secrets[value] = f"beneficiary {p.beneficiary_id} {field}"
+        for form in birth_forms(p.birth_date):
+            secrets[form] = f"beneficiary {p.beneficiary_id} birth_date"
+    donors = session.exec(select(Donor)).all()
+    named = {d.name for d in donors if d.show_name}
+    for d in donors:
+        if not d.show_name and d.name.strip() and d.name not in named:
+            secrets[d.name.strip()] = f"donor {d.id} name (not shown by choice)"
+    return secrets
+
+
+def leaks(text: str, secrets: dict[str, str]) -> list[str]:
+    return [f"{what}: {value!r}" for value, what in secrets.items() if value in text]
+
+
+def body_text(response) -> str:
+    """Everything a client receives: headers and body; XLSX is unzipped and every part read."""
+    data = response.get_data()
+    headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    if data[:2] == b"PK":
+        import openpyxl
+
+        parts = []
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                parts.append(archive.read(name).decode("utf-8", "replace"))
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows(values_only=True):
+                parts.append("\t".join("" if v is None else str(v) for v in row))
+        return headers + "\n" + "\n".join(parts)
+    return headers + "\n" + data.decode("utf-8", "replace").lstrip("\ufeff")
+
+
+# -------------------------------------------------------------------- which pages ---
+
+class _Forms(HTMLParser):
+    """Every GET form field on a page: name -> option values (empty for a text box)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, set[str]] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "select" and name:
+            self._select = name
+            self.fields.setdefault(name, set())
+        elif tag == "option" and self._select and a.get("value"):
+            self.fields[self._select].add(a["value"])
+        elif tag == "input" and name and a.get("type") in ("radio", "checkbox") and a.get("value"):
+            self.fields.setdefault(name, set()).add(a["value"])
+        elif tag == "input" and name and a.get("type", "text") in ("text", "search"):
+            self.fields.setdefault(name, set())
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def demo_codes(session) -> dict[str, list[str]]:
+    from donors.models import Enterprise, Pledge
+    from funds.models import CommunityFund, LedgerTxn
+    from needs.models import Need, Organisation, Programme
+    from needs.queries import PUBLIC_STATES
+
+    needs = session.exec(select(Need.code, Need.state, Need.kind)).all()
+    return {
+        "need": [c for c, s, _ in needs if s in PUBLIC_STATES],
+        "hidden_need": [c for c, s, _ in needs if s not in PUBLIC_STATES],
+        "project": [c for c, s, k in needs if s in PUBLIC_STATES and k == "project"],
+        "fund": list(session.exec(select(CommunityFund.code)).all()),
+        "enterprise": list(session.exec(select(Enterprise.code)).all()),
+        "pledge": [c for c in session.exec(select(Pledge.code)).all() if c],
+        "programme": list(session.exec(select(Programme.code)).all()),
+        "organisation": [str(i) for i in session.exec(select(Organisation.id)).all()],
+        "seq": [str(s) for s in session.exec(select(LedgerTxn.seq).limit(20)).all()],
+    }
+
+
+EXPORT_NAMES = ["needs", "projects", "ledger", "donations", "disbursements", "funds",
+                "enterprises", "programmes", "pledges", "allocations", "totals", "grants"]
+
+
+def values_for(rule, arg: str, codes: dict[str, list[str]]) -> list[str]:
+    converter = rule._converters.get(arg)
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)
+    where = (rule.rule + " " + rule.endpoint + " " + arg).lower()
+    if arg in ("fmt", "format", "ext"):
+        return ["csv", "xlsx", "jsonl", "json"]
+    if arg in ("what", "name", "kind", "table", "dataset"):
+        return EXPORT_NAMES
+    if arg in ("seq", "id", "page") and "organisation" not in where:
+        return codes["seq"]
+    for key in ("fund", "enterprise", "pledge", "programme", "organisation", "project"):
+        if key in where:
+            return codes[key]
+    return codes["need"] + codes["fund"] + codes["enterprise"] + codes["programme"]
+
+
+def public_urls(app, codes) -> dict[str, list[str]]:
+    """endpoint -> every concrete URL to fetch for it."""
+    urls: dict[str, list[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        if rule.endpoint.startswith("bench"):
+            continue
+        args = sorted(rule.arguments)
+        if not args:
+            urls[rule.endpoint] = [rule.rule]
+            continue
+        combos = [{}]
+        for arg in args:
+            combos = [dict(c, **{arg: v}) for c in combos for v in values_for(rule, arg, codes)]
+        built = []
+        with app.test_request_context():
+            from flask import url_for
+
+            for combo in combos:
+                try:
+                    built.append(url_for(rule.endpoint, **combo))
+                except Exception:  # a value the converter refuses: not a URL of this rule
+                    continue
+        urls[rule.endpoint] = built
+    return urls
+
+
+# ------------------------------------------------------------------------- fixtures ---
+
+@pytest.fixture(scope="module")
+def secrets(demo_url):
+    with unit_of_work(get_engine(demo_url)) as s:
+        values = private_values(s)
+    assert sum("beneficiary" in w for w in values.values()) >= 20, "demo has no private data?"
+    assert any("donor" in w for w in values.values()), "demo has no hidden donor names?"
+    return values
+
+
+@pytest.fixture(scope="module")
+def codes(demo_url):
+    with unit_of_work(get_engine(demo_url)) as s:
+        return demo_codes(s)
+
+
+@pytest.fixture
+def fetch(demo_app, secrets, caplog):
+    """GET a URL, assert it is clean, return the response."""
+    client = demo_app.test_client()
+    caplog.set_level(logging.DEBUG)
+
+    def get(url: str, **kw):
+        response = client.get(url, **kw)
+        found = leaks(body_text(response), secrets)
+        assert not found, f"{url} leaks private data: {found}"
+        return response
+    return get
+
+
+def assert_logs_clean(caplog, secrets) -> None:
+    text = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    found = leaks(text, secrets)
+    assert not found, f"private data in the log: {found}"
+
+
+# ---------------------------------------------------------------------------- tests ---
+
+def test_every_public_route_is_clean(demo_app, codes, fetch, caplog, secrets):
+    """Every GET route of the app, with every demo code: 200 pages and exports leak nothing."""
+    served: dict[str, int] = {}
+    for endpoint, urls in public_urls(demo_app, codes).items():
+        served[endpoint] = 0
+        for url in urls:
+            response = fetch(url)
+            if response.status_code == 200:
+                served[endpoint] += 1
+                if response.mimetype == "text/html":
+                    fetch(url, headers={"HX-Request": "true"})  # the htmx partial too
+    never = [e for e, n in served.items() if n == 0 and not e.startswith(("auth", "admin"))]
+    assert not never, f"these routes never answered 200 with demo values (teach values_for): {never}"
+    assert served.get("public.need", 0) == len(codes["need"])
+    assert_logs_clean(caplog, secrets)
+
+
+def test_needs_list_with_every_filter_and_page_is_clean(fetch, caplog, secrets):
+    page = fetch("/needs").get_data(as_text=True)
+    forms = _Forms()
+    forms.feed(page)
+    requested = 0
+    for name, options in forms.fields.items():
+        for value in sorted(options) or ["书包", "助学", "滨州"]:
+            assert fetch("/needs?" + urlencode({name: value})).status_code < 500
+            requested += 1
+    for number in range(1, 30):
+        response = fetch(f"/needs?page={number}")
+        if not NEED_LINK.search(response.get_data(as_text=True)):
+            break
+    assert number > 2, "the demo should span several pages of needs"
+    assert_logs_clean(caplog, secrets)
+
+
+def test_search_does_not_find_needs_by_private_fields(demo_app, secrets, caplog):
+    """Searching for a child's real name, school or ID number finds nothing, and the page
+    shows nothing private beyond the query the visitor typed in."""
+    client = demo_app.test_client()
+    caplog.set_level(logging.DEBUG)
+    beneficiary_values = [v for v, w in secrets.items() if w.startswith("beneficiary")
+                          and not w.endswith("birth_date")]
+    assert beneficiary_values
+    for param in ("q", "search"):
+        # What a search for a word that is nowhere finds (everything, if the route ignores
+        # this parameter): a private value must find exactly that, nothing more.
+        nowhere = set(NEED_LINK.findall(client.get(
+            "/needs?" + urlencode({param: "无此词zqxj"})).get_data(as_text=True)))
+        for value in beneficiary_values[:60]:
+            response = client.get("/needs?" + urlencode({param: value}))
+            assert response.status_code == 200
+            text = response.get_data(as_text=True)
+            assert set(NEED_LINK.findall(text)) <= nowhere, \
+                f"search for {secrets[value]} found a need"
+            found = leaks(text.replace(value, ""), secrets)
+            assert not found, f"search page leaks {found}"
+    assert_logs_clean(caplog, secrets)
+
+
+def test_hidden_needs_stay_hidden(fetch, codes):
+    assert codes["hidden_need"]
+    for code in codes["hidden_need"]:
+        assert fetch(f"/needs/{code}").status_code == 404
+
+
+def test_the_checker_catches_a_leaking_page_and_log(demo_app, secrets, caplog):
+    """The checks above can fail: a page or a log line with a child's data is caught."""
+    name = next(v for v, w in secrets.items() if w.endswith("full_name"))
+    hidden = next(v for v, w in secrets.items() if w.startswith("donor"))
+    born = next(v for v, w in secrets.items() if w.endswith("birth_date") and "年" in v)
+    assert leaks(f"<p>受助人：{name}</p>", secrets)
+    assert leaks(f"<li>{hidden} · ¥10.00</li>", secrets)
+    assert leaks(f"出生于{born}", secrets)
+
+    class Fake:
+        headers = {"Content-Type": "application/vnd.openxmlformats"}
+
+        @staticmethod
+        def get_data():
+            import openpyxl
+
+            book = openpyxl.Workbook()
+            book.active.append(["W-1", name])
+            out = io.BytesIO()
+            book.save(out)
+            return out.getvalue()
+
+    assert leaks(body_text(Fake), secrets), "a name inside an XLSX must be found"
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("shanlian.test").info("claimed by %s", name)
+    with pytest.raises(AssertionError):
+        assert_logs_clean(caplog, secrets)
