@@ -1,0 +1,53 @@
+"""The language switch: GET /lang/<code> remembers the choice in a cookie and goes back.
+
+Only a path on this site is followed back (from ?next= or the Referer); anything else, an
+absolute URL to another host or a protocol-relative //host, falls back to the home page,
+so the switch can never be used as an open redirect.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, request, url_for
+
+from core.errors import UserError
+
+bp = Blueprint("i18n", __name__)
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+COOKIE_AGE = 365 * 24 * 3600
+
+
+def safe_target(candidate: str | None) -> str | None:
+    """`candidate` as a same-site path (with its query), or None if it is not one."""
+    if not candidate or "\\" in candidate or any(ord(c) < 32 for c in candidate):
+        return None
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        own = urlsplit(request.host_url)
+        if parts.scheme not in ("http", "https") or parts.netloc != own.netloc:
+            return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    if path.startswith("/lang/"):
+        return None
+    return path + (f"?{_without_lang(parts.query)}" if _without_lang(parts.query) else "")
+
+
+def _without_lang(query: str) -> str:
+    """Drop a ?lang= that would otherwise override the cookie just set."""
+    return "&".join(p for p in query.split("&") if p and not p.startswith("lang="))
+
+
+@bp.get("/lang/<code>")
+def switch(code: str):
+    if code not in LANGUAGES:
+        raise UserError(f"不支持的语言“{code}” / unsupported language {code!r}")
+    target = (safe_target(request.args.get("next")) or safe_target(request.referrer)
+              or url_for("public.home"))
+    response = redirect(target, code=303)
+    response.set_cookie("lang", code, max_age=COOKIE_AGE, samesite="Lax", httponly=True,
+                        secure=request.is_secure)
+    response.headers["Vary"] = "Cookie"
+    return response
