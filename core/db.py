@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from core.config import INSTANCE_DIR, Settings
+from core.config import Settings
 
 _engines: dict[str, Engine] = {}
 
@@ -27,9 +28,16 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+def ensure_sqlite_dir(url: str) -> None:
+    """A fresh clone has no instance/ folder; SQLite cannot create the file without it."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "", ":memory:"):
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

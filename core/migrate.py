@@ -5,6 +5,7 @@ from alembic import command
 from alembic.config import Config
 
 from core.config import ROOT, Settings
+from core.db import ensure_sqlite_dir
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -15,7 +16,9 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    ensure_sqlite_dir(config.attributes["database_url"])
+    command.upgrade(config, revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:

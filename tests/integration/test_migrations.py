@@ -33,11 +33,12 @@ def test_upgrade_from_empty_on_sqlite(tmp_path):
 
 
 def test_flask_db_upgrade_command_on_sqlite(tmp_path):
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
+    # As on a fresh clone: the instance folder does not exist yet.
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'cli.db'}")
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "web", "db", "upgrade"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "cli.db").exists()
+    assert (tmp_path / "instance" / "cli.db").exists()
 
 
 def test_upgrade_from_empty_on_postgres():
