@@ -522,8 +522,9 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 def run_wrk(url: str, seconds: float, connections: int) -> tuple[float, float]:
     """(median latency ms, requests per second) from one wrk run."""
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                          "--latency", url], capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out or "Socket errors" in out and "timeout" in out:
+                          "--timeout", "30s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or re.search(r"Socket errors: connect [1-9]|read [1-9]", out):
         raise SystemExit(f"errors while loading {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -83,6 +83,10 @@ class Need(SQLModel, table=True):
         CheckConstraint("disbursed >= 0 AND disbursed <= funded", name="need_disbursed_le_funded"),
         CheckConstraint("urgency BETWEEN 1 AND 5", name="need_urgency_range"),
         CheckConstraint("people >= 1", name="need_people_positive"),
+        # Public-page indexes (migration 0002, measured by bench/web.py): the /needs order,
+        # read backwards for DESC; and region prefixes (LIKE 'a/b/%') on PostgreSQL.
+        Index("ix_need_public_order", "urgency", "posted_at", "id"),
+        Index("ix_need_region_prefix", "region", postgresql_ops={"region": "varchar_pattern_ops"}),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str | None = Field(default=None, max_length=20, unique=True)
