@@ -41,12 +41,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     filters.init_app(app)
 
     from web.disclosure import bp as disclosure_bp
+    from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
     from web.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(disclosure_bp)
+    app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(i18n_bp)
 

@@ -418,3 +418,9 @@ def _load(demo: Demo) -> None:  # noqa: PLR0915 — one linear script reads best
                                 amount=100 * Y, category="助学", region=f"{HEPU}/廉州镇/廉南村",
                                 programme=prog["haisi"])
     needs.submit(s, pending)
+
+    # Evidence photos for a few disbursements; their fake EXIF/GPS is stripped on upload.
+    from web.demo_evidence import add_demo_evidence
+
+    tick()
+    add_demo_evidence(s)

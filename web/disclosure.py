@@ -1,10 +1,122 @@
-"""阳光慈善: the public ledger download."""
-from flask import Blueprint, Response, current_app, stream_with_context
+"""阳光慈善: disclosure pages, the paginated ledger, exports, evidence files, the ledger
+download and how to verify it; plus the printable wish card of a need."""
+from __future__ import annotations
+
+import re
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import lazy_gettext
+from markupsafe import Markup
 
 from core.db import get_engine, unit_of_work
+from core.errors import NotFound
+from core.regions import county_display
+from funds import disclosure as queries
 from funds import ledger
+from needs import evidence as evidence_service
+from needs.queries import need_view
+from web import charts, exports
+from web.db import session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
+pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
+
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def _int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | None:
+    try:
+        value = int(request.args.get(name, ""))
+    except ValueError:
+        return default
+    return value if value >= minimum else default
+
+
+def _code(code: str) -> str:
+    if not CODE.match(code):
+        raise NotFound(f"找不到 {code[:40]} / not found")
+    return code
+
+
+@bp.app_template_global()
+def txn_url(seq: int | None) -> str:
+    """Link to one transaction on the public ledger page (its anchor is #seq-N)."""
+    if not seq:
+        return url_for("disclosure.ledger_view")
+    return url_for("disclosure.ledger_view", before=seq + 1, _anchor=f"seq-{seq}")
+
+
+@bp.app_template_global()
+def qr_svg(url: str, scale: int = 4) -> Markup:
+    """A QR code of `url` as inline SVG (no JavaScript, prints crisply)."""
+    qr = segno.make(url, error="m", micro=False)
+    return Markup(qr.svg_inline(scale=scale, title=url, dark="#000", light="#fff",
+                                svgclass="qr", lineclass=None))
+
+
+KIND_NAMES = {
+    "donation": lazy_gettext("捐赠"), "pledge_payment": lazy_gettext("企业认捐到账"),
+    "allocation": lazy_gettext("企业配捐"), "grant": lazy_gettext("基金拨款"),
+    "disbursement": lazy_gettext("拨付"), "refund": lazy_gettext("退款"),
+    "reversal": lazy_gettext("冲正"),
+}
+
+
+@bp.app_template_global()
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind, kind))
+
+
+@bp.app_template_global()
+def monthly_rows(summary) -> list[tuple[str, tuple[int, int]]]:
+    """The last 24 months of (raised for needs, disbursed) for the column chart."""
+    return [(month, (raised, disbursed)) for month, _in, raised, disbursed
+            in summary.monthly()[-24:]]
+
+
+@bp.app_template_global()
+def breakdown_rows(rows, county: bool = False, limit: int = 30):
+    return [(county_display(b.label) if county else b.label, (b.funded, b.disbursed))
+            for b in rows[:limit]]
+
+
+bp.add_app_template_global(charts.hbar_chart, "hbar_chart")
+bp.add_app_template_global(charts.column_chart, "column_chart")
+
+
+@bp.app_template_global()
+def account_url(label) -> str | None:
+    if label.endpoint == "need":
+        return url_for("disclosure.need_page", code=label.code)
+    if label.endpoint == "fund":
+        return url_for("disclosure.fund", code=label.code)
+    if label.endpoint == "enterprise":
+        return url_for("disclosure.enterprise", code=label.code)
+    return None
+
+
+@bp.get("/")
+def index():
+    return render_template("disclosure/index.html", platform=queries.platform(session()))
+
+
+@bp.get("/ledger")
+def ledger_view():
+    kind = request.args.get("kind") or None
+    if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
+        kind = None
+    page = queries.ledger_page(session(), before=_int_arg("before"), kind=kind)
+    return render_template("disclosure/ledger.html", page=page)
 
 
 @bp.get("/ledger.jsonl")
@@ -18,3 +130,110 @@ def ledger_jsonl():
 
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": "attachment; filename=shanlian-ledger.jsonl"})
+
+
+@bp.get("/verify")
+def verify():
+    seq, head_hash = queries.ledger_head(session())
+    return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
+
+
+@bp.get("/needs/<code>")
+def need_page(code: str):
+    view = queries.need_disclosure(session(), _code(code), before=_int_arg("before"))
+    return render_template("disclosure/need.html", view=view)
+
+
+@bp.get("/funds")
+def funds():
+    page = _int_arg("page", 1)
+    rows, total = queries.funds_list(session(), page=page)
+    return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
+                           per_page=queries.PER_PAGE)
+
+
+@bp.get("/funds/<code>")
+def fund(code: str):
+    view = queries.fund_page(session(), _code(code), before=_int_arg("before"))
+    return render_template("disclosure/fund.html", view=view)
+
+
+@bp.get("/enterprises")
+def enterprises():
+    return render_template("disclosure/enterprises.html",
+                           rows=queries.enterprises_list(session()))
+
+
+@bp.get("/enterprises/<code>")
+def enterprise(code: str):
+    view = queries.enterprise_page(session(), _code(code), before=_int_arg("before"),
+                                   page=_int_arg("page", 1))
+    return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
+                           per_page=queries.PER_PAGE)
+
+
+@bp.get("/programmes/<code>")
+def programme(code: str):
+    page = _int_arg("page", 1)
+    view = queries.programme_page(session(), _code(code), page=page)
+    return render_template("disclosure/programme.html", view=view, page=page,
+                           per_page=queries.PER_PAGE)
+
+
+def _export_source(db, what: str):
+    """(file stem, sheet name, columns, rows) for an export name."""
+    if what == "needs":
+        return "needs", queries.NEED_EXPORT_COLUMNS, queries.export_needs(db)
+    if what == "ledger":
+        return "ledger", queries.LEDGER_EXPORT_COLUMNS, queries.export_ledger(db)
+    if what == "funds":
+        return "funds", queries.FUND_EXPORT_COLUMNS, queries.export_funds(db)
+    if what == "enterprises":
+        return ("enterprises", queries.ENTERPRISE_EXPORT_COLUMNS,
+                queries.export_enterprise_allocations(db))
+    if what.startswith("fund-"):
+        fund = queries.fund_page(db, _code(what[5:]))  # 404 for an unknown fund
+        return (what, queries.LEDGER_EXPORT_COLUMNS,
+                queries.export_ledger(db, accounts=[f"fund:{fund.fund.code}"]))
+    if what.startswith("enterprise-"):
+        code = _code(what[len("enterprise-"):])
+        queries.enterprise_page(db, code)  # 404 for an unknown enterprise
+        return (what, queries.ENTERPRISE_EXPORT_COLUMNS,
+                queries.export_enterprise_allocations(db, code))
+    raise NotFound(f"没有名为 {what[:40]} 的导出 / no export named {what[:40]}")
+
+
+@bp.get("/export/<what>.<any(csv, xlsx):fmt>")
+def export(what: str, fmt: str):
+    if fmt == "xlsx":
+        stem, columns, rows = _export_source(session(), what)
+        data = exports.xlsx_bytes(stem, columns, rows)
+        return Response(data, mimetype=exports.XLSX_TYPE, headers={
+            "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
+    _export_source(session(), what)  # refuse unknown names before streaming starts
+    engine = get_engine(current_app.config["SHANLIAN"].database_url)
+
+    def lines():
+        with unit_of_work(engine) as db:
+            _stem, columns, rows = _export_source(db, what)
+            yield from exports.csv_lines(columns, rows)
+
+    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=shanlian-{what}.csv"})
+
+
+@bp.get("/evidence/<int:id>")
+def evidence(id: int):  # noqa: A002 — the URL's name for it
+    row, path = evidence_service.evidence_file(
+        session(), current_app.config["SHANLIAN"].upload_dir, id, queries.PUBLIC_STATES)
+    response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
+                         download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@pages.get("/needs/<code>/card")
+def need_card(code: str):
+    view = need_view(session(), _code(code))
+    return render_template("need_card.html", view=view,
+                           page_url=url_for("public.need", code=view.need.code, _external=True))
