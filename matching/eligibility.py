@@ -42,15 +42,18 @@ def match_limit(s: Source, n: Need) -> float | int:
     """配捐: at most ``match_ratio × funded`` (floored to whole fen); ``inf`` without a ratio."""
     if s.match_ratio is None:
         return INF
-    return math.floor(s.match_ratio * n.funded)
+    r = s.match_ratio
+    return r.numerator * n.funded // r.denominator
 
 
 def grant_limit(s: Source, n: Need) -> int:
     """Largest single grant ``s`` may make to ``n`` (ignoring the beneficiary total)."""
-    lim = min(n.open, match_limit(s, n))
-    if s.per_grant_cap is not None:
-        lim = min(lim, s.per_grant_cap)
-    return int(lim)
+    lim = n.open
+    if s.per_grant_cap is not None and s.per_grant_cap < lim:
+        lim = s.per_grant_cap
+    if s.match_ratio is not None:
+        lim = min(lim, match_limit(s, n))
+    return lim
 
 
 def beneficiary_cap(s: Source, n: Need) -> int | None:
@@ -123,9 +126,5 @@ class SourceIndex:
 
 def objective(inst: Instance, totals: dict[str, int]) -> float:
     """Σ 10^(urgency-1) × people × allocated / open over needs with something allocated."""
-    val = 0.0
-    for n in inst.needs:
-        a = totals.get(n.id, 0)
-        if a and n.open > 0:
-            val += n.weight * a / n.open
-    return val
+    return math.fsum(n.weight * totals[n.id] / n.open
+                     for n in inst.needs if totals.get(n.id) and n.open > 0)

@@ -10,25 +10,26 @@
    leftover budget that can take them whole.
 5. A last flow spends what is left on divisible needs only.
 
-Costs: the objective per fen of need n is w = 10^(u-1)·people/open.  The flow uses integer
-unit costs c = 8·round(K·w) + t, where t ∈ 1..7 favours spending at all (stranding less)
-and earlier deadlines; K is the largest scale keeping |c|·(nodes+1) within OR-Tools' int64
-range.  The upper bound is made honest for the rounding: for every feasible x,
-K·Σw·x ≤ Σc·x + Σ max(0, K·w−c)·open, so ``upper_bound`` = that bound at the optimal flow.
+Costs: every cost sits on a need's arc to the sink, so the feasible vectors of amounts per
+need form a polymatroid (Megiddo's lexicographically optimal multi-sink flows): the LP optimum
+is the greedy vector for the order of value per fen, whatever the values themselves are.  The
+flow therefore uses the *rank* of (value per fen, earlier deadline) as its integer unit cost —
+a small cost range that OR-Tools' cost scaling handles fast and without rounding — and the
+relaxation's optimum, hence ``upper_bound``, is exact: Σ w·x over the round-1 flow.  Because
+every need has a positive rank, the optimum also spends as much as possible (strands least).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
-from fractions import Fraction
 
 from . import eligibility as el
 from .graph import Network
 from .model import Instance
 
-MAX_ROUNDS = 3
-_COST_LIMIT = 2**59
+MAX_ROUNDS = 1
 
 
 def _tiebreak(n, as_of) -> int:
@@ -50,12 +51,16 @@ class Engine:
         net = self.net
         needs = [inst.needs[i] for i in net.live]
         self.lneeds = needs
-        wmax = max((Fraction(n.weight, n.open) for n in needs), default=Fraction(1))
-        self.scale = k = max(1, int(_COST_LIMIT / ((net.stats["nodes"] + 1) * 8 * (wmax + 1))))
-        self.K = 8 * k
         self.tb = [_tiebreak(n, inst.as_of) for n in needs]
-        self.cost = [8 * ((2 * k * n.weight + n.open) // (2 * n.open)) + t
-                     for n, t in zip(needs, self.tb, strict=True)]
+        keys = [(n.weight / n.open, t) for n, t in zip(needs, self.tb, strict=True)]
+        order = sorted(range(len(needs)), key=keys.__getitem__)
+        self.cost = [0] * len(needs)
+        rank, prev = 0, None
+        for j in order:
+            if keys[j] != prev:
+                rank, prev = rank + 1, keys[j]
+            self.cost[j] = rank
+        self.order = order[::-1]  # most valuable per fen first
         # state
         self.budget = [s.budget for s in inst.sources]
         self.res_open = [n.open for n in needs]
@@ -75,16 +80,12 @@ class Engine:
         if self.rounds == 0:
             self._set_upper_bound(flows)
         self.rounds += 1
-        return self.net.decompose(flows)
+        return self.net.decompose(flows, self._room if self.net.relaxed else None)
 
     def _set_upper_bound(self, flows) -> None:
-        ns = self.net.need_sink_start
-        f = flows[ns:ns + self.net.NL].tolist()
-        total = sum(c * x for c, x in zip(self.cost, f, strict=True))
-        slack = 0
-        for n, c in zip(self.lneeds, self.cost, strict=True):
-            slack += max(0, self.K * n.weight - c * n.open)
-        self.upper_bound = float(Fraction(total + slack, self.K))
+        f = self.net.need_flows(flows)
+        self.upper_bound = math.fsum(n.weight * x / n.open
+                                     for n, x in zip(self.lneeds, f, strict=True) if x)
 
     def _grant(self, si: int, j: int, amt: int, phase: str) -> None:
         n = self.lneeds[j]
@@ -97,44 +98,72 @@ class Engine:
         if n.whole:
             self.whole_done[j] = True
 
+    def _room(self, si: int, j: int) -> int:
+        """The most source si may still give live need j under every rule."""
+        s, n = self.inst.sources[si], self.lneeds[j]
+        room = min(self.res_open[j], self.budget[si],
+                   el.grant_limit(s, n) - self.pair.get((si, j), 0))
+        bc = el.beneficiary_cap(s, n)
+        if bc is not None:
+            room = min(room, bc - self.ben_used.get((si, n.beneficiary), 0))
+        return room
+
     def _commit(self, grants: dict[tuple[int, int], int], phase: str) -> int:
+        """Keep what the rules allow: a whole need only when one source funds all of it;
+        divisible grants clipped to their caps (binding only when the network relaxed them)."""
         by_need: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for (si, j), a in grants.items():
             by_need[j].append((si, a))
         kept = 0
-        for j in sorted(by_need):
+        whole = self.net.whole
+        for j in sorted(by_need, key=lambda j: (not whole[j], j)):
             lst = by_need[j]
-            if self.lneeds[j].whole:
-                if len(lst) == 1 and lst[0][1] == self.res_open[j] and not self.whole_done[j]:
+            if whole[j]:
+                if (len(lst) == 1 and lst[0][1] == self.res_open[j] and not self.whole_done[j]
+                        and self._room(lst[0][0], j) == lst[0][1]):
                     self._grant(lst[0][0], j, lst[0][1], phase)
                     kept += 1
             else:
                 for si, a in sorted(lst):
-                    self._grant(si, j, a, phase)
+                    a = min(a, self._room(si, j))
+                    if a > 0:
+                        self._grant(si, j, a, phase)
         return kept
 
-    def _repack(self) -> None:
+    def _greedy(self, wholes_only: bool, phase: str) -> None:
+        """Most valuable per fen first: a whole need goes to the tightest single leftover
+        budget that can take it; a divisible need takes what leftover budgets allow."""
         inst = self.inst
-        index = el.SourceIndex(inst.sources)
-        todo = [j for j, n in enumerate(self.lneeds) if n.whole and not self.whole_done[j]]
-        todo.sort(key=lambda j: (-Fraction(self.lneeds[j].weight, self.lneeds[j].open),
-                                 -self.tb[j], j))
-        for j in todo:
+        live_src = [si for si, b in enumerate(self.budget) if b > 0]
+        if not live_src:
+            return
+        index = el.SourceIndex([inst.sources[si] for si in live_src])
+        for j in self.order:
             n = self.lneeds[j]
-            best = None
-            for si in index.candidates(n):
-                b = self.budget[si]
-                if b < n.open or (best is not None and b >= self.budget[best]):
+            if self.res_open[j] <= 0 or (wholes_only and not n.whole):
+                continue
+            if n.whole:
+                if self.whole_done[j]:
                     continue
-                s = inst.sources[si]
-                if not el.pair_ok(s, n):
-                    continue
-                cap = el.beneficiary_cap(s, n)
-                if cap is not None and self.ben_used[(si, n.beneficiary)] + n.open > cap:
-                    continue
-                best = si
-            if best is not None:
-                self._grant(best, j, n.open, "repack")
+                best = None
+                for k in index.candidates(n):
+                    si = live_src[k]
+                    b = self.budget[si]
+                    if b < n.open or (best is not None and b >= self.budget[best]):
+                        continue
+                    if el.pair_ok(inst.sources[si], n) and self._room(si, j) == n.open:
+                        best = si
+                if best is not None:
+                    self._grant(best, j, n.open, phase)
+            else:
+                for k in index.candidates(n):
+                    si = live_src[k]
+                    if self.budget[si] > 0 and el.pair_ok(inst.sources[si], n):
+                        a = self._room(si, j)
+                        if a > 0:
+                            self._grant(si, j, a, phase)
+                            if self.res_open[j] == 0:
+                                break
 
     def run(self) -> None:
         nl = len(self.lneeds)
@@ -148,11 +177,12 @@ class Engine:
                     break
                 if self._commit(self._flow(include), "flow") == 0:
                     break
-            self._repack()
+            self._greedy(wholes_only=True, phase="repack")
             include = [r > 0 and not n.whole
                        for n, r in zip(self.lneeds, self.res_open, strict=True)]
             if any(include) and any(self.budget) and not self._out_of_time():
                 self._commit(self._flow(include), "final")
+            self._greedy(wholes_only=False, phase="leftover")
 
 
 def solve_instance(inst: Instance, time_limit: float | None = None) -> Engine:

@@ -5,7 +5,10 @@ structure:
 
     source ─► entry (shared by sources with identical reach)
            ─► chain (class, prefix, level ℓ) ─► chain (class, prefix, ℓ-1) ─► …
-           ─► tree (class, band ℓ, prefix) ─► tree (class, band ℓ, child prefix) ─► … ─► need ─► sink
+           ─► tree (class, band ℓ, prefix) ─► tree (class, band ℓ, deeper prefix) ─► … ─► sink
+
+The region trees are compressed to the prefixes where some source enters: a need hangs (by
+its own arc to the sink, carrying its cost) from the deepest such prefix above it.
 
 * a *class* is (category, need kind, has-beneficiary);
 * a need's *key* is its open amount, or for a need with a beneficiary the beneficiary's total
@@ -36,10 +39,11 @@ from .model import Instance
 from .regions import minimal_cover, prefixes
 
 MAX_BANDS = 12
+PRIVATE_BUDGET = 2  # private arcs per live need before divisible caps are relaxed
 INF = float("inf")
 
 # node roles (for decomposition order)
-_ENTRY, _CHAIN, _TREE, _BEN = 1, 2, 3, 4
+_ENTRY, _CHAIN, _TREE, _BEN, _NEED = 1, 2, 3, 4, 5
 
 
 class FlowError(RuntimeError):
@@ -55,186 +59,290 @@ class Network:
         self.live = [i for i, n in enumerate(needs) if el.is_live(n, inst.as_of)]
         S, NL = len(sources), len(self.live)
         self.S, self.NL = S, NL
-        self.sink = S + NL
-        self._next = S + NL + 1
-        self.role: list[int] = []  # role of node id >= first_extra
-        self.rank: list[int] = []
+        self.sink = S
+        self._next = S + 1
         self.first_extra = self._next
+        self.rank: list[int] = []
+        tails: list[int] = []
+        heads: list[int] = []
+        self.tails, self.heads = tails, heads
+        lneeds = [needs[i] for i in self.live]
+        self.whole = [n.whole for n in lneeds]
 
         # ---- keys, classes, bands
         ben_total: dict[str, int] = defaultdict(int)
-        for i in self.live:
-            n = needs[i]
+        for n in lneeds:
             if n.beneficiary is not None:
                 ben_total[n.beneficiary] += n.open
         classes: dict[tuple, int] = {}
         ncls, key = [], []
-        for i in self.live:
-            n = needs[i]
-            c = (n.category, n.kind, n.beneficiary is not None)
-            ncls.append(classes.setdefault(c, len(classes)))
+        for n in lneeds:
+            ncls.append(classes.setdefault(
+                (n.category, n.kind, n.beneficiary is not None, n.whole), len(classes)))
             key.append(ben_total[n.beneficiary] if n.beneficiary is not None else n.open)
         self.classes = list(classes)
-
-        def allowed(s) -> list[int]:
-            return [
-                cid for (cat, kind, _hb), cid in classes.items()
-                if (not s.categories or cat in s.categories)
-                and (not s.need_kinds or kind in s.need_kinds)
-            ]
-
-        def threshold(s, cid) -> float:
-            t = INF if s.per_grant_cap is None else s.per_grant_cap
-            if self.classes[cid][2] and s.per_beneficiary_cap is not None:
-                t = min(t, s.per_beneficiary_cap)
-            return t
-
-        src_classes = [allowed(s) if s.budget > 0 else [] for s in sources]
+        src_classes = [
+            [cid for (cat, kind, _hb, _w), cid in classes.items()
+             if (not s.categories or cat in s.categories)
+             and (not s.need_kinds or kind in s.need_kinds)] if s.budget > 0 else []
+            for s in sources]
         src_scope = [minimal_cover(list(s.regions)) for s in sources]
-        cuts_all: dict[int, set] = defaultdict(set)
-        for si, s in enumerate(sources):
-            if s.match_ratio is None:
+
+        def plan(relax: bool):
+            def threshold(s, cid) -> float:
+                _cat, _kind, hasben, _whole = self.classes[cid]
+                t = INF if s.per_grant_cap is None else s.per_grant_cap
+                if hasben and s.per_beneficiary_cap is not None:
+                    t = min(t, s.per_beneficiary_cap)
+                return t
+
+            cuts_all: dict[int, set] = defaultdict(set)
+            for si, s in enumerate(sources):
+                if s.match_ratio is None:
+                    for cid in src_classes[si]:
+                        t = threshold(s, cid)
+                        if t != INF:
+                            cuts_all[cid].add(t)
+            cuts: dict[int, list[int]] = {}
+            for cid in range(len(self.classes)):
+                ts = sorted(cuts_all.get(cid, ()))
+                if len(ts) > MAX_BANDS:
+                    ts = sorted({ts[round(k * (len(ts) - 1) / (MAX_BANDS - 1))]
+                                 for k in range(MAX_BANDS)})
+                cuts[cid] = ts
+            # relaxed: a need is banded by its own open amount, so beneficiary totals over
+            # several needs are left to the repair as well
+            kk = [n.open for n in lneeds] if relax else key
+            band = [bisect_left(cuts[ncls[j]], kk[j]) for j in range(NL)]
+            plans = []
+            entry_prefixes: dict[int, set] = defaultdict(set)
+            want_idx: set[tuple] = set()
+            want_fidx: set[tuple] = set()
+            capped: list[list[tuple]] = []
+            for si, s in enumerate(sources):
+                sig, priv, cap = [], [], []
+                capped.append(cap)
                 for cid in src_classes[si]:
-                    t = threshold(s, cid)
-                    if t != INF:
-                        cuts_all[cid].add(t)
-        cuts: dict[int, list[int]] = {}
-        for cid in range(len(self.classes)):
-            ts = sorted(cuts_all.get(cid, ()))
-            if len(ts) > MAX_BANDS:
-                ts = sorted({ts[round(k * (len(ts) - 1) / (MAX_BANDS - 1))] for k in range(MAX_BANDS)})
-            cuts[cid] = ts
-        band = [bisect_left(cuts[ncls[j]], key[j]) for j in range(NL)]
+                    for p in src_scope[si]:
+                        if s.match_ratio is not None:
+                            priv.append((cid, p, -2))
+                            want_fidx.add((cid, p))
+                            continue
+                        t = threshold(s, cid)
+                        lvl = len(cuts[cid]) if t == INF else bisect_right(cuts[cid], t) - 1
+                        if lvl >= 0:
+                            sig.append((cid, p, lvl))
+                            entry_prefixes[cid].add(p)
+                        if lvl < len(cuts[cid]):
+                            if relax and not self.classes[cid][3]:
+                                cap.append((cid, p, lvl, t))
+                            else:
+                                priv.append((cid, p, lvl))
+                                want_idx.add((cid, p))
+                plans.append((sig, priv))
+            return band, plans, entry_prefixes, want_idx, want_fidx, capped
 
-        tails: list[int] = []
-        heads: list[int] = []
-        self.tails, self.heads = tails, heads
+        def index(band, want_idx, want_fidx):
+            need_index: dict[tuple, list[int]] = {}
+            funded_index: dict[tuple, list[int]] = {}
+            if want_idx or want_fidx:
+                for j, n in enumerate(lneeds):
+                    for p in prefixes(n.region):
+                        k = (ncls[j], p)
+                        if k in want_idx:
+                            need_index.setdefault(k, []).append(j)
+                        if k in want_fidx and n.funded > 0:
+                            funded_index.setdefault(k, []).append(j)
+                for lst in need_index.values():
+                    lst.sort(key=lambda j: -band[j])
+            return need_index, funded_index
 
-        # ---- trees: (cid, band, prefix) -> node, parent arcs, need attachment
+        band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=False)
+        # pairs whose per-pair bound binds on a divisible need get private arcs only while
+        # they stay few; beyond the budget those caps are relaxed into "capped trees" and
+        # enforced exactly by the engine's repair (the flow's bound stays a valid bound)
+        div_keys = {k for k in want_idx if not self.classes[k[0]][3]}
+        hist: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        if div_keys:
+            for j, n in enumerate(lneeds):
+                if not n.whole:
+                    for p in prefixes(n.region):
+                        if (ncls[j], p) in div_keys:
+                            hist[(ncls[j], p)][band[j]] += 1
+        count = 0
+        for _sig, priv in plans:
+            for cid, p, lvl in priv:
+                if lvl >= 0 and (cid, p) in hist:
+                    count += sum(c for b, c in hist[(cid, p)].items() if b > lvl)
+        self.relaxed = count > PRIVATE_BUDGET * NL + 1000
+        if self.relaxed:
+            band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=True)
+        need_index, funded_index = index(band, want_idx, want_fidx)
+
+        # ---- private pairs: (source, need, static cap, beneficiary or None)
+        priv_pairs: list[tuple[int, int, int, str | None]] = []
+        for si, (_sig, priv) in enumerate(plans):
+            s = sources[si]
+            for cid, p, lvl in priv:
+                lst = funded_index.get((cid, p), []) if lvl == -2 else need_index.get((cid, p), [])
+                for j in lst:
+                    if lvl >= 0 and band[j] <= lvl:
+                        break
+                    n = lneeds[j]
+                    # class and scope already match: only the amount limits remain
+                    lim = el.grant_limit(s, n)
+                    bc = s.per_beneficiary_cap if n.beneficiary is not None else None
+                    if n.whole:
+                        if lim < n.open or (bc is not None and bc < n.open):
+                            continue
+                    elif lim <= 0 or bc == 0:
+                        continue
+                    priv_pairs.append((si, j, lim, n.beneficiary if bc is not None else None))
+        # ---- relaxed mode: a capped source reaches divisible needs above its cap through a
+        # "capped tree" per (class, level); a need's arc from it carries at most the sum of
+        # the caps of the sources at that level covering it (a relaxation of their caps)
+        capsum: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        cap_prefixes: dict[tuple, set] = defaultdict(set)
+        for cap in capped:
+            for cid, p, lvl, t in cap:
+                capsum[(cid, p)][lvl] += t
+                cap_prefixes[(cid, lvl)].add(p)
+        cap_att: list[tuple[int, int, int]] = []  # (need, level, static cap)
+        if capsum:
+            for j, n in enumerate(lneeds):
+                if n.whole:
+                    continue
+                acc: dict[int, int] = defaultdict(int)
+                for p in prefixes(n.region):
+                    for lvl, t in capsum.get((ncls[j], p), {}).items():
+                        if lvl < band[j]:
+                            acc[lvl] += t
+                for lvl in sorted(acc):
+                    cap_att.append((j, lvl, min(n.open, acc[lvl])))
+
+        need_node = [-1] * NL
+        for j in [pp[1] for pp in priv_pairs] + [c[0] for c in cap_att]:
+            if need_node[j] < 0:
+                need_node[j] = self._node(_NEED, 200)
+
+        # ---- compressed trees: need -> deepest entry prefix above it
         tree: dict[tuple, int] = {}
-        need_arc = [0] * NL
-        for j, i in enumerate(self.live):
-            n = needs[i]
-            parent = -1
-            for p in prefixes(n.region):
-                k = (ncls[j], band[j], p)
-                node = tree.get(k)
-                if node is None:
-                    node = tree[k] = self._node(_TREE, 100 + len(p))
-                    if parent >= 0:
-                        tails.append(parent)
-                        heads.append(node)
-                parent = node
-            tails.append(parent)
-            heads.append(self.S + j)
-        n_tree_arcs = len(tails)
+        self.arc_need: dict[int, int] = {}
+        self.cost_arc = [-1] * NL
+        self.cap_arcs: list[tuple[int, int, int]] = []  # (arc, need, static cap)
 
-        # ---- sources: entry signatures, chains and private pairs
+        def attach(j: int, tkey, ep: set) -> int:
+            """Hang need j from tree ``tkey`` at its deepest prefix in ``ep``; return the arc."""
+            chainp = [p for p in prefixes(lneeds[j].region) if p in ep]
+            if not chainp:
+                return -1
+            below, arc = -1, -1
+            for p in reversed(chainp):
+                k = (ncls[j], tkey, p)
+                node = tree.get(k)
+                fresh = node is None
+                if fresh:
+                    node = tree[k] = self._node(_TREE, 100 + len(p))
+                if below < 0:
+                    arc = len(tails)
+                    self.arc_need[arc] = j
+                    tails.append(node)
+                    heads.append(need_node[j] if need_node[j] >= 0 else self.sink)
+                else:
+                    tails.append(node)
+                    heads.append(below)
+                if not fresh:
+                    break
+                below = node
+            return arc
+
+        for j in range(NL):
+            ep = entry_prefixes.get(ncls[j])
+            if ep:
+                arc = attach(j, band[j], ep)
+                if arc >= 0 and need_node[j] < 0:
+                    self.cost_arc[j] = arc
+        for j, lvl, cap in cap_att:
+            arc = attach(j, ("cap", lvl), cap_prefixes[(ncls[j], lvl)])
+            if arc >= 0:
+                self.cap_arcs.append((arc, j, cap))
+
+        # ---- chains and shared entry nodes
+        bands_at: dict[tuple, list[int]] = defaultdict(list)
+        for (cid, b, p) in tree:
+            if isinstance(b, int):
+                bands_at[(cid, p)].append(b)
         chain: dict[tuple, int] = {}
         entry: dict[tuple, int] = {}
         self.src_entry_arc = [-1] * S
-        need_index: dict[tuple, list[int]] = {}
-        funded_index: dict[tuple, list[int]] = {}
-        want_idx: set[tuple] = set()
-        want_fidx: set[tuple] = set()
-        plans = []
-        for si, s in enumerate(sources):
-            sig, priv = [], []
-            for cid in src_classes[si]:
-                for p in src_scope[si]:
-                    if s.match_ratio is not None:
-                        priv.append((cid, p, -2))
-                        want_fidx.add((cid, p))
-                        continue
-                    t = threshold(s, cid)
-                    lvl = len(cuts[cid]) if t == INF else bisect_right(cuts[cid], t) - 1
-                    if lvl >= 0:
-                        sig.append(self._chain(chain, tree, cid, p, lvl))
-                    if lvl < len(cuts[cid]):
-                        priv.append((cid, p, lvl))
-                        want_idx.add((cid, p))
-            plans.append((sig, priv))
-        if want_idx or want_fidx:
-            for j, i in enumerate(self.live):
-                n = needs[i]
-                for p in prefixes(n.region):
-                    k = (ncls[j], p)
-                    if k in want_idx:
-                        need_index.setdefault(k, []).append(j)
-                    if k in want_fidx and n.funded > 0:
-                        funded_index.setdefault(k, []).append(j)
-            for lst in need_index.values():
-                lst.sort(key=lambda j: -band[j])
-
-        self.entry_arcs_start = len(tails)
+        entry_arcs = []
         for si, (sig, _priv) in enumerate(plans):
-            if not sig:
+            tops = []
+            for cid, p, lvl in sig:
+                present = [b for b in bands_at.get((cid, p), ()) if b <= lvl]
+                if present:
+                    tops.append(self._chain(chain, tree, cid, p, max(present)))
+            for cid, p, lvl, _t in capped[si]:
+                node = tree.get((cid, ("cap", lvl), p))
+                if node is not None:
+                    tops.append(node)
+            if not tops:
                 continue
-            sk = tuple(sorted(set(sig)))
+            sk = tuple(sorted(set(tops)))
             e = entry.get(sk)
             if e is None:
                 e = entry[sk] = self._node(_ENTRY, 0)
                 for c in sk:
                     tails.append(e)
                     heads.append(c)
+            entry_arcs.append((si, e))
+        self.entry_arcs_start = len(tails)
+        for si, e in entry_arcs:
             self.src_entry_arc[si] = len(tails)
             tails.append(si)
             heads.append(e)
-        n_struct = len(tails)
+        self.n_struct = len(tails)
 
-        # private pairs: (arc, source, need j, static cap, ben node or -1)
-        self.priv: list[tuple[int, int, int, int, int]] = []
-        self.ben_nodes: list[tuple[int, int, str, int]] = []  # (arc s->b, s, ben, cap)
-        for si, (_sig, priv) in enumerate(plans):
-            s = sources[si]
-            bnode: dict[str, int] = {}
-            for cid, p, lvl in priv:
-                lst = funded_index.get((cid, p), []) if lvl == -2 else need_index.get((cid, p), [])
-                for j in lst:
-                    if lvl >= 0 and band[j] <= lvl:
-                        break
-                    n = needs[self.live[j]]
-                    if not el.pair_ok(s, n):
-                        continue
-                    cap = el.grant_limit(s, n)
-                    tail = si
-                    if s.per_beneficiary_cap is not None and n.beneficiary is not None:
-                        b = bnode.get(n.beneficiary)
-                        if b is None:
-                            b = bnode[n.beneficiary] = self._node(_BEN, 50)
-                            self.ben_nodes.append((len(tails), si, n.beneficiary, b))
-                            tails.append(si)
-                            heads.append(b)
-                        tail = b
-                    self.priv.append((len(tails), si, j, cap, tail))
-                    tails.append(tail)
-                    heads.append(self.S + j)
-
-        # need -> sink, source -> sink (money left unspent)
-        self.need_sink_start = len(tails)
+        # ---- private arcs, grouped per (source, beneficiary) when that cap applies
+        self.priv: list[tuple[int, int, int, int]] = []  # (arc, source, need, static cap)
+        self.ben_arcs: list[tuple[int, int, str]] = []  # (arc, source, beneficiary)
+        bnode: dict[tuple[int, str], int] = {}
+        for si, j, cap, b in priv_pairs:
+            tail = si
+            if b is not None:
+                tail = bnode.get((si, b), -1)
+                if tail < 0:
+                    tail = bnode[(si, b)] = self._node(_BEN, 0)
+                    self.ben_arcs.append((len(tails), si, b))
+                    tails.append(si)
+                    heads.append(tail)
+            self.priv.append((len(tails), si, j, cap))
+            tails.append(tail)
+            heads.append(need_node[j])
         for j in range(NL):
-            tails.append(self.S + j)
-            heads.append(self.sink)
+            if need_node[j] >= 0:
+                self.cost_arc[j] = len(tails)
+                tails.append(need_node[j])
+                heads.append(self.sink)
         self.bypass_start = len(tails)
         for si in range(S):
             tails.append(si)
             heads.append(self.sink)
         self.n_arcs = len(tails)
-        self.n_tree_arcs, self.n_struct = n_tree_arcs, n_struct
-        self.need_arc = need_arc
         self.stats = {
             "nodes": self._next, "arcs": self.n_arcs, "private_arcs": len(self.priv),
             "tree_nodes": len(tree), "chain_nodes": len(chain), "entry_nodes": len(entry),
+            "relaxed_divisible_caps": self.relaxed, "capped_arcs": len(self.cap_arcs),
         }
         self.np_tails = np.asarray(tails, dtype=np.int32)
         self.np_heads = np.asarray(heads, dtype=np.int32)
-        self.whole = [needs[i].whole for i in self.live]
+        self.np_cost_arc = np.asarray(self.cost_arc, dtype=np.int64)
+        self.reachable = [a >= 0 for a in self.cost_arc]
 
     # -------------------------------------------------------------- helpers
     def _node(self, role: int, rank: int) -> int:
         nid = self._next
         self._next += 1
-        self.role.append(role)
         self.rank.append(rank)
         return nid
 
@@ -260,7 +368,10 @@ class Network:
     # -------------------------------------------------------------- solving
     def solve(self, budget: list[int], res_open: list[int], include: list[bool],
               pair_used: dict, ben_used: dict, costs_need: list[int]) -> np.ndarray:
-        """Min-cost flow on residual data; returns the flow on every arc."""
+        """Min-cost flow on residual data; returns the flow on every arc.
+
+        ``costs_need[j]`` is the (positive) value per fen of live need j; only its order
+        matters for the optimum (see engine)."""
         big = max(1, sum(budget))
         cap = np.full(self.n_arcs, big, dtype=np.int64)
         cost = np.zeros(self.n_arcs, dtype=np.int64)
@@ -268,15 +379,18 @@ class Network:
             if self.src_entry_arc[si] >= 0:
                 cap[self.src_entry_arc[si]] = budget[si]
             cap[self.bypass_start + si] = budget[si]
-        for arc, si, b, _node in self.ben_nodes:
-            c = self.inst.sources[si].per_beneficiary_cap
-            cap[arc] = max(0, c - ben_used.get((si, b), 0))
-        for arc, si, j, pcap, _tail in self.priv:
+        sources = self.inst.sources
+        for arc, si, b in self.ben_arcs:
+            cap[arc] = max(0, sources[si].per_beneficiary_cap - ben_used.get((si, b), 0))
+        for arc, si, j, pcap in self.priv:
             ok = include[j] and res_open[j] > 0
             cap[arc] = max(0, min(pcap - pair_used.get((si, j), 0), res_open[j])) if ok else 0
-        ns = self.need_sink_start
-        cap[ns:ns + self.NL] = [r if inc else 0 for r, inc in zip(res_open, include, strict=True)]
-        cost[ns:ns + self.NL] = [-c for c in costs_need]
+        for arc, j, pcap in self.cap_arcs:
+            cap[arc] = min(pcap, res_open[j]) if include[j] else 0
+        for j, arc in enumerate(self.cost_arc):
+            if arc >= 0:
+                cap[arc] = res_open[j] if include[j] else 0
+                cost[arc] = -costs_need[j]
         smcf = min_cost_flow.SimpleMinCostFlow()
         smcf.add_arcs_with_capacity_and_unit_cost(self.np_tails, self.np_heads, cap, cost)
         supplies = np.zeros(self._next, dtype=np.int64)
@@ -288,29 +402,40 @@ class Network:
             raise FlowError(f"min-cost flow failed: {status}")
         return smcf.flows(np.arange(self.n_arcs, dtype=np.int32))
 
+    def need_flows(self, flows: np.ndarray) -> list[int]:
+        """Total flow into each live need."""
+        out = [0] * self.NL
+        for j, arc in enumerate(self.cost_arc):
+            if arc >= 0:
+                out[j] = int(flows[arc])
+        return out
+
     # -------------------------------------------------------------- decomposition
-    def decompose(self, flows: np.ndarray) -> dict[tuple[int, int], int]:
+    def decompose(self, flows: np.ndarray, limit=None) -> dict[tuple[int, int], int]:
         """Split arc flows into (source, live-need) amounts, keeping whole needs single-sourced
-        where the flow allows (best fit of source fragments at every shared node)."""
-        S, NL = self.S, self.NL
+        where the flow allows (best fit of source fragments at every shared node).
+
+        ``limit(source, need)``, when given, is the most one source may give a divisible need;
+        pieces beyond it are left undelivered (needed only when caps were relaxed)."""
         out: dict[tuple[int, int], int] = defaultdict(int)
-        for arc, si, j, _cap, _tail in self.priv:
+        for arc, si, j, _cap in self.priv:
             f = int(flows[arc])
             if f:
                 out[(si, j)] += f
         frags: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        outs: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        outs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         ent = self.entry_arcs_start
-        nz = np.nonzero(flows[: self.n_struct])[0]
-        for arc in nz.tolist():
-            t, h, f = self.tails[arc], self.heads[arc], int(flows[arc])
-            if arc >= ent and t < S:  # source -> entry
-                frags[h][t] += f
+        arc_need = self.arc_need
+        fl = flows[: self.n_struct]
+        for arc in np.nonzero(fl)[0].tolist():
+            t, f = self.tails[arc], int(fl[arc])
+            if arc >= ent:  # source -> entry
+                frags[self.heads[arc]][t] += f
             else:
-                outs[t].append((h, f))
+                outs[t].append((self.heads[arc], f, arc_need.get(arc, -1)))
         first = self.first_extra
-        order = sorted(outs, key=lambda u: (self.rank[u - first], u))
-        for u in order:
+        whole = self.whole
+        for u in sorted(outs, key=lambda u: (self.rank[u - first], u)):
             fr = frags.pop(u, None)
             if not fr:
                 continue
@@ -318,11 +443,13 @@ class Network:
             amts = [a for a, _ in items]
             srcs = [s for _, s in items]
             arcs = outs[u]
-            arcs.sort(key=lambda hf: (
-                not (S <= hf[0] < S + NL and self.whole[hf[0] - S]), -hf[1], hf[0]))
-            for h, f in arcs:
-                is_need = S <= h < S + NL
+            arcs.sort(key=lambda x: (not (x[2] >= 0 and whole[x[2]]), -x[1], x[0], x[2]))
+            for h, f, j in arcs:
+                capped = j >= 0 and limit is not None and not whole[j]
                 k = bisect_left(amts, f)
+                if capped:  # best fit among fragments whose source may give all of f
+                    while k < len(amts) and limit(srcs[k], j) < f:
+                        k += 1
                 if k < len(amts):
                     a, s = amts.pop(k), srcs.pop(k)
                     pieces = [(s, f)]
@@ -330,6 +457,24 @@ class Network:
                         q = bisect_left(amts, a - f)
                         amts.insert(q, a - f)
                         srcs.insert(q, s)
+                elif capped:  # largest fragments first, each within its source's cap
+                    pieces = []
+                    i = len(amts) - 1
+                    while f > 0 and i >= 0:
+                        g = min(amts[i], limit(srcs[i], j), f)
+                        if g > 0:
+                            pieces.append((srcs[i], g))
+                            f -= g
+                            if amts[i] == g:
+                                amts.pop(i)
+                                srcs.pop(i)
+                            else:
+                                a, s = amts.pop(i), srcs.pop(i)
+                                q = bisect_left(amts, a - g)
+                                amts.insert(q, a - g)
+                                srcs.insert(q, s)
+                                i = min(i, len(amts))
+                        i -= 1
                 else:
                     pieces = []
                     while f > 0:
@@ -342,8 +487,8 @@ class Network:
                             amts.insert(q, a - g)
                             srcs.insert(q, s)
                 for s, g in pieces:
-                    if is_need:
-                        out[(s, h - S)] += g
+                    if j >= 0:
+                        out[(s, j)] += g
                     else:
                         frags[h][s] += g
         return out

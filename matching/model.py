@@ -36,15 +36,12 @@ class Need:
     beneficiary: str | None
     verified: bool
     posted_at: str | None
+    open: int = 0  # amount - funded (derived)
+    weight: int = 0  # 10^(urgency-1) × people: the objective value of funding it completely
 
-    @property
-    def open(self) -> int:
-        return self.amount - self.funded
-
-    @property
-    def weight(self) -> int:
-        """Objective value of funding this need completely: 10^(urgency-1) × people."""
-        return 10 ** (self.urgency - 1) * self.people
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "open", self.amount - self.funded)
+        object.__setattr__(self, "weight", 10 ** (self.urgency - 1) * self.people)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +67,12 @@ class Instance:
 # ---------------------------------------------------------------- parsing helpers
 
 def _get(obj: dict, key: str, path: str, required: bool = True, default: Any = None) -> Any:
-    if key not in obj or (obj[key] is None and required):
+    v = obj.get(key)
+    if v is None:
         if required:
             raise InstanceError(f"{path}.{key}: missing required key")
         return default
-    return obj[key]
+    return v
 
 
 def _int(v: Any, path: str, minimum: int | None = 0) -> int:
@@ -100,13 +98,22 @@ def _bool(v: Any, path: str) -> bool:
     return v
 
 
+_DATES: dict[str, date] = {}
+
+
 def _date(v: Any, path: str) -> date:
+    if type(v) is str and v in _DATES:
+        return _DATES[v]
     if not isinstance(v, str):
         raise InstanceError(f"{path}: expected an ISO date string, got {v!r}")
     try:
-        return datetime.fromisoformat(v.replace("Z", "+00:00")).date() if "T" in v else date.fromisoformat(v)
+        d = (datetime.fromisoformat(v.replace("Z", "+00:00")).date() if "T" in v
+             else date.fromisoformat(v))
     except ValueError:
         raise InstanceError(f"{path}: not an ISO date: {v!r}") from None
+    if len(_DATES) < 100_000:
+        _DATES[v] = d
+    return d
 
 
 def _str_list(v: Any, path: str) -> tuple[str, ...]:
@@ -129,9 +136,38 @@ def _ratio(v: Any, path: str) -> Fraction | None:
     return Fraction(repr(v)) if isinstance(v, float) else Fraction(v)
 
 
+_NEED_KEYS = ("id", "kind", "amount", "category", "region", "urgency")
+
+
 def _need(d: Any, path: str) -> Need:
     if not isinstance(d, dict):
         raise InstanceError(f"{path}: expected an object")
+    g = d.get
+    nid, kind, amount, cat, region, urg = (g(k) for k in _NEED_KEYS)
+    funded, people, whole, ver = g("funded", 0), g("people", 1), g("whole"), g("verified", False)
+    # fast path for well-formed needs; anything odd goes through the checks that explain it
+    if not (type(nid) is str and nid.strip() and kind in NEED_KINDS and type(amount) is int
+            and type(funded) is int and 0 <= funded <= amount and type(cat) is str
+            and cat.strip() and type(region) is str and type(urg) is int and 1 <= urg <= 5
+            and type(people) is int and people >= 1 and (whole is None or type(whole) is bool)
+            and type(ver) is bool):
+        return _need_slow(d, path)
+    parts = split(region)
+    if not parts:
+        raise InstanceError(f"{path}.region: empty region path")
+    ben, deadline, posted = g("beneficiary"), g("deadline"), g("posted_at")
+    return Need(
+        id=nid, kind=kind, amount=amount, funded=funded,
+        whole=kind in WHOLE_BY_DEFAULT if whole is None else whole,
+        category=cat, region=parts, urgency=urg, people=people,
+        deadline=None if deadline is None else _date(deadline, f"{path}.deadline"),
+        beneficiary=None if ben is None else _str(ben, f"{path}.beneficiary"),
+        verified=ver,
+        posted_at=None if posted is None else _str(posted, f"{path}.posted_at"),
+    )
+
+
+def _need_slow(d: dict, path: str) -> Need:
     kind = _str(_get(d, "kind", path), f"{path}.kind")
     if kind not in NEED_KINDS:
         raise InstanceError(f"{path}.kind: unknown need kind {kind!r} (one of {', '.join(NEED_KINDS)})")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 
+
+@lru_cache(maxsize=65536)
 def split(path: str) -> tuple[str, ...]:
     """``"山东省/滨州市/"`` -> ``("山东省", "滨州市")``; blank segments are dropped."""
     return tuple(seg.strip() for seg in path.split("/") if seg.strip())
@@ -13,9 +16,10 @@ def is_under(region: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
     return len(prefix) <= len(region) and region[: len(prefix)] == prefix
 
 
-def prefixes(region: tuple[str, ...]) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=65536)
+def prefixes(region: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """All prefixes from the root ``()`` down to ``region`` itself."""
-    return [region[:i] for i in range(len(region) + 1)]
+    return tuple(region[:i] for i in range(len(region) + 1))
 
 
 def minimal_cover(prefs: list[tuple[str, ...]]) -> list[tuple[str, ...]]:

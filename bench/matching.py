@@ -1,0 +1,278 @@
+"""Benchmark of the matching engine on seeded, realistic synthetic instances.
+
+    .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--runs 3] [--seed 7]
+    .venv/bin/python bench/matching.py --write 10000 -o /tmp/inst.json   # just the instance
+
+Each run solves in a fresh child process (so ``ru_maxrss`` is that run's own peak: Python,
+the parsed instance and OR-Tools' C++ memory); the table shows medians over runs.  Time is
+``matching.solve`` on the loaded JSON dict (parsing included, file reading not).  The two
+baselines run in the same child process after the engine and are validated too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import date, datetime, timedelta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# province -> city -> counties (real names); streets and communities are generated per county
+GEO = {
+    "山东省": {
+        "滨州市": ["滨城区", "沾化区", "惠民县", "阳信县", "无棣县", "博兴县", "邹平市"],
+        "潍坊市": ["奎文区", "潍城区", "寒亭区", "坊子区", "青州市", "诸城市", "寿光市",
+                 "安丘市", "高密市", "昌邑市", "临朐县", "昌乐县"],
+        "聊城市": ["东昌府区", "茌平区", "临清市", "阳谷县", "莘县", "东阿县", "冠县", "高唐县"],
+    },
+    "广西壮族自治区": {"北海市": ["海城区", "银海区", "铁山港区", "合浦县"]},
+}
+STREETS = ["黄山街道", "城北街道", "城南街道", "东城街道", "西城街道", "高新街道", "开发区街道",
+           "新立河街道", "好生街道", "长山镇"]
+COMMUNITIES = ["齐明社区", "幸福社区", "和平社区", "阳光社区", "新华社区", "民主社区", "育才社区",
+               "光明社区", "团结社区", "文昌社区", "振兴社区", "滨河社区"]
+CATEGORIES = ["助学", "助困", "助老", "助残", "医疗", "儿童"]
+CAT_W = [30, 25, 15, 10, 10, 10]
+AS_OF = date(2026, 11, 24)
+
+
+def _regions(rng: random.Random) -> list[str]:
+    out = []
+    for prov, cities in GEO.items():
+        for city, counties in cities.items():
+            for county in counties:
+                for street in rng.sample(STREETS, rng.randint(3, 6)):
+                    for comm in rng.sample(COMMUNITIES, rng.randint(3, 7)):
+                        out.append(f"{prov}/{city}/{county}/{street}/{comm}")
+    return out
+
+
+def _logu(rng: random.Random, lo: int, hi: int) -> int:
+    return int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def _urgency(rng: random.Random, hi: bool = False) -> int:
+    w = [5, 15, 30, 30, 20] if hi else [15, 25, 30, 20, 10]
+    return rng.choices([1, 2, 3, 4, 5], w)[0]
+
+
+def generate(n_needs: int, seed: int = 7) -> dict:
+    """A realistic instance: amounts in fen, supply ≈ 70% of the demand."""
+    rng = random.Random(seed * 1_000_003 + n_needs)
+    leaves = _regions(rng)
+    # needs cluster: a few busy communities, many quiet ones
+    leaf_w = [rng.paretovariate(1.5) for _ in leaves]
+    needs = []
+    ben_seq = 0
+    recent_bens: list[tuple[str, str]] = []
+    t_post = datetime(2026, 8, 26, 8, 0, 0)
+    for i in range(n_needs):
+        region = rng.choices(leaves, leaf_w)[0]
+        r = rng.random()
+        funded = 0
+        people = 1
+        if r < 0.50:
+            kind, amount, whole = "wish", _logu(rng, 5_000, 200_000), True
+            cat = rng.choices(CATEGORIES, CAT_W)[0]
+            urg = _urgency(rng)
+        elif r < 0.65:
+            kind, amount, whole = "microgrant", _logu(rng, 50_000, 2_000_000), False
+            cat = rng.choices(["助困", "医疗", "助老", "助残"], [40, 30, 15, 15])[0]
+            urg = _urgency(rng, hi=True)
+            people = rng.randint(1, 5)
+        elif r < 0.80:
+            kind, amount, whole, cat = "sponsorship", 1_000_000, True, "助学"
+            urg = _urgency(rng, hi=True)
+        else:
+            kind, amount, whole = "project", _logu(rng, 500_000, 50_000_000), False
+            cat = rng.choices(CATEGORIES, CAT_W)[0]
+            urg = _urgency(rng)
+            people = _logu(rng, 10, 500)
+            if rng.random() < 0.4:
+                funded = int(amount * rng.uniform(0.05, 0.6))
+        if kind == "project":
+            ben = None
+        elif recent_bens and rng.random() < 0.1:
+            ben = rng.choice(recent_bens)[0]
+        else:
+            ben_seq += 1
+            ben = f"B-{ben_seq}"
+            recent_bens.append((ben, region))
+            if len(recent_bens) > 50:
+                recent_bens.pop(0)
+        t_post += timedelta(seconds=rng.randint(1, 7_776_000 // max(1, n_needs) * 2))
+        dl = AS_OF + timedelta(days=rng.randint(-20, 365)) if rng.random() < 0.9 else None
+        needs.append({
+            "id": f"N-{i + 1}", "kind": kind, "amount": amount, "funded": funded, "whole": whole,
+            "category": cat, "region": region, "urgency": urg, "people": people,
+            "deadline": dl.isoformat() if dl else None, "beneficiary": ben,
+            "verified": rng.random() < 0.93, "posted_at": t_post.isoformat(),
+        })
+    demand = sum(n["amount"] - n["funded"] for n in needs)
+
+    cities = [(p, c) for p, cs in GEO.items() for c in cs]
+    counties = [(p, c, k) for p, cs in GEO.items() for c, ks in cs.items() for k in ks]
+    sources = []
+    n_pledges = max(3, n_needs // 20)
+    for i in range(n_pledges):
+        r = rng.random()
+        if r < 0.40:
+            regions = ["/".join(rng.choice(cities))]
+        elif r < 0.65:
+            regions = ["/".join(rng.choice(counties))]
+        elif r < 0.80:
+            regions = [rng.choice(list(GEO))]
+        elif r < 0.90:
+            regions = ["/".join(c) for c in rng.sample(cities, 2)]
+        else:
+            regions = []
+        r = rng.random()
+        cats = (rng.sample(CATEGORIES, 1) if r < 0.5 else rng.sample(CATEGORIES, 2) if r < 0.8
+                else [])
+        r = rng.random()
+        kinds = ([] if r < 0.4 else ["project"] if r < 0.7 else ["sponsorship"] if r < 0.85
+                 else ["wish", "microgrant"])
+        if "sponsorship" in kinds and cats and "助学" not in cats:
+            cats.append("助学")
+        src = {"id": f"P-{i + 1}", "kind": "pledge", "budget": _logu(rng, 1, 50),
+               "categories": cats, "regions": regions, "need_kinds": kinds,
+               "per_grant_cap": None, "per_beneficiary_cap": None}
+        # caps as enterprises set them: per child at least a student-year (¥10,000); grant caps
+        # on big projects; a few 配捐 pledges matching public money raised for one category
+        if rng.random() < 0.5:
+            src["per_beneficiary_cap"] = rng.choice([1_000_000, 2_000_000, 5_000_000])
+        if rng.random() < 0.2:
+            src["per_grant_cap"] = rng.choice([10_000_000, 20_000_000, 30_000_000])
+        if rng.random() < 0.04:
+            src["match_ratio"] = rng.choice([0.5, 1.0, 2.0])
+            src["need_kinds"] = ["project"]
+            src["categories"] = cats[:1] or [rng.choices(CATEGORIES, CAT_W)[0]]
+        sources.append(src)
+    for i in range(150):
+        leaf = rng.choice(leaves)
+        region = leaf if rng.random() < 0.7 else leaf.rsplit("/", 1)[0]
+        sources.append({
+            "id": f"F-{i + 1}", "kind": "community_fund", "budget": _logu(rng, 1, 10),
+            "categories": [], "regions": [region],
+            "need_kinds": ["wish", "microgrant"] if rng.random() < 0.8 else [],
+            "per_grant_cap": rng.choice([200_000, 300_000, 500_000]),
+            "per_beneficiary_cap": rng.choice([None, 500_000]),
+        })
+    # supply = 70% of demand: 90% pledges, 10% community funds (weights above are relative)
+    for kind, share in (("pledge", 0.9), ("community_fund", 0.1)):
+        group = [s for s in sources if s["kind"] == kind]
+        tot = sum(s["budget"] for s in group)
+        for s in group:
+            s["budget"] = int(s["budget"] / tot * share * 0.7 * demand)
+    rng.shuffle(sources)
+    return {"as_of": AS_OF.isoformat(), "needs": needs, "sources": sources}
+
+
+# ------------------------------------------------------------------ measuring
+
+_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, ROOT)
+import matching
+from matching import baselines
+from matching.eligibility import is_live
+with open(PATH, encoding="utf-8") as f:
+    data = json.load(f)
+t0 = time.perf_counter()
+res = matching.solve(data)
+secs = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+inst = matching.parse_instance(data)
+live = {n.id: n for n in inst.needs if is_live(n, inst.as_of)}
+urgent = [n for n in live.values() if n.urgency >= 4]
+def summary(r):
+    tot = {}
+    for a in r["allocations"]:
+        tot[a["need"]] = tot.get(a["need"], 0) + a["amount"]
+    return {"objective": r["stats"]["objective"], "stranded": r["stats"]["stranded"],
+            "urgent_funded": sum(1 for n in urgent if tot.get(n.id) == n.open),
+            "violations": len(matching.validate(inst, r))}
+out = {"seconds": secs, "rss": rss, "upper_bound": res["stats"]["upper_bound"],
+       "urgent_total": len(urgent), "graph": res["stats"]["graph"], "engine": summary(res)}
+if WITH_BASELINES:
+    for name, fn in (("fcfs", baselines.first_come_first_served),
+                     ("greedy", baselines.greedy_by_urgency)):
+        out[name] = summary(fn(inst))
+print(json.dumps(out))
+"""
+
+
+def _run_child(path: str, with_baselines: bool) -> dict:
+    code = (_CHILD.replace("ROOT", repr(ROOT)).replace("PATH", repr(path))
+            .replace("WITH_BASELINES", repr(with_baselines)))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _yuan(fen: float) -> str:
+    return f"¥{fen / 100:,.0f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--write", type=int, metavar="N", help="only write an instance of N needs")
+    ap.add_argument("-o", "--output", default="-")
+    args = ap.parse_args(argv)
+    if args.write:
+        text = json.dumps(generate(args.write, args.seed), ensure_ascii=False)
+        if args.output == "-":
+            print(text)
+        else:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        return 0
+
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = os.path.join(tmp, f"inst-{n}.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(generate(n, args.seed), f, ensure_ascii=False)
+            runs = [_run_child(path, with_baselines=(k == 0)) for k in range(args.runs)]
+            first = runs[0]
+            row = {
+                "n": n,
+                "seconds": statistics.median(r["seconds"] for r in runs),
+                "rss": statistics.median(r["rss"] for r in runs),
+                **{k: first[k] for k in ("upper_bound", "urgent_total", "graph", "engine",
+                                          "fcfs", "greedy")},
+            }
+            rows.append(row)
+            print(f"# {n} needs: {[round(r['seconds'], 3) for r in runs]} s, graph {first['graph']}",
+                  file=sys.stderr)
+    print(f"seed {args.seed}, {args.runs} run(s) per size (medians); os.cpu_count()={os.cpu_count()}")
+    print()
+    print("| needs | engine time | peak RSS | obj / upper bound | obj / FCFS | obj / greedy "
+          "| urgency 4–5 funded (engine / FCFS / greedy) | stranded (engine / FCFS / greedy) "
+          "| violations |")
+    print("|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    for r in rows:
+        e, f, g = r["engine"], r["fcfs"], r["greedy"]
+        ut = r["urgent_total"]
+        print(f"| {r['n']:,} | {r['seconds']:.2f} s | {r['rss'] / 2**20:.0f} MiB "
+              f"| {e['objective'] / r['upper_bound']:.5f} | {e['objective'] / f['objective']:.2f}× "
+              f"| {e['objective'] / g['objective']:.2f}× "
+              f"| {e['urgent_funded']:,} / {f['urgent_funded']:,} / {g['urgent_funded']:,} of {ut:,} "
+              f"| {_yuan(e['stranded'])} / {_yuan(f['stranded'])} / {_yuan(g['stranded'])} "
+              f"| {e['violations']} / {f['violations']} / {g['violations']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
