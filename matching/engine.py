@@ -21,6 +21,7 @@ every need has a positive rank, the optimum also spends as much as possible (str
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import defaultdict
@@ -30,6 +31,7 @@ from .graph import Network
 from .model import Instance
 
 MAX_ROUNDS = 1
+EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
 
 
 def _tiebreak(n, as_of) -> int:
@@ -165,11 +167,71 @@ class Engine:
                             if self.res_open[j] == 0:
                                 break
 
+    def _exact_small(self) -> bool:
+        """Tiny instances: try every assignment of whole needs to single sources, each with
+        the optimal flow for the divisible rest.  Returns False when the search is too big."""
+        inst, whole = self.inst, self.net.whole
+        wj = [j for j in range(len(self.lneeds)) if whole[j]]
+        options = []
+        combos = 1
+        for j in wj:
+            n = self.lneeds[j]
+            opts = [None] + [si for si, s in enumerate(inst.sources)
+                             if s.budget >= n.open and el.pair_ok(s, n)]
+            options.append(opts)
+            combos *= len(opts)
+            if combos > EXACT_LIMIT:
+                return False
+        div = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
+        best = None
+        for pick in itertools.product(*options):
+            budget = list(self.budget)
+            ben: dict[tuple[int, str], int] = defaultdict(int)
+            ok, value = True, []
+            for j, si in zip(wj, pick, strict=True):
+                if si is None:
+                    continue
+                n = self.lneeds[j]
+                budget[si] -= n.open
+                cap = el.beneficiary_cap(inst.sources[si], n)
+                if n.beneficiary is not None:
+                    ben[(si, n.beneficiary)] += n.open
+                if budget[si] < 0 or (cap is not None and ben[(si, n.beneficiary)] > cap):
+                    ok = False
+                    break
+                value.append(float(n.weight))
+            if not ok:
+                continue
+            grants: dict[tuple[int, int], int] = {}
+            if any(div) and any(b > 0 for b in budget):
+                flows = self.net.solve(budget, self.res_open, div, {}, ben, self.cost)
+                grants = dict(self.net.decompose(flows))
+            for (_si, j), a in grants.items():
+                n = self.lneeds[j]
+                value.append(n.weight * a / n.open)
+            score = (math.fsum(value), -sum(budget) + sum(a for a in grants.values()))
+            if best is None or score[0] > best[0][0] * (1 + 1e-12) + 1e-12 or (
+                    abs(score[0] - best[0][0]) <= 1e-12 * max(1.0, score[0])
+                    and score[1] > best[0][1]):
+                best = (score, pick, grants)
+        if best is None:
+            return True
+        _score, pick, grants = best
+        for j, si in zip(wj, pick, strict=True):
+            if si is not None:
+                self._grant(si, j, self.lneeds[j].open, "exact")
+        for (si, j), a in sorted(grants.items()):
+            self._grant(si, j, a, "exact")
+        return True
+
     def run(self) -> None:
         nl = len(self.lneeds)
         if nl and any(self.budget):
             include = [True] * nl
-            self._commit(self._flow(include), "flow")
+            grants = self._flow(include)
+            if not self.net.relaxed and self._exact_small():
+                return
+            self._commit(grants, "flow")
             while self.rounds < MAX_ROUNDS and not self._out_of_time():
                 include = [r > 0 and not (n.whole and self.whole_done[j])
                            for j, (n, r) in enumerate(zip(self.lneeds, self.res_open, strict=True))]

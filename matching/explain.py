@@ -9,6 +9,7 @@ _CHOSEN = {
     "flow": "optimal min-cost flow of the linear relaxation (value per fen ranks needs)",
     "repack": "re-packed: the tightest single leftover budget that could take the whole need",
     "final": "second flow spending leftover budgets on divisible needs",
+    "exact": "exhaustive search over whole-need assignments (tiny instance), optimal flow for the rest",
     "leftover": "leftover budget, most valuable need per fen first",
 }
 

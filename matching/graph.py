@@ -40,6 +40,7 @@ from .regions import minimal_cover, prefixes
 
 MAX_BANDS = 12
 PRIVATE_BUDGET = 2  # private arcs per live need before divisible caps are relaxed
+PRIVATE_SLACK = 1000
 INF = float("inf")
 
 # node roles (for decomposition order)
@@ -174,7 +175,7 @@ class Network:
             for cid, p, lvl in priv:
                 if lvl >= 0 and (cid, p) in hist:
                     count += sum(c for b, c in hist[(cid, p)].items() if b > lvl)
-        self.relaxed = count > PRIVATE_BUDGET * NL + 1000
+        self.relaxed = count > PRIVATE_BUDGET * NL + PRIVATE_SLACK
         if self.relaxed:
             band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=True)
         need_index, funded_index = index(band, want_idx, want_fidx)
