@@ -282,7 +282,9 @@ class Network:
             for cid, p, lvl in sig:
                 present = [b for b in bands_at.get((cid, p), ()) if b <= lvl]
                 if present:
-                    tops.append(self._chain(chain, tree, cid, p, max(present)))
+                    top = self._chain(chain, tree, cid, p, max(present))
+                    if top >= 0:
+                        tops.append(top)
             for cid, p, lvl, _t in capped[si]:
                 node = tree.get((cid, ("cap", lvl), p))
                 if node is not None:
@@ -290,7 +292,7 @@ class Network:
             if not tops:
                 continue
             sk = tuple(sorted(set(tops)))
-            e = entry.get(sk)
+            e = sk[0] if len(sk) == 1 else entry.get(sk)
             if e is None:
                 e = entry[sk] = self._node(_ENTRY, 0)
                 for c in sk:
@@ -332,7 +334,7 @@ class Network:
         self.n_arcs = len(tails)
         self.stats = {
             "nodes": self._next, "arcs": self.n_arcs, "private_arcs": len(self.priv),
-            "tree_nodes": len(tree), "chain_nodes": len(chain), "entry_nodes": len(entry),
+            "tree_nodes": len(tree), "chain_nodes": self._n_chain, "entry_nodes": len(entry),
             "relaxed_divisible_caps": self.relaxed, "capped_arcs": len(self.cap_arcs),
         }
         self.np_tails = np.asarray(tails, dtype=np.int32)
@@ -341,62 +343,102 @@ class Network:
         self.reachable = [a >= 0 for a in self.cost_arc]
 
     # -------------------------------------------------------------- helpers
+    _n_chain = 0
+
     def _node(self, role: int, rank: int) -> int:
+        if role == _CHAIN:
+            self._n_chain += 1
         nid = self._next
         self._next += 1
         self.rank.append(rank)
         return nid
 
     def _chain(self, chain: dict, tree: dict, cid: int, p: tuple, lvl: int) -> int:
+        """Node through which a source of level ``lvl`` reaches bands 0..lvl under ``p``.
+        Level 0 is the band-0 tree node itself (no chain node is needed)."""
         top = chain.get((cid, p, lvl))
         if top is not None:
             return top
-        below = None
+        below = -1
         for ell in range(lvl + 1):
             node = chain.get((cid, p, ell))
             if node is None:
-                node = chain[(cid, p, ell)] = self._node(_CHAIN, 50 - ell)
-                if below is not None:
+                t = tree.get((cid, ell, p), -1)
+                if ell == 0:
+                    node = t
+                elif below < 0:
+                    node = t
+                else:
+                    node = self._node(_CHAIN, 50 - ell)
                     self.tails.append(node)
                     self.heads.append(below)
-                t = tree.get((cid, ell, p))
-                if t is not None:
-                    self.tails.append(node)
-                    self.heads.append(t)
+                    if t >= 0:
+                        self.tails.append(node)
+                        self.heads.append(t)
+                chain[(cid, p, ell)] = node
             below = node
         return chain[(cid, p, lvl)]
 
     # -------------------------------------------------------------- solving
+    _np = None
+
+    def _prepare(self) -> None:
+        """Index arrays for setting capacities per round without Python loops."""
+        i64 = np.int64
+        ent = [(a, si) for si, a in enumerate(self.src_entry_arc) if a >= 0]
+        sources = self.inst.sources
+        self._np = {
+            "entry_arc": np.asarray([a for a, _ in ent], dtype=i64),
+            "entry_src": np.asarray([si for _, si in ent], dtype=i64),
+            "ben_arc": np.asarray([a for a, _, _ in self.ben_arcs], dtype=i64),
+            "ben_cap": np.asarray([sources[si].per_beneficiary_cap for _, si, _ in self.ben_arcs],
+                                  dtype=i64),
+            "priv_arc": np.asarray([p[0] for p in self.priv], dtype=i64),
+            "priv_need": np.asarray([p[2] for p in self.priv], dtype=i64),
+            "priv_cap": np.asarray([p[3] for p in self.priv], dtype=i64),
+            "cap_arc": np.asarray([c[0] for c in self.cap_arcs], dtype=i64),
+            "cap_need": np.asarray([c[1] for c in self.cap_arcs], dtype=i64),
+            "cap_cap": np.asarray([c[2] for c in self.cap_arcs], dtype=i64),
+            "cost_arc": np.asarray([a for a in self.cost_arc if a >= 0], dtype=i64),
+            "cost_need": np.asarray([j for j, a in enumerate(self.cost_arc) if a >= 0], dtype=i64),
+        }
+
     def solve(self, budget: list[int], res_open: list[int], include: list[bool],
               pair_used: dict, ben_used: dict, costs_need: list[int]) -> np.ndarray:
         """Min-cost flow on residual data; returns the flow on every arc.
 
         ``costs_need[j]`` is the (positive) value per fen of live need j; only its order
         matters for the optimum (see engine)."""
-        big = max(1, sum(budget))
+        if self._np is None:
+            self._prepare()
+        z = self._np
+        bud = np.asarray(budget, dtype=np.int64)
+        ro = np.where(np.asarray(include, dtype=bool), np.asarray(res_open, dtype=np.int64), 0)
+        big = max(1, int(bud.sum()))
         cap = np.full(self.n_arcs, big, dtype=np.int64)
         cost = np.zeros(self.n_arcs, dtype=np.int64)
-        for si in range(self.S):
-            if self.src_entry_arc[si] >= 0:
-                cap[self.src_entry_arc[si]] = budget[si]
-            cap[self.bypass_start + si] = budget[si]
-        sources = self.inst.sources
-        for arc, si, b in self.ben_arcs:
-            cap[arc] = max(0, sources[si].per_beneficiary_cap - ben_used.get((si, b), 0))
-        for arc, si, j, pcap in self.priv:
-            ok = include[j] and res_open[j] > 0
-            cap[arc] = max(0, min(pcap - pair_used.get((si, j), 0), res_open[j])) if ok else 0
-        for arc, j, pcap in self.cap_arcs:
-            cap[arc] = min(pcap, res_open[j]) if include[j] else 0
-        for j, arc in enumerate(self.cost_arc):
-            if arc >= 0:
-                cap[arc] = res_open[j] if include[j] else 0
-                cost[arc] = -costs_need[j]
+        cap[z["entry_arc"]] = bud[z["entry_src"]]
+        cap[self.bypass_start:self.bypass_start + self.S] = bud
+        if len(z["ben_arc"]):
+            used = np.asarray([ben_used.get((si, b), 0) for _a, si, b in self.ben_arcs],
+                              dtype=np.int64)
+            cap[z["ben_arc"]] = np.maximum(0, z["ben_cap"] - used)
+        if len(z["priv_arc"]):
+            pc = z["priv_cap"]
+            if pair_used:
+                pc = pc - np.asarray([pair_used.get((si, j), 0) for _a, si, j, _c in self.priv],
+                                     dtype=np.int64)
+            cap[z["priv_arc"]] = np.maximum(0, np.minimum(pc, ro[z["priv_need"]]))
+        if len(z["cap_arc"]):
+            cap[z["cap_arc"]] = np.minimum(z["cap_cap"], ro[z["cap_need"]])
+        ca, cn = z["cost_arc"], z["cost_need"]
+        cap[ca] = ro[cn]
+        cost[ca] = -np.asarray(costs_need, dtype=np.int64)[cn]
         smcf = min_cost_flow.SimpleMinCostFlow()
         smcf.add_arcs_with_capacity_and_unit_cost(self.np_tails, self.np_heads, cap, cost)
         supplies = np.zeros(self._next, dtype=np.int64)
-        supplies[: self.S] = budget
-        supplies[self.sink] = -sum(budget)
+        supplies[: self.S] = bud
+        supplies[self.sink] = -int(bud.sum())
         smcf.set_nodes_supplies(np.arange(self._next, dtype=np.int32), supplies)
         status = smcf.solve()
         if status != smcf.OPTIMAL:
@@ -405,11 +447,11 @@ class Network:
 
     def need_flows(self, flows: np.ndarray) -> list[int]:
         """Total flow into each live need."""
-        out = [0] * self.NL
-        for j, arc in enumerate(self.cost_arc):
-            if arc >= 0:
-                out[j] = int(flows[arc])
-        return out
+        if self._np is None:
+            self._prepare()
+        out = np.zeros(self.NL, dtype=np.int64)
+        out[self._np["cost_need"]] = flows[self._np["cost_arc"]]
+        return out.tolist()
 
     # -------------------------------------------------------------- decomposition
     def decompose(self, flows: np.ndarray, limit=None) -> dict[tuple[int, int], int]:
