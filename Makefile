@@ -26,8 +26,9 @@ $(HTMX): package.json package-lock.json
 
 assets: $(HTMX)
 
+# The English catalog: .po is committed, .mo is built here (and gitignored).
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d web/translations 2>/dev/null || true
+	$(BIN)/pybabel compile --statistics -d web/translations
 
 migrate: install
 	$(FLASK) db upgrade
