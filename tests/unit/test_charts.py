@@ -1,0 +1,53 @@
+"""Server-side SVG charts: accessible, proportional, escaped, and fine with no data."""
+import re
+from xml.etree import ElementTree
+
+from web.charts import column_chart, hbar_chart
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def _parse(svg) -> ElementTree.Element:
+    return ElementTree.fromstring(str(svg))
+
+
+def _bars(root):
+    return [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
+
+
+def test_hbar_is_an_accessible_image_with_proportional_bars():
+    svg = hbar_chart("按类别", [("助学", (40_000, 10_000)), ("助老", (20_000, 0))],
+                     ["已筹", "已拨付"], desc="各类别已筹与已拨付")
+    root = _parse(svg)
+    assert root.get("role") == "img"
+    title, desc = root.find(f"{NS}title"), root.find(f"{NS}desc")
+    assert title.text == "按类别" and desc.text == "各类别已筹与已拨付"
+    assert set(root.get("aria-labelledby").split()) == {title.get("id"), desc.get("id")}
+    widths = [int(r.get("width")) for r in _bars(root)]
+    assert widths[0] == 2 * widths[2] == 4 * widths[1]  # 40k : 20k : 10k
+    assert widths[3] == 0  # a zero bar has no width
+    assert "¥400.00" in svg and "助学 · 已筹：¥400.00" in svg
+
+
+def test_column_heights_follow_values_and_every_column_is_labelled():
+    svg = column_chart("每月", [("2026-06", (300, 100)), ("2026-07", (150, 0))], ["筹集", "拨付"])
+    heights = [int(r.get("height")) for r in _bars(_parse(svg))]
+    assert heights[0] == 2 * heights[2] == 3 * heights[1] and heights[3] == 0
+    assert "2026-06" in svg and "2026-07" in svg
+
+
+def test_labels_are_escaped():
+    svg = hbar_chart("<script>x</script>", [("<b>&", (1, 1))], ["a\"b", "c"])
+    assert "<script>" not in svg and "<b>" not in svg
+    _parse(svg)  # still well-formed XML
+
+
+def test_empty_charts_say_so():
+    for svg in (hbar_chart("空", [], ["a"]), column_chart("空", [], ["a"])):
+        assert "暂无数据" in svg
+        assert not _bars(_parse(svg))
+
+
+def test_no_float_coordinates():
+    svg = hbar_chart("t", [("a", (3,)), ("b", (7,))], ["s"])
+    assert not re.search(r'(width|height|x|y)="\d+\.\d+', str(svg))
