@@ -2,18 +2,31 @@
 public fields of a beneficiary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import now
-from core.errors import NotFound
+from core.errors import NotFound, UserError
 from core.privacy import donor_display_name
+from core.regions import children as region_children
 from donors.models import Donation, Donor, Enterprise, Pledge
 from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
-from needs.models import Beneficiary, Evidence, Milestone, Need, Organisation, Programme
+from needs.models import (
+    CATEGORIES,
+    NEED_KINDS,
+    Beneficiary,
+    Evidence,
+    Milestone,
+    Need,
+    Organisation,
+    Programme,
+)
+from needs.search import MAX_QUERY_CHARS, IndexCache, SearchIndex, SearchRow
 
 PUBLIC_STATES = ("verified", "funded", "disbursed", "delivered", "closed")
 
@@ -59,12 +72,12 @@ def programmes_with_totals(session: Session) -> list[tuple[Programme, int, int, 
     return [(p, n, int(a), int(f)) for p, n, a, f in rows]
 
 
-def public_needs(session: Session, page: int = 1, per_page: int = 20) -> tuple[list[Need], int]:
-    query = select(Need).where(Need.state.in_(PUBLIC_STATES))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Need.urgency.desc(), Need.posted_at.desc(), Need.id.desc())
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total
+def public_needs(session: Session, page: int = 1, per_page: int = 20,
+                 filters: NeedFilter | None = None) -> tuple[list[Need], int]:
+    """One page of public needs (most urgent first unless `filters` says otherwise)."""
+    rows, total, _page, _truncated = filtered_needs(
+        session, replace(filters or NeedFilter(), page=page), per_page)
+    return rows, total
 
 
 @dataclass
@@ -155,3 +168,278 @@ def need_view(session: Session, code: str) -> NeedView:
                                    .order_by(Evidence.id)).all()),
         disclosure=disclosure_status(need),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Browsing and search of needs (GET /needs): a filter parsed from query args, an index-friendly
+# query, and the forgiving search (needs.search) combined with it.
+
+SORTS = ("urgency", "newest", "amount", "progress", "deadline", "relevance")
+PER_PAGE = 20
+SEARCH_LIMIT = 1000        # at most this many search hits are combined with the filters
+MAX_PAGE = 100_000
+
+
+@dataclass(frozen=True)
+class NeedFilter:
+    """What the public asked for. Empty strings / None mean "any"."""
+
+    programme: str = ""            # Programme.code
+    kind: str = ""                 # wish / project / sponsorship / microgrant
+    category: str = ""
+    region: str = ""               # 省[/市[/县]], matched on whole segments
+    urgency: int | None = None     # at least this urgent (1–5)
+    state: str = ""                # one of PUBLIC_STATES
+    q: str = ""
+    sort: str = ""                 # "" = relevance with a query, urgency without
+    page: int = 1
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort and (self.sort != "relevance" or self.q):
+            return self.sort
+        return "relevance" if self.q else "urgency"
+
+    @property
+    def region_parts(self) -> tuple[str, str, str]:
+        parts = [p for p in self.region.split("/") if p] + ["", "", ""]
+        return parts[0], parts[1], parts[2]
+
+    def query_args(self, **changes) -> dict[str, str]:
+        """The canonical query string (defaults left out), for links and the pushed URL."""
+        f = replace(self, **changes)
+        province, city, county = f.region_parts
+        args = {"q": f.q, "programme": f.programme, "kind": f.kind, "category": f.category,
+                "province": province, "city": city, "county": county,
+                "urgency": str(f.urgency) if f.urgency else "", "state": f.state,
+                "sort": f.sort, "page": str(f.page) if f.page > 1 else ""}
+        return {k: v for k, v in args.items() if v}
+
+
+def parse_need_filter(args: Mapping[str, str],
+                      programme_codes: Iterable[str]) -> tuple[NeedFilter, list[UserError]]:
+    """Read and check query args. A bad value is left out of the filter and reported."""
+    errors: list[UserError] = []
+
+    def arg(name: str) -> str:
+        return (args.get(name) or "").strip()
+
+    def choice(name: str, allowed: Iterable[str], zh: str, en: str) -> str:
+        value = arg(name)
+        if value and value not in allowed:
+            errors.append(UserError(f"{zh}“{value[:40]}”无效", f"unknown {en} “{value[:40]}”"))
+            return ""
+        return value
+
+    values: dict = {
+        "programme": choice("programme", set(programme_codes), "项目类别（公益计划）", "programme"),
+        "kind": choice("kind", NEED_KINDS, "需求类型", "kind"),
+        "category": choice("category", CATEGORIES, "领域", "category"),
+        "state": choice("state", PUBLIC_STATES, "状态", "status"),
+        "sort": choice("sort", SORTS, "排序方式", "sort order"),
+        "q": " ".join(arg("q").split())[:MAX_QUERY_CHARS],
+    }
+    urgency = arg("urgency")
+    if urgency:
+        if urgency.isdigit() and 1 <= int(urgency) <= 5:
+            values["urgency"] = int(urgency)
+        else:
+            errors.append(UserError("紧急程度应为 1 到 5", "urgency must be 1 to 5"))
+    page = arg("page")
+    if page:
+        if page.isdigit() and 1 <= int(page) <= MAX_PAGE:
+            values["page"] = int(page)
+        else:
+            errors.append(UserError(f"页码“{page[:20]}”无效", f"invalid page “{page[:20]}”"))
+    values["region"] = _parse_region(arg("region"), arg("province"), arg("city"), arg("county"),
+                                     errors)
+    return NeedFilter(**values), errors
+
+
+def _parse_region(path: str, province: str, city: str, county: str,
+                  errors: list[UserError]) -> str:
+    """省 → 市 → 县 from the cascade (or one `region` path). A lower level that does not lie
+    in the level above is a leftover of changing the level above: it is dropped quietly."""
+    if path:
+        parts = [p.strip() for p in path.strip("/").split("/") if p.strip()]
+        province, city, county = (parts + ["", "", ""])[:3]
+        if len(parts) > 3:
+            errors.append(UserError("地区只能筛选到县级", "regions can be chosen down to a county"))
+    if not province:
+        if city or county:
+            errors.append(UserError("请先选择省份", "choose a province first"))
+        return ""
+    if province not in region_children(""):
+        errors.append(UserError(f"未知地区“{province[:40]}”", f"unknown region “{province[:40]}”"))
+        return ""
+    chosen = [province]
+    if city and city in region_children(province):
+        chosen.append(city)
+        if county and county in region_children(f"{province}/{city}"):
+            chosen.append(county)
+    return "/".join(chosen)
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filter_conditions(session: Session, f: NeedFilter) -> list:
+    conds = [Need.state.in_(PUBLIC_STATES)]
+    if f.state:
+        conds.append(Need.state == f.state)
+    if f.kind:
+        conds.append(Need.kind == f.kind)
+    if f.category:
+        conds.append(Need.category == f.category)
+    if f.programme:
+        conds.append(Need.programme_id == select(Programme.id)
+                     .where(Programme.code == f.programme).scalar_subquery())
+    if f.urgency:
+        conds.append(Need.urgency >= f.urgency)
+    if f.region:
+        conds.append(or_(Need.region == f.region,
+                         Need.region.like(_like_prefix(f.region) + "/%", escape="\\")))
+    return conds
+
+
+def _order(sort: str) -> list:
+    if sort == "newest":
+        return [Need.posted_at.desc(), Need.id.desc()]
+    if sort == "amount":
+        return [Need.amount.desc(), Need.id.desc()]
+    if sort == "progress":  # closest to its goal first; needs already met go last
+        return [(Need.funded >= Need.amount).asc(), (Need.funded * 10_000 // Need.amount).desc(),
+                (Need.amount - Need.funded).asc(), Need.id.desc()]
+    if sort == "deadline":
+        return [Need.deadline.asc().nulls_last(), Need.id.asc()]
+    return [Need.urgency.desc(), Need.posted_at.desc(), Need.id.desc()]
+
+
+def filtered_needs(session: Session, f: NeedFilter,
+                   per_page: int = PER_PAGE) -> tuple[list[Need], int, int, bool]:
+    """(needs on the page, total, the page shown, search truncated) for a filter. A page past
+    the end shows the last page."""
+    conds = _filter_conditions(session, f)
+    ranked: list[int] | None = None
+    truncated = False
+    if f.q:
+        ranked = search_index(session).search_ids(f.q, SEARCH_LIMIT)
+        truncated = len(ranked) >= SEARCH_LIMIT
+        if not ranked:
+            return [], 0, 1, False
+        conds.append(Need.id.in_(ranked))
+    if ranked is not None and f.effective_sort == "relevance":
+        allowed = set(session.exec(select(Need.id).where(*conds)).all())
+        ordered = [i for i in ranked if i in allowed]
+        total = len(ordered)
+        page = _clamp_page(f.page, total, per_page)
+        chosen = ordered[(page - 1) * per_page: page * per_page]
+        by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
+        return [by_id[i] for i in chosen], total, page, truncated
+    total = session.exec(select(func.count(Need.id)).where(*conds)).one()
+    page = _clamp_page(f.page, total, per_page)
+    rows = session.exec(select(Need).where(*conds).order_by(*_order(f.effective_sort))
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total, page, truncated
+
+
+def _clamp_page(page: int, total: int, per_page: int) -> int:
+    return max(1, min(page, (total + per_page - 1) // per_page))
+
+
+@dataclass
+class RegionChoices:
+    provinces: list[str]
+    cities: list[str]
+    counties: list[str]
+    province: str = ""
+    city: str = ""
+    county: str = ""
+
+
+def region_choices(province: str = "", city: str = "", county: str = "") -> RegionChoices:
+    """Options of the 省 → 市 → 县 cascade for what is chosen so far (unknown levels dropped)."""
+    region = _parse_region("", province.strip(), city.strip(), county.strip(), [])
+    p, c, k = (region.split("/") + ["", "", ""])[:3]
+    return RegionChoices(provinces=region_children(""),
+                         cities=region_children(p) if p else [],
+                         counties=region_children(f"{p}/{c}") if c else [],
+                         province=p, city=c, county=k)
+
+
+@dataclass
+class NeedBrowse:
+    filter: NeedFilter
+    errors: list[UserError]
+    needs: list[Need]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    truncated: bool
+    programmes: list[tuple[str, str]]          # (code, name) for the filter
+    programme_names: dict[int, str]            # programme id → name, for the list
+    regions: RegionChoices
+
+
+def browse_needs(session: Session, args: Mapping[str, str],
+                 per_page: int = PER_PAGE) -> NeedBrowse:
+    """Everything GET /needs shows: the filter read from `args` (bad values reported and left
+    out), one page of public needs, and the options of the filter form."""
+    programmes = [(code, name) for code, name in session.exec(
+        select(Programme.code, Programme.name).order_by(Programme.id)).all()]
+    f, errors = parse_need_filter(args, [code for code, _ in programmes])
+    rows, total, page, truncated = filtered_needs(session, f, per_page)
+    f = replace(f, page=page)
+    names = dict(session.exec(select(Programme.id, Programme.name)).all()) if rows else {}
+    return NeedBrowse(filter=f, errors=errors, needs=rows, total=total, page=page,
+                      pages=max(1, (total + per_page - 1) // per_page), per_page=per_page,
+                      truncated=truncated, programmes=programmes, programme_names=names,
+                      regions=region_choices(*f.region_parts))
+
+
+# The search index: one per database, rebuilt when public needs change (see needs.search).
+_search_caches: dict[str, IndexCache] = {}
+_search_caches_lock = threading.Lock()
+
+
+def _search_marker(session: Session) -> tuple:
+    return tuple(session.exec(
+        select(func.count(Need.id), func.max(Need.id), func.sum(Need.id),
+               func.max(Need.verified_at), func.max(Need.posted_at))
+        .where(Need.state.in_(PUBLIC_STATES))).one())
+
+
+def search_rows(session: Session) -> list[SearchRow]:
+    """The public fields of every public need, for the search index."""
+    rows = session.exec(
+        select(Need.id, Need.title, Need.story, Programme.name, Organisation.name, Need.region,
+               Need.category, Need.kind)
+        .join(Organisation, Organisation.id == Need.organisation_id)
+        .join(Programme, Programme.id == Need.programme_id, isouter=True)
+        .where(Need.state.in_(PUBLIC_STATES)).order_by(Need.id)).all()
+    return [SearchRow(i, t, s or "", p or "", o or "", r, c, k) for i, t, s, p, o, r, c, k in rows]
+
+
+def search_index(session: Session) -> SearchIndex:
+    """The search index for this session's database, rebuilt if public needs changed."""
+    engine = session.get_bind()
+    key = str(engine.url)
+    with _search_caches_lock:
+        cache = _search_caches.setdefault(key, IndexCache())
+
+    def in_background() -> list[SearchRow]:
+        with Session(engine) as own:
+            return search_rows(own)
+
+    return cache.get(lambda: _search_marker(session), lambda: search_rows(session),
+                     in_background)
+
+
+def invalidate_search() -> None:
+    """Make the next search rebuild its index (call after editing a need's public text)."""
+    with _search_caches_lock:
+        caches = list(_search_caches.values())
+    for cache in caches:
+        cache.invalidate()

@@ -1,7 +1,9 @@
 """Public pages: home, the list of needs, one need."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_babel import get_locale
 
 from needs import queries
+from web import htmx
 from web.db import session
 
 bp = Blueprint("public", __name__)
@@ -23,9 +25,29 @@ def home():
 
 @bp.get("/needs")
 def needs():
-    page = _page_arg()
-    rows, total = queries.public_needs(session(), page=page)
-    return render_template("needs.html", needs=rows, total=total, page=page, per_page=20)
+    """Browse and search public needs. An htmx request gets only the results partial (and the
+    canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
+    Bad filter values are reported and left out (400 on a full page; the htmx partial is a
+    200, because htmx does not swap error responses)."""
+    result = queries.browse_needs(session(), request.args)
+    locale = str(get_locale())
+    errors = [e.message(locale) for e in result.errors]
+    partial = bool(htmx) and not htmx.history_restore_request
+    template = "partials/need_list.html" if partial else "needs.html"
+    response = make_response(render_template(template, b=result, f=result.filter, errors=errors),
+                             400 if errors and not partial else 200)
+    response.vary.add("HX-Request")
+    if partial:
+        response.headers["HX-Push-Url"] = url_for("public.needs", **result.filter.query_args())
+    return response
+
+
+@bp.get("/needs/regions")
+def need_regions():
+    """The lower selects of the 省 → 市 → 县 cascade for what is chosen so far (htmx)."""
+    regions = queries.region_choices(request.args.get("province", ""),
+                                     request.args.get("city", ""))
+    return render_template("partials/need_filters.html", regions_only=True, r=regions)
 
 
 @bp.get("/needs/<code>")
