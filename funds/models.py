@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -102,6 +102,7 @@ class LedgerTxn(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("seq >= 1", name="ledger_seq_positive"),
         UniqueConstraint("prev", name="ledger_prev_unique"),
+        Index("ix_ledger_txn_kind_seq", "kind", "seq"),  # disclosure by kind (0003)
     )
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: datetime
@@ -114,7 +115,11 @@ class LedgerTxn(SQLModel, table=True):
 
 class LedgerPosting(SQLModel, table=True):
     __tablename__ = "ledger_posting"
-    __table_args__ = (CheckConstraint("amount <> 0", name="posting_nonzero"),)
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="posting_nonzero"),
+        # Balances and per-account histories read only this index (0003).
+        Index("ix_ledger_posting_account_seq", "account", "seq", "amount"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(foreign_key="ledger_txn.seq", index=True)
     position: int

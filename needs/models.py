@@ -87,6 +87,10 @@ class Need(SQLModel, table=True):
         # read backwards for DESC; and region prefixes (LIKE 'a/b/%') on PostgreSQL.
         Index("ix_need_public_order", "urgency", "posted_at", "id"),
         Index("ix_need_region_prefix", "region", postgresql_ops={"region": "varchar_pattern_ops"}),
+        # The other sort orders of /needs (migration 0004).
+        Index("ix_need_browse_posted", "posted_at", "id"),
+        Index("ix_need_browse_amount", "amount", "id"),
+        Index("ix_need_browse_deadline", "deadline", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str | None = Field(default=None, max_length=20, unique=True)
