@@ -3,8 +3,8 @@
     from matching import solve, validate, parse_instance, InstanceError
 """
 
-from .api import solve
+from .api import EngineError, solve
 from .model import Instance, InstanceError, Need, Source, parse_instance
 from .validate import validate
 
-__all__ = ["Instance", "InstanceError", "Need", "Source", "parse_instance", "solve", "validate"]
+__all__ = ["EngineError", "Instance", "InstanceError", "Need", "Source", "parse_instance", "solve", "validate"]

@@ -9,14 +9,21 @@ from . import eligibility as el
 from .engine import solve_instance
 from .explain import why
 from .model import Instance, parse_instance
+from .validate import validate
+
+
+class EngineError(RuntimeError):
+    """The engine produced a result the validator rejects (a bug: nothing may be proposed)."""
 
 
 def solve(instance: dict | Instance, time_limit: float | None = None,
-          explain: bool = False) -> dict[str, Any]:
+          explain: bool = False, check: bool = True) -> dict[str, Any]:
     """Allocate sources to needs.  ``instance`` is the JSON dict (or a parsed :class:`Instance`).
 
     Returns ``{"allocations": [...], "unfunded": [...], "stats": {...}}``; allocations are in
-    need order, then source order, so the same input always gives the same output.
+    need order, then source order, so the same input always gives the same output.  With
+    ``check`` (the default) the result is passed through :func:`validate` first and any
+    violation raises :class:`EngineError`; ``stats.seconds`` includes that check.
     """
     t0 = time.perf_counter()
     inst = instance if isinstance(instance, Instance) else parse_instance(instance)
@@ -35,7 +42,7 @@ def solve(instance: dict | Instance, time_limit: float | None = None,
         totals[n.id] = totals.get(n.id, 0) + amt
     objective = el.objective(inst, totals)
     spent = sum(totals.values())
-    return {
+    result = {
         "allocations": allocations,
         "unfunded": [n.id for n in inst.needs if n.id not in totals],
         "stats": {
@@ -50,3 +57,9 @@ def solve(instance: dict | Instance, time_limit: float | None = None,
             "graph": eng.net.stats,
         },
     }
+    if check:
+        problems = validate(inst, result)
+        if problems:
+            raise EngineError(f"{len(problems)} violation(s), first: {problems[0]}")
+    result["stats"]["seconds"] = round(time.perf_counter() - t0, 4)
+    return result

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .api import solve
+from .api import EngineError, solve
 from .model import InstanceError, parse_instance
 from .validate import validate
 
@@ -48,11 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_limit is not None and args.time_limit <= 0:
         print("error: --time-limit must be positive", file=sys.stderr)
         return 2
-    result = solve(inst, time_limit=args.time_limit, explain=args.explain)
-    problems = validate(inst, result)
-    if problems:
-        for p in problems[:20]:
-            print(f"invalid result: {p}", file=sys.stderr)
+    try:
+        result = solve(inst, time_limit=args.time_limit, explain=args.explain)  # validated
+    except EngineError as e:
+        print(f"invalid result, nothing written: {e}", file=sys.stderr)
         return 1
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if args.output:

@@ -118,16 +118,18 @@ class Engine:
             by_need[j].append((si, a))
         kept = 0
         whole = self.net.whole
+        relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
         for j in sorted(by_need, key=lambda j: (not whole[j], j)):
             lst = by_need[j]
             if whole[j]:
                 if (len(lst) == 1 and lst[0][1] == self.res_open[j] and not self.whole_done[j]
-                        and self._room(lst[0][0], j) == lst[0][1]):
+                        and (not relaxed or self._room(lst[0][0], j) == lst[0][1])):
                     self._grant(lst[0][0], j, lst[0][1], phase)
                     kept += 1
             else:
                 for si, a in sorted(lst):
-                    a = min(a, self._room(si, j))
+                    if relaxed:
+                        a = min(a, self._room(si, j))
                     if a > 0:
                         self._grant(si, j, a, phase)
         return kept

@@ -46,17 +46,27 @@ def validate(instance: Instance | dict, result: Any) -> list[str]:
     given_need: dict[str, int] = defaultdict(int)
     given_source: dict[str, int] = defaultdict(int)
     given_ben: dict[tuple[str, str], int] = defaultdict(int)
+    accepted: dict[tuple, bool] = {}  # (source, category, kind, region) -> all three rules ok
+    as_of = inst.as_of
     for (nid, sid), amt in pair.items():
         n, s = needs[nid], sources[sid]
         given_need[nid] += amt
         given_source[sid] += amt
         if n.beneficiary is not None:
             given_ben[(sid, n.beneficiary)] += amt
+        k = (sid, n.category, n.kind, n.region)
+        ok = accepted.get(k)
+        if ok is None:
+            ok = accepted[k] = el.accepts(s, n)
+        if (ok and n.verified and (n.deadline is None or n.deadline >= as_of)
+                and (s.per_grant_cap is None or amt <= s.per_grant_cap)
+                and (s.match_ratio is None or amt <= el.match_limit(s, n))):
+            continue
         tag = f"{sid} -> {nid}"
         if not n.verified:
             out.append(f"{tag}: need is not verified")
-        if n.deadline is not None and n.deadline < inst.as_of:
-            out.append(f"{tag}: need expired on {n.deadline} (as_of {inst.as_of})")
+        if n.deadline is not None and n.deadline < as_of:
+            out.append(f"{tag}: need expired on {n.deadline} (as_of {as_of})")
         if not el.category_ok(s, n):
             out.append(f"{tag}: category {n.category} not accepted by source")
         if not el.kind_ok(s, n):
