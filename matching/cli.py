@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("-o", "--output", help="result JSON file (default: stdout)")
     sp.add_argument("--explain", action="store_true", help="add 'why' to every allocation")
     sp.add_argument("--time-limit", type=float, default=None, metavar="S",
-                    help="stop refining after S seconds (the first flow always completes)")
+                    help="stop refining after S seconds (parsing and the first flow always complete)")
     vp = sub.add_parser("validate", help="check a result against an instance")
     vp.add_argument("instance")
     vp.add_argument("result")

@@ -1,4 +1,7 @@
-"""The instance (``shared/matching-instance.md``) as frozen dataclasses, with strict parsing.
+"""The instance (``shared/matching-instance.md``) as dataclasses, with strict parsing.
+
+Treat them as read-only (``Need`` is not frozen only because frozen dataclasses are slow to
+build at 100k needs).
 
 Money is integer fen throughout; only the objective is a float.
 """
@@ -21,7 +24,7 @@ class InstanceError(ValueError):
     """Malformed instance; the message names the offending path (e.g. ``needs[3].amount``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Need:
     id: str
     kind: str
@@ -40,8 +43,8 @@ class Need:
     weight: int = 0  # 10^(urgency-1) × people: the objective value of funding it completely
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "open", self.amount - self.funded)
-        object.__setattr__(self, "weight", 10 ** (self.urgency - 1) * self.people)
+        self.open = self.amount - self.funded
+        self.weight = 10 ** (self.urgency - 1) * self.people
 
 
 @dataclass(frozen=True, slots=True)
