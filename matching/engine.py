@@ -74,6 +74,8 @@ class Engine:
         self.ben_used: dict[tuple[int, str], int] = defaultdict(int)
         self.upper_bound = 0.0
         self.rounds = 0
+        self.capped = [s.per_grant_cap is not None or s.per_beneficiary_cap is not None
+                       or s.match_ratio is not None for s in inst.sources]
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -121,6 +123,7 @@ class Engine:
         kept = 0
         whole = self.net.whole
         relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
+        capped = self.capped
         for j in sorted(by_need, key=lambda j: (not whole[j], j)):
             lst = by_need[j]
             if whole[j]:
@@ -131,7 +134,7 @@ class Engine:
             else:
                 for si, a in sorted(lst):
                     if relaxed:
-                        a = min(a, self._room(si, j))
+                        a = min(a, self._room(si, j) if capped[si] else self.res_open[j])
                     if a > 0:
                         self._grant(si, j, a, phase)
         return kept

@@ -232,11 +232,27 @@ class Network:
         self.cost_arc = [-1] * NL
         self.cap_arcs: list[tuple[int, int, int]] = []  # (arc, need, static cap)
 
+        hang: dict[tuple, int] = {}  # (class, tree, region) -> node the need hangs from
+
         def attach(j: int, tkey, ep: set) -> int:
             """Hang need j from tree ``tkey`` at its deepest prefix in ``ep``; return the arc."""
+            hk = (ncls[j], tkey, lneeds[j].region)
+            node = hang.get(hk)
+            if node is not None:
+                if node < 0:
+                    return -1
+                arc = len(tails)
+                self.arc_need[arc] = j
+                tails.append(node)
+                heads.append(need_node[j] if need_node[j] >= 0 else self.sink)
+                return arc
             chainp = [p for p in prefixes(lneeds[j].region) if p in ep]
             if not chainp:
+                hang[hk] = -1
                 return -1
+            hang[hk] = tree.get((ncls[j], tkey, chainp[-1]), -1)
+            if hang[hk] < 0:
+                del hang[hk]
             below, arc = -1, -1
             for p in reversed(chainp):
                 k = (ncls[j], tkey, p)
@@ -244,6 +260,8 @@ class Network:
                 fresh = node is None
                 if fresh:
                     node = tree[k] = self._node(_TREE, 100 + len(p))
+                    if below < 0:
+                        hang[hk] = node
                 if below < 0:
                     arc = len(tails)
                     self.arc_need[arc] = j
