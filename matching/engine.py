@@ -124,7 +124,8 @@ class Engine:
         whole = self.net.whole
         relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
         capped = self.capped
-        for j in sorted(by_need, key=lambda j: (not whole[j], j)):
+        js = sorted(by_need)
+        for j in [j for j in js if whole[j]] + [j for j in js if not whole[j]]:
             lst = by_need[j]
             if whole[j]:
                 if (len(lst) == 1 and lst[0][1] == self.res_open[j] and not self.whole_done[j]
