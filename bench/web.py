@@ -68,7 +68,7 @@ PAGES: dict[str, list[str]] = {
     "project disclosure": ["/disclosure/needs/{project}", "/disclosure/need/{project}",
                            "/disclosure/projects/{project}", "/disclosure/project/{project}",
                            "/needs/{project}"],
-    "totals": ["/disclosure", "/"],
+    "totals": ["/disclosure/", "/"],
 }
 TARGET_RATIO = 0.25
 
