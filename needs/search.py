@@ -317,8 +317,11 @@ class SearchIndex:
         for tok in toks:
             best = np.zeros(len(cand), dtype=np.float32)
             py, _ = pinyin(tok)
-            plans = [(tok, name, weight, False) for name, weight in _TEXT_FIELDS]
-            if py:
+            # Numbers are matched exactly: 2026 is not "almost" 2027, nor a phone number
+            # "almost" a year in a title.
+            numeric = tok.isdigit()
+            plans = [(tok, name, weight, numeric) for name, weight in _TEXT_FIELDS]
+            if py and not numeric:
                 homophone = 1.0 if tok.isascii() else 0.9  # a 汉字 typo sounding alike
                 plans += [(py, name, weight * homophone, False) for name, weight in _PINYIN_FIELDS]
             if tok.isascii() and tok.isalpha():

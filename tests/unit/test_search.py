@@ -139,3 +139,9 @@ def test_cache_rebuilds_when_the_marker_changes():
     cache.invalidate()
     cache.get(lambda: marker[0], load)
     assert len(loads) == 3
+
+
+def test_numbers_match_exactly_not_fuzzily(index):
+    assert ids(index, "2026") == [2]
+    assert ids(index, "2028") == []
+    assert ids(index, "370602201305041234") == []  # an ID-number-like query finds nothing
