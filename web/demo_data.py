@@ -368,7 +368,8 @@ def _load(demo: Demo) -> None:  # noqa: PLR0915 — one linear script reads best
         donors.allocate_from_pledge(s, home_pledge, need, 5_000 * Y, reason="1:1 配捐")
         if i < 2:
             tick(60 * 24)
-            funding.disburse(s, need, 8_000 * Y, org_lc.name, memo="居住空间改造首付")
+            funding.disburse(s, need, 8_000 * Y, org_lc.name, memo="居住空间改造首付",
+                             milestone=milestones[0])
             for visit in milestones[1:4]:  # the first three of twelve family visits
                 tick(60 * 24 * 30)
                 funding.disburse(s, need, visit.amount, org_lc.name, memo=visit.title,
