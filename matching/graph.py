@@ -134,8 +134,14 @@ class Network:
                         if lvl >= 0:
                             sig.append((cid, p, lvl))
                             entry_prefixes[cid].add(p)
+                        _c, _k, hasben, whole = self.classes[cid]
+                        if (whole and (relax or not hasben) and 0 <= lvl < len(cuts[cid])
+                                and cuts[cid][lvl] == t):
+                            # whole needs above this level are banded by their own open
+                            # amount, which exceeds the cap: none is eligible, nothing to scan
+                            continue
                         if lvl < len(cuts[cid]):
-                            if relax and not self.classes[cid][3]:
+                            if relax and not whole:
                                 cap.append((cid, p, lvl, t))
                             else:
                                 priv.append((cid, p, lvl))
