@@ -53,7 +53,7 @@ def test_fund_grant_is_listed_with_its_fund(demo_client, demo_url):
 
 
 def test_milestones_done_due_and_overdue_follow_the_clock(demo_client, demo_url):
-    code = _codes(demo_url)["huanxin"][0]  # renovation paid + visits 1–3 done, 4–12 open
+    code = _codes(demo_url)["huanxin"][0]  # renovation + visits 1–3 done, visits 4–12 open
     with unit_of_work(get_engine(demo_url)) as s:
         need_id = s.exec(select(Need.id).where(Need.code == code)).one()
         visit4 = s.exec(select(Milestone).where(Milestone.need_id == need_id,
@@ -63,10 +63,10 @@ def test_milestones_done_due_and_overdue_follow_the_clock(demo_client, demo_url)
     after = datetime.combine(visit4.due, time(), UTC) + timedelta(days=2)
     with clock.frozen(after):
         late = demo_client.get(f"/needs/{code}").get_data(as_text=True)
-    assert early.count('class="ms-done"') == 3 and late.count('class="ms-done"') == 3
+    assert early.count('class="ms-done"') == 4 and late.count('class="ms-done"') == 4
     assert 'class="ms-overdue"' not in early
     assert late.count('class="ms-overdue"') >= 1
-    assert late.count('class="ms-overdue"') + late.count('class="ms-due"') == 10
+    assert late.count('class="ms-overdue"') + late.count('class="ms-due"') == 9
 
 
 def test_evidence_is_shown_and_served_without_exif(demo_client, demo_url):
