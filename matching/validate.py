@@ -26,6 +26,12 @@ def validate(instance: Instance | dict, result: Any) -> list[str]:
     pair: dict[tuple[str, str], int] = defaultdict(int)
     grants: dict[str, int] = defaultdict(int)
     for i, a in enumerate(result["allocations"]):
+        if type(a) is dict:
+            nid, sid, amt = a.get("need"), a.get("source"), a.get("amount")
+            if nid in needs and sid in sources and type(amt) is int and amt > 0:
+                pair[(nid, sid)] += amt
+                grants[nid] += 1
+                continue
         where = f"allocations[{i}]"
         if not isinstance(a, dict):
             out.append(f"{where}: expected an object")
