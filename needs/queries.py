@@ -337,7 +337,7 @@ def filtered_needs(session: Session, f: NeedFilter,
         chosen = ordered[(page - 1) * per_page: page * per_page]
         by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
         return [by_id[i] for i in chosen], total, page, truncated
-    total = session.exec(select(func.count(Need.id)).where(*conds)).one()
+    total = session.exec(select(func.count()).select_from(Need).where(*conds)).one()
     page = _clamp_page(f.page, total, per_page)
     rows = session.exec(select(Need).where(*conds).order_by(*_order(f.effective_sort))
                         .offset((page - 1) * per_page).limit(per_page)).all()
@@ -405,10 +405,15 @@ _search_caches_lock = threading.Lock()
 
 
 def _search_marker(session: Session) -> tuple:
-    return tuple(session.exec(
-        select(func.count(Need.id), func.max(Need.id), func.sum(Need.id),
-               func.max(Need.verified_at), func.max(Need.posted_at))
-        .where(Need.state.in_(PUBLIC_STATES))).one())
+    """Cheap (index-only) signs that the public needs changed: how many there are (a need
+    published or withdrawn), the newest id and the latest verification. Edits of a public
+    need's text are not seen here: call `invalidate_search()`, or wait for the index's
+    maximum age. The index is never what hides a need: the query filters states itself."""
+    public = session.exec(select(func.count()).select_from(Need)
+                          .where(Need.state.in_(PUBLIC_STATES))).one()
+    newest = session.exec(select(func.max(Need.id))).one()
+    verified = session.exec(select(func.max(Need.verified_at))).one()
+    return public, newest, verified
 
 
 def search_rows(session: Session) -> list[SearchRow]:

@@ -364,11 +364,14 @@ class IndexCache:
     `load()` returns the rows using the caller's session; `load_in_background()` returns them
     using its own session (for a rebuild in a thread while the old index keeps answering).
     Small indexes (fewer than `sync_below` docs) are rebuilt synchronously, so a change is
-    searchable at once.
+    searchable at once. An index older than `max_age` seconds is rebuilt even if the marker
+    did not move (edits of a need's text do not move it).
     """
 
-    def __init__(self, check_every: float = 0.0, sync_below: int = 20_000):
+    def __init__(self, check_every: float = 0.0, sync_below: int = 20_000,
+                 max_age: float = 900.0):
         self.check_every = check_every
+        self.max_age = max_age
         self.sync_below = sync_below
         self._index: SearchIndex | None = None
         self._marker: Hashable = None
@@ -389,17 +392,21 @@ class IndexCache:
             return index
         current = marker()
         self._checked = now
-        if index is not None and current == self._marker:
+        if not self._stale(index, current, now):
             return index
         if (index is not None and load_in_background is not None
                 and len(index) >= self.sync_below):
             self._rebuild_in_background(current, load_in_background)
             return index
         with self._lock:
-            if self._index is None or self._marker != current:
+            if self._stale(self._index, current, now):
                 self._index = SearchIndex.build(load())
                 self._marker = current
             return self._index
+
+    def _stale(self, index: SearchIndex | None, current: Hashable, now: float) -> bool:
+        return (index is None or current != self._marker
+                or now - index.built_at >= self.max_age)
 
     def _rebuild_in_background(self, current: Hashable, load: Callable) -> None:
         with self._lock:

@@ -145,3 +145,42 @@ def test_numbers_match_exactly_not_fuzzily(index):
     assert ids(index, "2026") == [2]
     assert ids(index, "2028") == []
     assert ids(index, "370602201305041234") == []  # an ID-number-like query finds nothing
+
+
+def test_cache_rebuilds_an_old_index_even_if_the_marker_stays():
+    cache = IndexCache(max_age=0.0)
+    loads = []
+
+    def load():
+        loads.append(1)
+        return ROWS
+
+    cache.get(lambda: 1, load)
+    cache.get(lambda: 1, load)
+    assert len(loads) == 2
+
+
+def test_cache_rebuilds_large_indexes_in_the_background():
+    import threading
+
+    cache = IndexCache(sync_below=1)
+    marker = [1]
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(5)
+        return ROWS
+
+    first = cache.get(lambda: marker[0], lambda: ROWS[:1], slow)
+    assert [h.id for h in first.search("书包")] == []
+    marker[0] = 2
+    assert cache.get(lambda: marker[0], lambda: ROWS[:1], slow) is first  # old one answers
+    assert started.wait(5)
+    release.set()
+    for _ in range(100):
+        index = cache.get(lambda: marker[0], lambda: ROWS[:1], slow)
+        if index is not first:
+            break
+        threading.Event().wait(0.02)
+    assert [h.id for h in index.search("书包")][0] == 4
