@@ -117,27 +117,29 @@ class Engine:
     def _commit(self, grants: dict[tuple[int, int], int], phase: str) -> int:
         """Keep what the rules allow: a whole need only when one source funds all of it;
         divisible grants clipped to their caps (binding only when the network relaxed them)."""
-        by_need: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for (si, j), a in grants.items():
-            by_need[j].append((si, a))
-        kept = 0
         whole = self.net.whole
         relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
-        capped = self.capped
-        js = sorted(by_need)
-        for j in [j for j in js if whole[j]] + [j for j in js if not whole[j]]:
-            lst = by_need[j]
+        capped, res_open = self.capped, self.res_open
+        wholes: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        divisible = []
+        for (si, j), a in grants.items():
             if whole[j]:
-                if (len(lst) == 1 and lst[0][1] == self.res_open[j] and not self.whole_done[j]
-                        and (not relaxed or self._room(lst[0][0], j) == lst[0][1])):
-                    self._grant(lst[0][0], j, lst[0][1], phase)
-                    kept += 1
+                wholes[j].append((si, a))
             else:
-                for si, a in sorted(lst):
-                    if relaxed:
-                        a = min(a, self._room(si, j) if capped[si] else self.res_open[j])
-                    if a > 0:
-                        self._grant(si, j, a, phase)
+                divisible.append((j, si, a))
+        kept = 0
+        for j in sorted(wholes):
+            lst = wholes[j]
+            if (len(lst) == 1 and lst[0][1] == res_open[j] and not self.whole_done[j]
+                    and (not relaxed or self._room(lst[0][0], j) == lst[0][1])):
+                self._grant(lst[0][0], j, lst[0][1], phase)
+                kept += 1
+        divisible.sort()
+        for j, si, a in divisible:
+            if relaxed:
+                a = min(a, self._room(si, j) if capped[si] else res_open[j])
+            if a > 0:
+                self._grant(si, j, a, phase)
         return kept
 
     def _greedy(self, wholes_only: bool, phase: str) -> None:
