@@ -104,7 +104,9 @@ def make_app(url: str):
     from web import create_app
 
     app = create_app(Settings(database_url=url, secret_key="test"))
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    # The page cache stays on, checking the data version on every request, so every test
+    # also checks that cached pages are never stale.
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False, PAGE_CACHE_TTL=0)
     return app
 
 

@@ -9,6 +9,7 @@ from flask_htmx import HTMX
 
 from core.config import ROOT, Settings
 from web import db as request_db
+from web import page_cache
 
 babel = Babel()
 htmx = HTMX()
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     request_db.init_app(app)
+    page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 
     from web import filters

@@ -1,0 +1,123 @@
+"""A micro-cache for public pages.
+
+Public pages change only when money moves (a new ledger transaction) or a need, fund or
+programme changes (an audit entry), and with the date (overdue flags). So a rendered page is
+kept, per worker process, under its URL, language, htmx headers and date, together with the
+data version it was rendered at: the largest ledger seq and audit id. A request checks the
+version at most once per `PAGE_CACHE_TTL` seconds (default 1 s); until the version moves, the
+page is served from memory. A change made through this worker bumps the version at once; a
+change made elsewhere is visible within the TTL. Only anonymous GETs of public endpoints
+with status 200 are kept; streamed downloads and anything else pass through.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, Response, current_app, g, request
+from flask_babel import get_locale
+from sqlalchemy import text
+
+from core import clock
+from web.db import session
+
+CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
+NEVER_CACHED = {"disclosure.ledger_jsonl", "disclosure.export", "disclosure.evidence"}
+MAX_ENTRIES = 2000
+MAX_BODY = 2 * 1024 * 1024
+
+_VERSION_SQL = text("SELECT (SELECT COALESCE(MAX(seq), 0) FROM ledger_txn), "
+                    "(SELECT COALESCE(MAX(id), 0) FROM audit_log)")
+
+
+class PageCache:
+    def __init__(self) -> None:
+        self.pages: OrderedDict[tuple, tuple[tuple, bytes, list]] = OrderedDict()
+        self.version: tuple | None = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def current_version(self) -> tuple:
+        now = time.monotonic()
+        ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
+        if self.version is None or now - self.checked_at >= ttl:
+            row = session().execute(_VERSION_SQL).one()
+            self.version, self.checked_at = (int(row[0]), int(row[1])), now
+        return self.version
+
+    def forget_version(self) -> None:
+        """After a write through this worker, read the version again on the next request."""
+        self.version = None
+
+    def get(self, key: tuple) -> tuple[bytes, list] | None:
+        version = self.current_version()
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is None or entry[0] != version:
+                self.misses += 1
+                return None
+            self.pages.move_to_end(key)
+            self.hits += 1
+            return entry[1], entry[2]
+
+    def put(self, key: tuple, version: tuple, body: bytes, headers: list) -> None:
+        with self.lock:
+            self.pages[key] = (version, body, headers)
+            self.pages.move_to_end(key)
+            while len(self.pages) > MAX_ENTRIES:
+                self.pages.popitem(last=False)
+
+
+def _cacheable() -> bool:
+    endpoint = request.endpoint or ""
+    return (current_app.config.get("PAGE_CACHE", True)
+            and request.method == "GET"
+            and request.blueprint in CACHED_BLUEPRINTS
+            and endpoint not in NEVER_CACHED
+            and "session" not in request.cookies)
+
+
+def _key() -> tuple:
+    return (request.full_path, str(get_locale()), request.headers.get("HX-Request"),
+            request.headers.get("HX-Target"), request.headers.get("HX-History-Restore-Request"),
+            clock.today().isoformat(), request.host)
+
+
+def init_app(app: Flask) -> None:
+    cache = app.extensions["page_cache"] = PageCache()
+
+    @app.before_request
+    def _serve_cached():
+        if not _cacheable():
+            return None
+        g.page_cache_key = _key()
+        hit = cache.get(g.page_cache_key)
+        if hit is None:
+            g.page_cache_version = cache.version
+            return None
+        body, headers = hit
+        g.page_cache_hit = True
+        return Response(body, status=200, headers=headers)
+
+    @app.after_request
+    def _store(response: Response) -> Response:
+        if request.method != "GET":
+            cache.forget_version()
+            return response
+        key = g.get("page_cache_key")
+        if (key is None or g.get("page_cache_hit") or response.status_code != 200
+                or response.is_streamed or response.direct_passthrough):
+            return response
+        body = response.get_data()
+        if len(body) <= MAX_BODY:
+            headers = [(k, v) for k, v in response.headers.items()
+                       if k.lower() not in ("set-cookie", "content-length")]
+            cache.put(key, g.page_cache_version, body, headers)
+        return response
+
+
+def stats() -> dict:
+    cache: PageCache = current_app.extensions["page_cache"]
+    return {"hits": cache.hits, "misses": cache.misses, "entries": len(cache.pages)}
