@@ -135,11 +135,31 @@ class Engine:
                 self._grant(lst[0][0], j, lst[0][1], phase)
                 kept += 1
         divisible.sort()
-        for j, si, a in divisible:
-            if relaxed:
-                a = min(a, self._room(si, j) if capped[si] else res_open[j])
+        sources, lneeds = self.inst.sources, self.lneeds
+        budget, pair, ben_used, phases = self.budget, self.pair, self.ben_used, self.phase
+        for j, si, a in divisible:  # inlined _room/_grant: this loop sees every grant
+            n = lneeds[j]
+            if a > res_open[j]:
+                a = res_open[j]
+            if relaxed and capped[si]:
+                s = sources[si]
+                used = pair.get((si, j), 0)
+                if s.per_grant_cap is not None and a > s.per_grant_cap - used:
+                    a = s.per_grant_cap - used
+                if s.match_ratio is not None:
+                    a = min(a, el.match_limit(s, n) - used)
+                if s.per_beneficiary_cap is not None and n.beneficiary is not None:
+                    a = min(a, s.per_beneficiary_cap - ben_used.get((si, n.beneficiary), 0))
+                a = min(a, budget[si])
             if a > 0:
-                self._grant(si, j, a, phase)
+                key = (si, j)
+                pair[key] += a
+                if key not in phases:
+                    phases[key] = phase
+                budget[si] -= a
+                res_open[j] -= a
+                if n.beneficiary is not None:
+                    ben_used[(si, n.beneficiary)] += a
         return kept
 
     def _greedy(self, wholes_only: bool, phase: str) -> None:
