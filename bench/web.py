@@ -80,6 +80,8 @@ def bench_app():
     from web import create_app
 
     app = create_app()
+    # --no-page-cache: every request renders (the worst case, no micro-cache hits).
+    app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
 
     def trivial():
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
@@ -469,8 +471,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=PG_URL, PYTHONPATH=ROOT)
+def start_server(port: int, workers: int, threads: int, page_cache: bool = True) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=PG_URL, PYTHONPATH=ROOT,
+               BENCH_PAGE_CACHE="1" if page_cache else "0")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     proc = subprocess.Popen(
         [gunicorn, "--workers", str(workers), "--threads", str(threads), "--bind",
@@ -604,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", action="append", default=[], metavar="NAME=URL",
                         help="measure URL under NAME (replaces a page of the same name)")
     parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="turn the public-page micro-cache off: every request renders")
     parser.add_argument("--json", help="also write the medians to this file")
     args = parser.parse_args(argv)
 
@@ -617,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     driver = run_python if args.python_client or not shutil.which("wrk") else run_wrk
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(port, args.workers, args.threads)
+    proc = start_server(port, args.workers, args.threads, page_cache=not args.no_page_cache)
     try:
         pages = {}
         for name, urls in candidates.items():
@@ -625,7 +630,8 @@ def main(argv: list[str] | None = None) -> int:
             if chosen is None:
                 raise SystemExit(f"no candidate URL for {name!r} answers 200: {urls}")
             pages[name] = chosen
-        print(f"measuring with {driver.__name__}, gunicorn {args.workers} workers x "
+        print(f"page cache {'off' if args.no_page_cache else 'on'}; "
+              f"measuring with {driver.__name__}, gunicorn {args.workers} workers x "
               f"{args.threads} threads, {args.connections} connections, "
               f"{args.runs} x {args.duration:g} s per URL", flush=True)
         medians = measure(base, pages, args.duration, args.runs, args.connections, driver)
