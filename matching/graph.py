@@ -168,23 +168,21 @@ class Network:
         # pairs whose per-pair bound binds on a divisible need get private arcs only while
         # they stay few; beyond the budget those caps are relaxed into "capped trees" and
         # enforced exactly by the engine's repair (the flow's bound stays a valid bound)
-        div_keys = {k for k in want_idx if not self.classes[k[0]][3]}
-        hist: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        if div_keys:
-            for j, n in enumerate(lneeds):
-                if not n.whole:
-                    for p in prefixes(n.region):
-                        if (ncls[j], p) in div_keys:
-                            hist[(ncls[j], p)][band[j]] += 1
+        need_index, funded_index = index(band, want_idx, want_fidx)
         count = 0
         for _sig, priv in plans:
             for cid, p, lvl in priv:
-                if lvl >= 0 and (cid, p) in hist:
-                    count += sum(c for b, c in hist[(cid, p)].items() if b > lvl)
+                if lvl >= 0 and not self.classes[cid][3]:
+                    for j in need_index.get((cid, p), ()):  # sorted by band, highest first
+                        if band[j] <= lvl:
+                            break
+                        count += 1
+            if count > PRIVATE_BUDGET * NL + PRIVATE_SLACK:
+                break
         self.relaxed = count > PRIVATE_BUDGET * NL + PRIVATE_SLACK
         if self.relaxed:
             band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=True)
-        need_index, funded_index = index(band, want_idx, want_fidx)
+            need_index, funded_index = index(band, want_idx, want_fidx)
 
         # ---- private pairs: (source, need, static cap, beneficiary or None)
         priv_pairs: list[tuple[int, int, int, str | None]] = []

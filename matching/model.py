@@ -139,14 +139,12 @@ def _ratio(v: Any, path: str) -> Fraction | None:
     return Fraction(repr(v)) if isinstance(v, float) else Fraction(v)
 
 
-_NEED_KEYS = ("id", "kind", "amount", "category", "region", "urgency")
-
-
 def _need(d: Any, path: str) -> Need:
     if not isinstance(d, dict):
         raise InstanceError(f"{path}: expected an object")
     g = d.get
-    nid, kind, amount, cat, region, urg = (g(k) for k in _NEED_KEYS)
+    nid, kind, amount, cat, region, urg = (g("id"), g("kind"), g("amount"), g("category"),
+                                           g("region"), g("urgency"))
     funded, people, whole, ver = g("funded", 0), g("people", 1), g("whole"), g("verified", False)
     # fast path for well-formed needs; anything odd goes through the checks that explain it
     if not (type(nid) is str and nid.strip() and kind in NEED_KINDS and type(amount) is int
