@@ -91,6 +91,8 @@ class Need(SQLModel, table=True):
         Index("ix_need_browse_posted", "posted_at", "id"),
         Index("ix_need_browse_amount", "amount", "id"),
         Index("ix_need_browse_deadline", "deadline", "id"),
+        # The search index's freshness check reads max(verified_at) (migration 0005).
+        Index("ix_need_verified_at", "verified_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str | None = Field(default=None, max_length=20, unique=True)
