@@ -349,10 +349,6 @@ class Network:
                 self.cost_arc[j] = len(tails)
                 tails.append(need_node[j])
                 heads.append(self.sink)
-        self.bypass_start = len(tails)
-        for si in range(S):
-            tails.append(si)
-            heads.append(self.sink)
         self.n_arcs = len(tails)
         self.stats = {
             "nodes": self._next, "arcs": self.n_arcs, "private_arcs": len(self.priv),
@@ -440,7 +436,6 @@ class Network:
         cap = np.full(self.n_arcs, big, dtype=np.int64)
         cost = np.zeros(self.n_arcs, dtype=np.int64)
         cap[z["entry_arc"]] = bud[z["entry_src"]]
-        cap[self.bypass_start:self.bypass_start + self.S] = bud
         if len(z["ben_arc"]):
             used = np.asarray([ben_used.get((si, b), 0) for _a, si, b in self.ben_arcs],
                               dtype=np.int64)
@@ -462,7 +457,10 @@ class Network:
         supplies[: self.S] = bud
         supplies[self.sink] = -int(bud.sum())
         smcf.set_nodes_supplies(np.arange(self._next, dtype=np.int32), supplies)
-        status = smcf.solve()
+        # a maximum flow of least cost: with every need's cost negative this is the LP optimum
+        # (the greedy base of the polymatroid is a maximum flow), and money that cannot be
+        # placed simply stays at its source, so no "unspent" arcs are needed
+        status = smcf.solve_max_flow_with_min_cost()
         if status != smcf.OPTIMAL:
             raise FlowError(f"min-cost flow failed: {status}")
         return smcf.flows(np.arange(self.n_arcs, dtype=np.int32))
