@@ -364,11 +364,12 @@ class IndexCache:
     `load()` returns the rows using the caller's session; `load_in_background()` returns them
     using its own session (for a rebuild in a thread while the old index keeps answering).
     Small indexes (fewer than `sync_below` docs) are rebuilt synchronously, so a change is
-    searchable at once. An index older than `max_age` seconds is rebuilt even if the marker
-    did not move (edits of a need's text do not move it).
+    searchable at once, and their marker is read on every call; large ones read it at most
+    every `check_every` seconds. An index older than `max_age` seconds is rebuilt even if the
+    marker did not move (edits of a need's text do not move it).
     """
 
-    def __init__(self, check_every: float = 0.0, sync_below: int = 20_000,
+    def __init__(self, check_every: float = 2.0, sync_below: int = 20_000,
                  max_age: float = 900.0):
         self.check_every = check_every
         self.max_age = max_age
@@ -388,7 +389,10 @@ class IndexCache:
             load_in_background: Callable[[], Iterable[SearchRow]] | None = None) -> SearchIndex:
         now = time.monotonic()
         index = self._index
-        if index is not None and now - self._checked < self.check_every:
+        # A large index is rebuilt in the background anyway (seconds behind), so its marker
+        # need not be read on every search either: at most every `check_every` seconds.
+        if (index is not None and len(index) >= self.sync_below
+                and now - self._checked < self.check_every):
             return index
         current = marker()
         self._checked = now

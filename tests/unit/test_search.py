@@ -163,7 +163,7 @@ def test_cache_rebuilds_an_old_index_even_if_the_marker_stays():
 def test_cache_rebuilds_large_indexes_in_the_background():
     import threading
 
-    cache = IndexCache(sync_below=1)
+    cache = IndexCache(sync_below=1, check_every=0.0)
     marker = [1]
     started, release = threading.Event(), threading.Event()
 
@@ -184,3 +184,21 @@ def test_cache_rebuilds_large_indexes_in_the_background():
             break
         threading.Event().wait(0.02)
     assert [h.id for h in index.search("书包")][0] == 4
+
+
+def test_large_indexes_read_the_marker_at_most_every_check_every_seconds():
+    cache = IndexCache(sync_below=1, check_every=60.0)
+    reads = []
+
+    def marker():
+        reads.append(1)
+        return 1
+
+    first = cache.get(marker, lambda: ROWS)
+    for _ in range(5):
+        assert cache.get(marker, lambda: ROWS) is first
+    assert len(reads) == 1
+    small = IndexCache(sync_below=10_000, check_every=60.0)  # small: read every time
+    small.get(marker, lambda: ROWS)
+    small.get(marker, lambda: ROWS)
+    assert len(reads) == 3
