@@ -92,6 +92,14 @@ def _refuse_float(other) -> None:
         raise MoneyError("money must not be mixed with a float")
 
 
+def require_positive(amount, what: str = "金额 / amount") -> int:
+    """An amount a service may move: a positive integer number of fen, never a float."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        zh, _, en = what.partition(" / ")
+        raise MoneyError(f"{zh}必须是正的整数分", f"{en or zh} must be a positive number of fen")
+    return int(amount)
+
+
 def fmt(fen: int | None) -> str:
     """Format any integer fen for display; templates use this as a filter."""
     return Money(int(fen or 0)).format()

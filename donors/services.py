@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from core.audit import record
 from core.errors import NotFound, UserError
+from core.money import require_positive
 from core.privacy import donor_display_name
 from core.regions import Region
 from donors.models import Donation, Donor, Enterprise, Pledge
@@ -48,8 +49,7 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, titl
                   need_kinds: list[str] | None = None, per_grant_cap: int | None = None,
                   per_beneficiary_cap: int | None = None, match_ratio_pct: int | None = None,
                   programme_id: int | None = None) -> Pledge:
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
-        raise UserError("认捐预算必须为正 / budget must be positive")
+    require_positive(budget, "认捐预算 / pledge budget")
     for category in categories or []:
         if category not in CATEGORIES:
             raise UserError(f"未知类别 {category} / unknown category")
@@ -73,8 +73,7 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, titl
 
 def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
     """The enterprise pays (part of) its pledge in; it can then be allocated."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.paid_in + amount <= Pledge.budget)
         .values(paid_in=Pledge.paid_in + amount))
@@ -113,8 +112,7 @@ def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
     """Record a paid donation and credit the need, in one unit of work."""
     donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="paid",
                         payment_ref=payment_ref)
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     session.add(donation)
     session.flush()
     credit_need(session, need, amount, accounts.donor(donor.public_id), "donation",
@@ -126,8 +124,7 @@ def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
 
 def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: int,
                    payment_ref: str | None = None) -> Donation:
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     donation = Donation(donor_id=donor.id, fund_id=fund.id, amount=amount, status="paid",
                         payment_ref=payment_ref)
     session.add(donation)
@@ -149,8 +146,7 @@ def get_pledge(session: Session, code: str) -> Pledge:
 def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,
                             amount: int, payment_ref: str | None = None) -> Donation:
     """An enterprise gives straight to a fund (e.g. the 12 founders of 安心纾困基金)."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     donation = Donation(enterprise_id=enterprise.id, fund_id=fund.id, amount=amount,
                         status="paid", payment_ref=payment_ref)
     session.add(donation)

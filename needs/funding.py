@@ -8,6 +8,7 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import now
 from core.errors import UserError
+from core.money import require_positive
 from funds import accounts, ledger
 from funds.models import CommunityFund, Disbursement
 from funds.services import change_balance
@@ -23,8 +24,7 @@ def credit_need(session: Session, need: Need, amount: int, source_account: str, 
     A whole need (微心愿, a sponsorship year) takes exactly its full amount in one go; any
     need takes at most what is still open. The WHERE clause re-checks both on the locked
     row, so two donors at once cannot both win."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     result = session.execute(
         update(Need)
         .where(
@@ -66,8 +66,7 @@ def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: i
 def disburse(session: Session, need: Need, amount: int, paid_to: str, memo: str = "",
              milestone: Milestone | None = None, actor_id: int | None = None) -> Disbursement:
     """Pay out money held for a need to the organisation or supplier that delivers it."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+    require_positive(amount)
     if not paid_to.strip():
         raise UserError("必须写明收款方 / the payee is required")
     result = session.execute(

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from core.audit import record
 from core.clock import now
 from core.errors import NotFound, UserError
+from core.money import require_positive
 from core.regions import Region
 from needs.models import (
     AGE_BANDS,
@@ -89,8 +90,7 @@ def create_need(session: Session, organisation: Organisation, *, kind: str, titl
         raise UserError(f"未知需求类型 {kind} / unknown need kind")
     if category not in CATEGORIES:
         raise UserError(f"未知类别 {category} / unknown category")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise UserError("金额必须是正的整数分 / amount must be a positive number of fen")
+    require_positive(amount)
     if not isinstance(urgency, int) or not 1 <= urgency <= 5:
         raise UserError("紧急程度须为 1–5 / urgency must be 1–5")
     if not isinstance(people, int) or people < 1:
