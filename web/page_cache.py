@@ -7,7 +7,8 @@ data version it was rendered at: the largest ledger seq and audit id. A request 
 version at most once per `PAGE_CACHE_TTL` seconds (default 1 s); until the version moves, the
 page is served from memory. A change made through this worker bumps the version at once; a
 change made elsewhere is visible within the TTL. Only anonymous GETs of public endpoints
-with status 200 are kept; streamed downloads and anything else pass through.
+with status 200 that set no cookie are kept (a page with a CSRF token or a session belongs to
+one visitor); streamed downloads and anything else pass through.
 """
 from __future__ import annotations
 
@@ -107,13 +108,15 @@ def init_app(app: Flask) -> None:
             cache.forget_version()
             return response
         key = g.get("page_cache_key")
+        # A response that sets a cookie (a session, a CSRF token) belongs to one visitor.
         if (key is None or g.get("page_cache_hit") or response.status_code != 200
-                or response.is_streamed or response.direct_passthrough):
+                or response.is_streamed or response.direct_passthrough
+                or "Set-Cookie" in response.headers):
             return response
         body = response.get_data()
         if len(body) <= MAX_BODY:
             headers = [(k, v) for k, v in response.headers.items()
-                       if k.lower() not in ("set-cookie", "content-length")]
+                       if k.lower() != "content-length"]
             cache.put(key, g.page_cache_version, body, headers)
         return response
 

@@ -47,3 +47,21 @@ def test_downloads_and_errors_are_not_cached(clean_url):
         assert client.get("/disclosure/ledger.jsonl").status_code == 200
         assert client.get("/needs/W-404").status_code == 404
     assert _stats(app)["entries"] == 0
+
+
+def test_a_page_that_sets_a_cookie_is_never_shared(clean_url):
+    from flask import session
+
+    app = make_app(clean_url)
+    served = []
+
+    def personal():  # e.g. a form whose CSRF token lives in the visitor's session
+        served.append(1)
+        session["csrf"] = f"token-{len(served)}"
+        return session["csrf"]
+
+    app.add_url_rule("/personal", endpoint="public.personal", view_func=personal)
+    first = app.test_client().get("/personal").get_data(as_text=True)
+    second = app.test_client().get("/personal").get_data(as_text=True)
+    assert (first, second) == ("token-1", "token-2")
+    assert _stats(app)["entries"] == 0
