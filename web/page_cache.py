@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 
 from flask import Flask, Response, current_app, g, request
+from flask.globals import request_ctx
 from flask_babel import get_locale
 from sqlalchemy import text
 
@@ -86,6 +87,13 @@ def _key() -> tuple:
             clock.today().isoformat(), request.host)
 
 
+def _session_used() -> bool:
+    """Whether the view read or wrote the visitor's session. Looked up on the request
+    context: touching `flask.session` itself would mark it used."""
+    opened = getattr(request_ctx._get_current_object(), "_session", None)
+    return bool(opened is not None and (opened.accessed or opened.modified))
+
+
 def init_app(app: Flask) -> None:
     cache = app.extensions["page_cache"] = PageCache()
 
@@ -108,10 +116,11 @@ def init_app(app: Flask) -> None:
             cache.forget_version()
             return response
         key = g.get("page_cache_key")
-        # A response that sets a cookie (a session, a CSRF token) belongs to one visitor.
+        # A response that used the session (a CSRF token, a signed-in user) or sets a cookie
+        # belongs to one visitor. (Flask writes the session cookie after this hook runs.)
         if (key is None or g.get("page_cache_hit") or response.status_code != 200
                 or response.is_streamed or response.direct_passthrough
-                or "Set-Cookie" in response.headers):
+                or _session_used() or "Set-Cookie" in response.headers):
             return response
         body = response.get_data()
         if len(body) <= MAX_BODY:
