@@ -49,19 +49,19 @@ class Money(int):
         return cls(amount * 100)
 
     def __add__(self, other):
-        _refuse_float(other)
+        _refuse_float_operand(other)
         result = int.__add__(self, other)
         return Money(result) if result is not NotImplemented else result
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        _refuse_float(other)
+        _refuse_float_operand(other)
         result = int.__sub__(self, other)
         return Money(result) if result is not NotImplemented else result
 
     def __rsub__(self, other):
-        _refuse_float(other)
+        _refuse_float_operand(other)
         return Money(int(other) - int(self))
 
     def __mul__(self, other):
@@ -87,7 +87,7 @@ class Money(int):
         return f"Money({int(self)})"
 
 
-def _refuse_float(other) -> None:
+def _refuse_float_operand(other) -> None:
     if isinstance(other, float):
         raise MoneyError("money must not be mixed with a float")
 

@@ -124,16 +124,9 @@ def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
 
 def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: int,
                    payment_ref: str | None = None) -> Donation:
-    require_positive(amount)
-    donation = Donation(donor_id=donor.id, fund_id=fund.id, amount=amount, status="paid",
-                        payment_ref=payment_ref)
-    session.add(donation)
-    session.flush()
-    donate_to_fund_ledger(session, fund, accounts.donor(donor.public_id), amount, "donation",
-                          f"donation:{donation.id}")
-    donation.ledger_seq = ledger.head(session).seq
-    session.flush()
-    return donation
+    return _gift_to_fund(session, Donation(donor_id=donor.id, fund_id=fund.id, amount=amount,
+                                           status="paid", payment_ref=payment_ref),
+                         fund, accounts.donor(donor.public_id), memo="")
 
 
 def get_pledge(session: Session, code: str) -> Pledge:
@@ -146,13 +139,20 @@ def get_pledge(session: Session, code: str) -> Pledge:
 def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,
                             amount: int, payment_ref: str | None = None) -> Donation:
     """An enterprise gives straight to a fund (e.g. the 12 founders of 安心纾困基金)."""
-    require_positive(amount)
-    donation = Donation(enterprise_id=enterprise.id, fund_id=fund.id, amount=amount,
-                        status="paid", payment_ref=payment_ref)
+    return _gift_to_fund(session, Donation(enterprise_id=enterprise.id, fund_id=fund.id,
+                                           amount=amount, status="paid", payment_ref=payment_ref),
+                         fund, accounts.enterprise(enterprise.code),
+                         memo=f"{enterprise.name} → {fund.name}")
+
+
+def _gift_to_fund(session: Session, donation: Donation, fund: CommunityFund, giver_account: str,
+                  memo: str) -> Donation:
+    """Record a paid gift to a fund and move the money through the ledger."""
+    require_positive(donation.amount)
     session.add(donation)
     session.flush()
-    donate_to_fund_ledger(session, fund, accounts.enterprise(enterprise.code), amount, "donation",
-                          f"donation:{donation.id}", memo=f"{enterprise.name} → {fund.name}")
+    donate_to_fund_ledger(session, fund, giver_account, donation.amount, "donation",
+                          f"donation:{donation.id}", memo=memo)
     donation.ledger_seq = ledger.head(session).seq
     session.flush()
     return donation
