@@ -36,3 +36,49 @@ def test_with_redis_a_worker_runs_the_job_and_reports_a_broken_chain(clean_url):
     assert job.is_finished
     result = job.return_value()
     assert result["ok"] is False and result["bad_seq"] == 2
+
+
+def test_a_job_whose_worker_dies_is_run_again():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rq.job import JobStatus
+
+    from jobs.queue import enqueue, recover_abandoned
+
+    url = require_redis()
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    queue = get_queue(Settings(redis_url=url), name=name)
+    marker = f"shanlian-test-marker-{name}"
+    from tests.integration.slow_jobs import hang_first_time
+
+    job = enqueue(queue, hang_first_time, marker)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    worker = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--url", url, name],
+        cwd=root, env=dict(os.environ, PYTHONPATH=root), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while job.get_status(refresh=True) != JobStatus.STARTED:
+            assert time.time() < deadline, "the worker never started the job"
+            time.sleep(0.1)
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work-horse die mid-job
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    assert job.get_status(refresh=True) == JobStatus.STARTED  # nobody finished it
+
+    recover_abandoned(queue, now=time.time() + 3600)  # as if its heartbeat had expired
+    assert job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.SCHEDULED)
+    deadline = time.time() + 30
+    while job.get_status(refresh=True) != JobStatus.FINISHED:
+        assert time.time() < deadline, "the retry never ran"
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+        time.sleep(0.2)
+    assert job.return_value() == "done on retry"
+    queue.connection.delete(marker)
