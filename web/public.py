@@ -9,13 +9,6 @@ from web.db import session
 bp = Blueprint("public", __name__)
 
 
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @bp.get("/")
 def home():
     db = session()
