@@ -3,10 +3,10 @@ Stripe Checkout confirms the same way from its webhook)."""
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.audit import record
-from core.errors import NotFound, UserError
+from core.errors import UserError
 from core.money import require_positive
 from core.privacy import donor_display_name
 from core.regions import Region
@@ -128,12 +128,6 @@ def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: 
                                            status="paid", payment_ref=payment_ref),
                          fund, accounts.donor(donor.public_id), memo="")
 
-
-def get_pledge(session: Session, code: str) -> Pledge:
-    pledge = session.exec(select(Pledge).where(Pledge.code == code)).first()
-    if pledge is None:
-        raise NotFound(f"找不到认捐 {code} / no pledge {code}")
-    return pledge
 
 
 def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,

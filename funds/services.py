@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.audit import record
-from core.errors import NotFound, UserError
+from core.errors import UserError
 from core.regions import Region
 from funds import accounts, ledger
 from funds.models import CommunityFund
@@ -29,12 +29,6 @@ def create_fund(session: Session, name: str, region: str, *, code: str | None = 
     record(session, "fund.create", f"fund:{fund.code}", name=name)
     return fund
 
-
-def get_fund(session: Session, code: str) -> CommunityFund:
-    fund = session.exec(select(CommunityFund).where(CommunityFund.code == code)).first()
-    if fund is None:
-        raise NotFound(f"找不到社区基金 {code} / no community fund {code}")
-    return fund
 
 
 def change_balance(session: Session, fund: CommunityFund, delta: int) -> None:

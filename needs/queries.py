@@ -72,14 +72,6 @@ def programmes_with_totals(session: Session) -> list[tuple[Programme, int, int, 
     return [(p, n, int(a), int(f)) for p, n, a, f in rows]
 
 
-def public_needs(session: Session, page: int = 1, per_page: int = 20,
-                 filters: NeedFilter | None = None) -> tuple[list[Need], int]:
-    """One page of public needs (most urgent first unless `filters` says otherwise)."""
-    rows, total, _page, _truncated = filtered_needs(
-        session, replace(filters or NeedFilter(), page=page), per_page)
-    return rows, total
-
-
 @dataclass
 class MilestoneRow:
     milestone: Milestone

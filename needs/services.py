@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.audit import record
 from core.clock import now
-from core.errors import NotFound, UserError
+from core.errors import UserError
 from core.money import require_positive
 from core.regions import Region
 from needs.models import (
@@ -155,10 +155,3 @@ def reject(session: Session, need: Need, verifier_id: int | None, reason: str) -
     if not reason.strip():
         raise UserError("驳回必须写明理由 / a rejection needs a reason")
     return move(session, need, "rejected", verifier_id, reason)
-
-
-def get_need(session: Session, code: str) -> Need:
-    need = session.exec(select(Need).where(Need.code == code)).first()
-    if need is None:
-        raise NotFound(f"找不到需求 {code} / no need {code}")
-    return need
