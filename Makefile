@@ -45,6 +45,7 @@ browsers:
 
 test: install browsers
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: install

@@ -42,3 +42,19 @@ def frozen(moment: datetime):
 def iso_z(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, as the ledger format wants: 2026-11-24T10:00:00Z."""
     return _utc(moment).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if moment is None:
+        return None
+    return _utc(moment)
+
+
+def add_months(moment, months: int):
+    """Calendar months, clamping the day (Aug 31 + 6 → Feb 28/29), like PostgreSQL."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - date.resolution).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last))

@@ -14,6 +14,7 @@ from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+import core.data_version  # noqa: F401  (bumps the data version on every committing write)
 from core.config import Settings
 
 _engines: dict[str, Engine] = {}

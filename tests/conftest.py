@@ -58,8 +58,12 @@ def truncate_all(url: str) -> None:
 
     import core.models_registry  # noqa: F401
 
-    tables = [t.name for t in SQLModel.metadata.sorted_tables]
+    from core.data_version import bump
+
+    # The data version is never reset: caches keyed on it must not see an old value again.
+    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name != "data_version"]
     with engine.begin() as conn:
+        bump(conn)
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                               + " RESTART IDENTITY CASCADE"))

@@ -21,10 +21,13 @@ from markupsafe import Markup
 from core.db import get_engine, unit_of_work
 from core.errors import NotFound
 from core.regions import county_display
-from funds import disclosure as queries
 from funds import ledger
 from needs import evidence as evidence_service
-from needs.queries import need_view
+from needs.models import PUBLIC_STATES
+from readside import entities, ledger_pages, totals
+from readside import exports as export_rows
+from readside import need_page as need_pages
+from readside.ledger_totals import ledger_head
 from web import charts, exports
 from web.db import session
 
@@ -107,7 +110,7 @@ def account_url(label) -> str | None:
 
 @bp.get("/")
 def index():
-    return render_template("disclosure/index.html", platform=queries.platform(session()))
+    return render_template("disclosure/index.html", platform=totals.platform(session()))
 
 
 @bp.get("/ledger")
@@ -115,7 +118,7 @@ def ledger_view():
     kind = request.args.get("kind") or None
     if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
         kind = None
-    page = queries.ledger_page(session(), before=_int_arg("before"), kind=kind)
+    page = ledger_pages.ledger_page(session(), before=_int_arg("before"), kind=kind)
     return render_template("disclosure/ledger.html", page=page)
 
 
@@ -134,72 +137,72 @@ def ledger_jsonl():
 
 @bp.get("/verify")
 def verify():
-    seq, head_hash = queries.ledger_head(session())
+    seq, head_hash = ledger_head(session())
     return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
 
 
 @bp.get("/needs/<code>")
 def need_page(code: str):
-    view = queries.need_disclosure(session(), _code(code), before=_int_arg("before"))
+    view = need_pages.need_disclosure(session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/need.html", view=view)
 
 
 @bp.get("/funds")
 def funds():
     page = _int_arg("page", 1)
-    rows, total = queries.funds_list(session(), page=page)
+    rows, total = entities.funds_list(session(), page=page)
     return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
-                           per_page=queries.PER_PAGE)
+                           per_page=ledger_pages.PER_PAGE)
 
 
 @bp.get("/funds/<code>")
 def fund(code: str):
-    view = queries.fund_page(session(), _code(code), before=_int_arg("before"))
+    view = entities.fund_page(session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/fund.html", view=view)
 
 
 @bp.get("/enterprises")
 def enterprises():
     return render_template("disclosure/enterprises.html",
-                           rows=queries.enterprises_list(session()))
+                           rows=entities.enterprises_list(session()))
 
 
 @bp.get("/enterprises/<code>")
 def enterprise(code: str):
-    view = queries.enterprise_page(session(), _code(code), before=_int_arg("before"),
+    view = entities.enterprise_page(session(), _code(code), before=_int_arg("before"),
                                    page=_int_arg("page", 1))
     return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
-                           per_page=queries.PER_PAGE)
+                           per_page=ledger_pages.PER_PAGE)
 
 
 @bp.get("/programmes/<code>")
 def programme(code: str):
     page = _int_arg("page", 1)
-    view = queries.programme_page(session(), _code(code), page=page)
+    view = entities.programme_page(session(), _code(code), page=page)
     return render_template("disclosure/programme.html", view=view, page=page,
-                           per_page=queries.PER_PAGE)
+                           per_page=ledger_pages.PER_PAGE)
 
 
 def _export_source(db, what: str):
     """(file stem, sheet name, columns, rows) for an export name."""
     if what == "needs":
-        return "needs", queries.NEED_EXPORT_COLUMNS, queries.export_needs(db)
+        return "needs", export_rows.NEED_EXPORT_COLUMNS, export_rows.export_needs(db)
     if what == "ledger":
-        return "ledger", queries.LEDGER_EXPORT_COLUMNS, queries.export_ledger(db)
+        return "ledger", export_rows.LEDGER_EXPORT_COLUMNS, export_rows.export_ledger(db)
     if what == "funds":
-        return "funds", queries.FUND_EXPORT_COLUMNS, queries.export_funds(db)
+        return "funds", export_rows.FUND_EXPORT_COLUMNS, export_rows.export_funds(db)
     if what == "enterprises":
-        return ("enterprises", queries.ENTERPRISE_EXPORT_COLUMNS,
-                queries.export_enterprise_allocations(db))
+        return ("enterprises", export_rows.ENTERPRISE_EXPORT_COLUMNS,
+                export_rows.export_enterprise_allocations(db))
     if what.startswith("fund-"):
-        fund = queries.fund_page(db, _code(what[5:]))  # 404 for an unknown fund
-        return (what, queries.LEDGER_EXPORT_COLUMNS,
-                queries.export_ledger(db, accounts=[f"fund:{fund.fund.code}"]))
+        fund = entities.fund_page(db, _code(what[5:]))  # 404 for an unknown fund
+        return (what, export_rows.LEDGER_EXPORT_COLUMNS,
+                export_rows.export_ledger(db, accounts=[f"fund:{fund.fund.code}"]))
     if what.startswith("enterprise-"):
         code = _code(what[len("enterprise-"):])
-        queries.enterprise_page(db, code)  # 404 for an unknown enterprise
-        return (what, queries.ENTERPRISE_EXPORT_COLUMNS,
-                queries.export_enterprise_allocations(db, code))
+        entities.enterprise_page(db, code)  # 404 for an unknown enterprise
+        return (what, export_rows.ENTERPRISE_EXPORT_COLUMNS,
+                export_rows.export_enterprise_allocations(db, code))
     raise NotFound(f"没有名为 {what[:40]} 的导出 / no export named {what[:40]}")
 
 
@@ -225,7 +228,7 @@ def export(what: str, fmt: str):
 @bp.get("/evidence/<int:id>")
 def evidence(id: int):  # noqa: A002 — the URL's name for it
     row, path = evidence_service.evidence_file(
-        session(), current_app.config["SHANLIAN"].upload_dir, id, queries.PUBLIC_STATES)
+        session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
     response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -234,6 +237,6 @@ def evidence(id: int):  # noqa: A002 — the URL's name for it
 
 @pages.get("/needs/<code>/card")
 def need_card(code: str):
-    view = need_view(session(), _code(code))
+    view = need_pages.need_view(session(), _code(code))
     return render_template("need_card.html", view=view,
                            page_url=url_for("public.need", code=view.need.code, _external=True))

@@ -1,9 +1,9 @@
 """A micro-cache for public pages.
 
-Public pages change only when money moves (a new ledger transaction) or a need, fund or
-programme changes (an audit entry), and with the date (overdue flags). So a rendered page is
-kept, per worker process, under its URL, language, htmx headers and date, together with the
-data version it was rendered at: the largest ledger seq and audit id. A request checks the
+Public pages change only when the data changes (any committed write bumps the one data
+version, core.data_version) and with the date (overdue flags). So a rendered page is kept,
+per worker process, under its URL, language, htmx headers and date, together with the data
+version it was rendered at. A request checks the
 version at most once per `PAGE_CACHE_TTL` seconds (default 1 s); until the version moves, the
 page is served from memory. A change made through this worker bumps the version at once; a
 change made elsewhere is visible within the TTL. Only anonymous GETs of public endpoints
@@ -19,9 +19,9 @@ from collections import OrderedDict
 from flask import Flask, Response, current_app, g, request
 from flask.globals import request_ctx
 from flask_babel import get_locale
-from sqlalchemy import text
 
 from core import clock
+from core.data_version import data_version
 from web.db import session
 
 CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
@@ -29,24 +29,21 @@ NEVER_CACHED = {"disclosure.ledger_jsonl", "disclosure.export", "disclosure.evid
 MAX_ENTRIES = 2000
 MAX_BODY = 2 * 1024 * 1024
 
-_VERSION_SQL = text("SELECT (SELECT COALESCE(MAX(seq), 0) FROM ledger_txn), "
-                    "(SELECT COALESCE(MAX(id), 0) FROM audit_log)")
 
 
 class PageCache:
     def __init__(self) -> None:
         self.pages: OrderedDict[tuple, tuple[tuple, bytes, list]] = OrderedDict()
-        self.version: tuple | None = None
+        self.version: int | None = None
         self.checked_at = 0.0
         self.lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def current_version(self) -> tuple:
+    def current_version(self) -> int:
         now = time.monotonic()
         ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
         if self.version is None or now - self.checked_at >= ttl:
-            row = session().execute(_VERSION_SQL).one()
-            self.version, self.checked_at = (int(row[0]), int(row[1])), now
+            self.version, self.checked_at = data_version(session()), now
         return self.version
 
     def forget_version(self) -> None:
@@ -64,7 +61,7 @@ class PageCache:
             self.hits += 1
             return entry[1], entry[2]
 
-    def put(self, key: tuple, version: tuple, body: bytes, headers: list) -> None:
+    def put(self, key: tuple, version: int, body: bytes, headers: list) -> None:
         with self.lock:
             self.pages[key] = (version, body, headers)
             self.pages.move_to_end(key)

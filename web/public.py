@@ -2,7 +2,7 @@
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import get_locale
 
-from needs import queries
+from readside import browse, need_page, totals
 from web import htmx
 from web.db import session
 
@@ -12,8 +12,8 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def home():
     db = session()
-    return render_template("home.html", totals=queries.platform_totals(db),
-                           programmes=queries.programmes_with_totals(db))
+    return render_template("home.html", totals=totals.platform_totals(db),
+                           programmes=totals.programmes_with_totals(db))
 
 
 @bp.get("/needs")
@@ -22,7 +22,7 @@ def needs():
     canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
-    result = queries.browse_needs(session(), request.args)
+    result = browse.browse_needs(session(), request.args)
     locale = str(get_locale())
     errors = [e.message(locale) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
@@ -38,11 +38,11 @@ def needs():
 @bp.get("/needs/regions")
 def need_regions():
     """The lower selects of the 省 → 市 → 县 cascade for what is chosen so far (htmx)."""
-    regions = queries.region_choices(request.args.get("province", ""),
+    regions = browse.region_choices(request.args.get("province", ""),
                                      request.args.get("city", ""))
     return render_template("partials/need_filters.html", regions_only=True, r=regions)
 
 
 @bp.get("/needs/<code>")
 def need(code: str):
-    return render_template("need.html", view=queries.need_view(session(), code))
+    return render_template("need.html", view=need_page.need_view(session(), code))

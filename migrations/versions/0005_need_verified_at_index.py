@@ -1,5 +1,5 @@
 """Index need.verified_at: the search index's freshness check reads max(verified_at) on every
-search (needs.queries._search_marker), an index lookup instead of a scan of every need.
+search (at the time), an index lookup instead of a scan of every need.
 
 Revision ID: 0005
 Revises: 0004

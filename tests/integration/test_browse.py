@@ -6,8 +6,7 @@ from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
 from core.regions import within
-from needs.models import Need, Programme
-from needs.queries import PUBLIC_STATES
+from needs.models import PUBLIC_STATES, Need, Programme
 
 HX = {"HX-Request": "true"}
 CODE = re.compile(r'href="/needs/([A-Za-z0-9-]+)"')

@@ -14,11 +14,13 @@ import pytest
 from sqlmodel import select
 
 from core import clock
+from core.clock import add_months, aware
 from core.db import get_engine, unit_of_work
 from donors.models import Enterprise, Pledge
-from funds import disclosure, ledger
-from funds.models import CommunityFund, LedgerPosting
-from needs.models import BeneficiaryPrivate, Need, Programme
+from funds import ledger
+from funds.models import CommunityFund, LedgerPosting, LedgerTxn
+from needs.models import PUBLIC_STATES, BeneficiaryPrivate, Need, Programme
+from readside import ledger_totals, rules
 
 
 class Reader:
@@ -53,7 +55,7 @@ def test_every_disclosure_page_renders(demo_client, s):
     urls += ["/disclosure/funds/F-ANXIN", "/disclosure/funds/F-VENTURE"]
     urls += [f"/disclosure/enterprises/{c}" for c in s.exec(select(Enterprise.code))]
     urls += [f"/disclosure/needs/{c}" for c in s.exec(select(Need.code).where(
-        Need.state.in_(disclosure.PUBLIC_STATES)))]
+        Need.state.in_(PUBLIC_STATES)))]
     for url in urls:
         response = demo_client.get(url)
         assert response.status_code == 200, url
@@ -93,9 +95,9 @@ def test_enterprise_page_totals_equal_its_postings(demo_client, s):
 
 
 def test_platform_totals_are_ledger_sums(demo_client, demo_url):
-    disclosure.clear_cache()
+    ledger_totals.clear_cache()
     with unit_of_work(get_engine(demo_url)) as db:
-        summary = disclosure.ledger_summary(db)
+        summary = ledger_totals.ledger_summary(db)
         outside = sum(ledger.balances(db, "donor:").values()) + \
             sum(ledger.balances(db, "enterprise:").values())
         assert summary.money_in == -outside
@@ -117,18 +119,18 @@ def test_platform_totals_are_ledger_sums(demo_client, demo_url):
 
 def test_ledger_summary_is_incremental_and_notices_a_different_chain(demo_url):
     with unit_of_work(get_engine(demo_url)) as db:
-        disclosure.clear_cache()
-        full = disclosure.ledger_summary(db)
-        partial = disclosure.LedgerSummary()
-        disclosure._add_range(db, partial, 0, 100)
+        ledger_totals.clear_cache()
+        full = ledger_totals.ledger_summary(db)
+        partial = ledger_totals.LedgerSummary()
+        ledger_totals._add_range(db, partial, 0, 100)
         partial.upto_seq = 100
-        partial.upto_hash = db.exec(select(disclosure.LedgerTxn.hash).where(
-            disclosure.LedgerTxn.seq == 100)).one()
-        disclosure._ledger_cache[disclosure._cache_key(db)] = partial
-        assert disclosure.ledger_summary(db).cells == full.cells  # 100 + the rest
+        partial.upto_hash = db.exec(select(LedgerTxn.hash).where(
+            LedgerTxn.seq == 100)).one()
+        ledger_totals._ledger_cache[ledger_totals._cache_key(db)] = partial
+        assert ledger_totals.ledger_summary(db).cells == full.cells  # 100 + the rest
         partial.upto_hash = "f" * 64  # a chain we never saw: recomputed from the start
-        disclosure._ledger_cache[disclosure._cache_key(db)] = partial
-        assert disclosure.ledger_summary(db).money_in == full.money_in
+        ledger_totals._ledger_cache[ledger_totals._cache_key(db)] = partial
+        assert ledger_totals.ledger_summary(db).money_in == full.money_in
 
 
 def test_ledger_page_anchors_and_paging(demo_client, s):
@@ -158,7 +160,7 @@ def test_exports_parse_and_hold_no_private_field(demo_client, s):
     for p in s.exec(select(BeneficiaryPrivate)):
         private |= {p.full_name, p.id_number, p.address, p.school, p.guardian_phone}
     private.discard("")
-    public = s.exec(select(Need).where(Need.state.in_(disclosure.PUBLIC_STATES)))
+    public = s.exec(select(Need).where(Need.state.in_(PUBLIC_STATES)))
     names = ["needs", "ledger", "funds", "enterprises", "fund-F-ANXIN", "enterprise-E-1"]
     for what in names:
         rows_csv = _csv(demo_client.get(f"/disclosure/export/{what}.csv"))
@@ -185,14 +187,14 @@ def test_exports_parse_and_hold_no_private_field(demo_client, s):
 def test_overdue_disclosure_follows_the_three_month_rule(demo_client, s):
     project = s.exec(select(Need).where(Need.code == "J-2"))[0]  # verified June 2026
     assert project.last_disclosed_at is None and project.funded > 0
-    verified = disclosure.aware(project.verified_at)
+    verified = aware(project.verified_at)
     with clock.frozen(datetime(2026, 8, 1, tzinfo=UTC)):
-        assert not disclosure.disclosure_status(project).overdue
+        assert not rules.disclosure_status(project).overdue
         assert "信息公开逾期" not in demo_client.get("/needs/J-2").get_data(as_text=True)
         assert "J-2 " not in demo_client.get("/disclosure/").get_data(as_text=True)
-    late = disclosure.add_months(verified, 3) + timedelta(days=1)
+    late = add_months(verified, 3) + timedelta(days=1)
     with clock.frozen(late):
-        assert disclosure.disclosure_status(project).overdue
+        assert rules.disclosure_status(project).overdue
         assert "信息公开逾期" in demo_client.get("/needs/J-2").get_data(as_text=True)
         assert "信息公开逾期" in demo_client.get("/disclosure/needs/J-2").get_data(as_text=True)
         home = demo_client.get("/disclosure/").get_data(as_text=True)
@@ -200,7 +202,7 @@ def test_overdue_disclosure_follows_the_three_month_rule(demo_client, s):
     # A short project (micro-wish, due within 6 months) is never flagged.
     wish = s.exec(select(Need).where(Need.kind == "wish", Need.funded > 0))[0]
     with clock.frozen(datetime(2027, 6, 1, tzinfo=UTC)):
-        assert not disclosure.disclosure_status(wish).overdue
+        assert not rules.disclosure_status(wish).overdue
 
 
 @pytest.mark.parametrize("moment", [datetime(2026, 7, 1, tzinfo=UTC),
@@ -208,16 +210,16 @@ def test_overdue_disclosure_follows_the_three_month_rule(demo_client, s):
                                     datetime(2027, 1, 15, tzinfo=UTC),
                                     datetime(2027, 5, 31, 23, 59, tzinfo=UTC)])
 def test_sql_and_python_agree_on_who_is_overdue(s, moment):
-    flagged, count = s.run(disclosure.overdue_needs, moment, limit=10_000)
+    flagged, count = s.run(rules.overdue_needs, moment, limit=10_000)
     python = {n.code for n in s.exec(select(Need))
-              if disclosure.disclosure_status(n, moment).overdue}
+              if rules.disclosure_status(n, moment).overdue}
     assert {n.code for n in flagged} == python and count == len(python)
 
 
 def test_add_months_clamps_like_postgresql():
-    assert disclosure.add_months(datetime(2026, 8, 31), 6) == datetime(2027, 2, 28)
-    assert disclosure.add_months(datetime(2027, 11, 30), 3) == datetime(2028, 2, 29)
-    assert disclosure.add_months(datetime(2026, 3, 31), -1) == datetime(2026, 2, 28)
+    assert add_months(datetime(2026, 8, 31), 6) == datetime(2027, 2, 28)
+    assert add_months(datetime(2027, 11, 30), 3) == datetime(2028, 2, 29)
+    assert add_months(datetime(2026, 3, 31), -1) == datetime(2026, 2, 28)
 
 
 def test_published_verifier_accepts_our_ledger_and_rejects_a_change(demo_client, tmp_path):

@@ -108,8 +108,7 @@ class _Forms(HTMLParser):
 def demo_codes(session) -> dict[str, list[str]]:
     from donors.models import Enterprise, Pledge
     from funds.models import CommunityFund, LedgerTxn
-    from needs.models import Evidence, Need, Organisation, Programme
-    from needs.queries import PUBLIC_STATES
+    from needs.models import PUBLIC_STATES, Evidence, Need, Organisation, Programme
 
     needs = session.exec(select(Need.code, Need.state, Need.kind)).all()
     return {

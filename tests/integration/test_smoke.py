@@ -18,8 +18,7 @@ def test_every_first_page_renders(demo_client):
 def test_every_public_need_page_renders(demo_client, demo_url):
     from sqlmodel import select
 
-    from needs.models import Need
-    from needs.queries import PUBLIC_STATES
+    from needs.models import PUBLIC_STATES, Need
 
     with unit_of_work(get_engine(demo_url)) as s:
         codes = s.exec(select(Need.code, Need.state)).all()

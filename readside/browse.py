@@ -1,174 +1,34 @@
-"""Read-side queries for public pages. Only verified needs are ever returned, and only the
-public fields of a beneficiary."""
+"""Browsing and search of needs (GET /needs): a filter parsed from query args, an
+index-friendly query, and the forgiving search (needs.search) combined with it."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from core.clock import now
-from core.errors import NotFound, UserError
-from core.privacy import donor_display_name
+from core.errors import UserError
 from core.regions import children as region_children
-from donors.models import Donation, Donor, Enterprise, Pledge
-from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
-from needs.models import (
-    CATEGORIES,
-    NEED_KINDS,
-    Beneficiary,
-    Evidence,
-    Milestone,
-    Need,
-    Organisation,
-    Programme,
-)
-from needs.search import MAX_QUERY_CHARS, IndexCache, SearchIndex, SearchRow
-
-PUBLIC_STATES = ("verified", "funded", "disbursed", "delivered", "closed")
-
-
-@dataclass
-class Totals:
-    needs: int
-    money_in: int
-    matched: int
-    disbursed: int
-    funds: int
-    fund_balance: int
-    enterprises_paid: int
-
-    @property
-    def held(self) -> int:
-        return self.money_in - self.disbursed
-
-
-def platform_totals(session: Session) -> Totals:
-    needs, matched, disbursed = session.exec(
-        select(func.count(Need.id), func.coalesce(func.sum(Need.funded), 0),
-               func.coalesce(func.sum(Need.disbursed), 0))
-        .where(Need.state.in_(PUBLIC_STATES))).one()
-    donated = session.exec(select(func.coalesce(func.sum(Donation.amount), 0))
-                           .where(Donation.status == "paid")).one()
-    paid_in = session.exec(select(func.coalesce(func.sum(Pledge.paid_in), 0))).one()
-    funds, fund_balance = session.exec(
-        select(func.count(CommunityFund.id), func.coalesce(func.sum(CommunityFund.balance), 0))).one()
-    return Totals(needs=needs, money_in=int(donated) + int(paid_in), matched=int(matched),
-                  disbursed=int(disbursed), funds=funds, fund_balance=int(fund_balance),
-                  enterprises_paid=int(paid_in))
-
-
-def programmes_with_totals(session: Session) -> list[tuple[Programme, int, int, int]]:
-    """(programme, needs, amount asked, amount funded) for every programme."""
-    rows = session.exec(
-        select(Programme, func.count(Need.id), func.coalesce(func.sum(Need.amount), 0),
-               func.coalesce(func.sum(Need.funded), 0))
-        .join(Need, (Need.programme_id == Programme.id) & Need.state.in_(PUBLIC_STATES),
-              isouter=True)
-        .group_by(Programme.id).order_by(Programme.id)).all()
-    return [(p, n, int(a), int(f)) for p, n, a, f in rows]
-
-
-@dataclass
-class MilestoneRow:
-    milestone: Milestone
-    status: str  # done / due / overdue
-
-
-@dataclass
-class NeedView:
-    need: Need
-    programme: Programme | None
-    organisation: Organisation
-    beneficiary: Beneficiary | None
-    donors: list[tuple[str, int]]  # (public name, amount), newest first, at most 200
-    disbursements: list[Disbursement]
-    milestones: list[Milestone]
-    donor_count: int = 0
-    allocations: list[tuple[str, str, str, int, int | None]] = field(default_factory=list)
-    # (enterprise code, enterprise name, pledge title, amount, ledger seq)
-    grants: list[tuple[str, str, int, int]] = field(default_factory=list)
-    # (fund code, fund name, amount, ledger seq)
-    evidence: list[Evidence] = field(default_factory=list)
-    milestone_rows: list[MilestoneRow] = field(default_factory=list)
-    disclosure: object = None  # funds.disclosure.DisclosureStatus
-
-
-def milestone_status(milestone: Milestone, today) -> str:
-    if milestone.done_at is not None:
-        return "done"
-    if milestone.due is not None and milestone.due < today:
-        return "overdue"
-    return "due"
-
-
-def need_view(session: Session, code: str) -> NeedView:
-    """Everything the public page of one need shows; each list is one indexed query."""
-    from funds.disclosure import disclosure_status  # funds.disclosure reads needs; import late
-
-    need = session.exec(select(Need).where(Need.code == code,
-                                           Need.state.in_(PUBLIC_STATES))).first()
-    if need is None:
-        raise NotFound(f"找不到需求 {code} / no need {code}")
-    paid = (Donation.need_id == need.id) & (Donation.status == "paid")
-    donor_count = session.exec(select(func.count(Donation.id)).where(
-        paid, Donation.donor_id.is_not(None))).one()
-    donors = [(donor_display_name(name, shown), amount) for name, shown, amount in session.exec(
-        select(Donor.name, Donor.show_name, Donation.amount)
-        .join(Donation, Donation.donor_id == Donor.id).where(paid)
-        .order_by(Donation.id.desc()).limit(200)).all()]
-    allocations = [(e.code, e.name, p.title or p.code, a.amount, a.ledger_seq)
-                   for a, p, e in session.exec(
-                       select(Allocation, Pledge, Enterprise)
-                       .join(Pledge, Pledge.id == Allocation.pledge_id)
-                       .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
-                       .where(Allocation.need_id == need.id, Allocation.status == "executed")
-                       .order_by(Allocation.id)).all()]
-    # Community-fund grants live in the ledger: fund:<code> → need:<code>, kind "grant".
-    mine, theirs = aliased(LedgerPosting), aliased(LedgerPosting)
-    grant_rows = session.exec(
-        select(theirs.account, mine.amount, mine.seq)
-        .join(LedgerTxn, LedgerTxn.seq == mine.seq)
-        .join(theirs, (theirs.seq == mine.seq) & (theirs.account.startswith("fund:")))
-        .where(mine.account == f"need:{need.code}", LedgerTxn.kind == "grant")
-        .order_by(mine.seq)).all()
-    fund_names = dict(session.exec(select(CommunityFund.code, CommunityFund.name).where(
-        CommunityFund.code.in_([a.partition(":")[2] for a, _m, _s in grant_rows])))
-        .all()) if grant_rows else {}
-    grants = [(a.partition(":")[2], fund_names.get(a.partition(":")[2], a), int(m), s)
-              for a, m, s in grant_rows]
-    milestones = list(session.exec(select(Milestone).where(
-        Milestone.need_id == need.id).order_by(Milestone.seq)).all())
-    today = now().date()
-    return NeedView(
-        need=need,
-        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
-        organisation=session.get(Organisation, need.organisation_id),
-        beneficiary=session.get(Beneficiary, need.beneficiary_id) if need.beneficiary_id else None,
-        donors=donors,
-        donor_count=int(donor_count),
-        disbursements=list(session.exec(select(Disbursement).where(
-            Disbursement.need_id == need.id).order_by(Disbursement.id)).all()),
-        milestones=milestones,
-        milestone_rows=[MilestoneRow(m, milestone_status(m, today)) for m in milestones],
-        allocations=allocations,
-        grants=grants,
-        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
-                                   .order_by(Evidence.id)).all()),
-        disclosure=disclosure_status(need),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Browsing and search of needs (GET /needs): a filter parsed from query args, an index-friendly
-# query, and the forgiving search (needs.search) combined with it.
+from needs.models import CATEGORIES, NEED_KINDS, PUBLIC_STATES, Need, Programme
+from needs.search import MAX_QUERY_CHARS
+from readside.search_cache import search_index
 
 SORTS = ("urgency", "newest", "amount", "progress", "deadline", "relevance")
 PER_PAGE = 20
 SEARCH_LIMIT = 1000        # at most this many search hits are combined with the filters
+MAX_PAGE = 100_000
+
+
+SORTS = ("urgency", "newest", "amount", "progress", "deadline", "relevance")
+
+
+PER_PAGE = 20
+
+
+SEARCH_LIMIT = 1000        # at most this many search hits are combined with the filters
+
+
 MAX_PAGE = 100_000
 
 
@@ -389,54 +249,3 @@ def browse_needs(session: Session, args: Mapping[str, str],
                       pages=max(1, (total + per_page - 1) // per_page), per_page=per_page,
                       truncated=truncated, programmes=programmes, programme_names=names,
                       regions=region_choices(*f.region_parts))
-
-
-# The search index: one per database, rebuilt when public needs change (see needs.search).
-_search_caches: dict[str, IndexCache] = {}
-_search_caches_lock = threading.Lock()
-
-
-def _search_marker(session: Session) -> tuple:
-    """Cheap (index-only) signs that the public needs changed: how many there are (a need
-    published or withdrawn), the newest id and the latest verification. Edits of a public
-    need's text are not seen here: call `invalidate_search()`, or wait for the index's
-    maximum age. The index is never what hides a need: the query filters states itself."""
-    public = session.exec(select(func.count()).select_from(Need)
-                          .where(Need.state.in_(PUBLIC_STATES))).one()
-    newest = session.exec(select(func.max(Need.id))).one()
-    verified = session.exec(select(func.max(Need.verified_at))).one()
-    return public, newest, verified
-
-
-def search_rows(session: Session) -> list[SearchRow]:
-    """The public fields of every public need, for the search index."""
-    rows = session.exec(
-        select(Need.id, Need.title, Need.story, Programme.name, Organisation.name, Need.region,
-               Need.category, Need.kind)
-        .join(Organisation, Organisation.id == Need.organisation_id)
-        .join(Programme, Programme.id == Need.programme_id, isouter=True)
-        .where(Need.state.in_(PUBLIC_STATES)).order_by(Need.id)).all()
-    return [SearchRow(i, t, s or "", p or "", o or "", r, c, k) for i, t, s, p, o, r, c, k in rows]
-
-
-def search_index(session: Session) -> SearchIndex:
-    """The search index for this session's database, rebuilt if public needs changed."""
-    engine = session.get_bind()
-    key = str(engine.url)
-    with _search_caches_lock:
-        cache = _search_caches.setdefault(key, IndexCache())
-
-    def in_background() -> list[SearchRow]:
-        with Session(engine) as own:
-            return search_rows(own)
-
-    return cache.get(lambda: _search_marker(session), lambda: search_rows(session),
-                     in_background)
-
-
-def invalidate_search() -> None:
-    """Make the next search rebuild its index (call after editing a need's public text)."""
-    with _search_caches_lock:
-        caches = list(_search_caches.values())
-    for cache in caches:
-        cache.invalidate()

@@ -1,0 +1,154 @@
+"""The readable ledger: accounts named (donors stay opaque), keyset pages of transactions,
+an account's transactions and flows."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from core.clock import aware
+from donors.models import Enterprise, Pledge
+from funds.models import CommunityFund, LedgerPosting, LedgerTxn
+from needs.models import PUBLIC_STATES, Need
+from readside.ledger_totals import ledger_head
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AccountLabel:
+    account: str
+    label: str
+    endpoint: str | None = None  # the page that explains it
+    code: str | None = None
+
+
+def label_accounts(session: Session, accounts: set[str]) -> dict[str, AccountLabel]:
+    """Readable names for ledger accounts. Donors stay opaque (the ledger never names them);
+    enterprises, funds and public needs are named and linked."""
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for account in accounts:
+        kind, _, ident = account.partition(":")
+        by_type[kind].add(ident)
+    labels: dict[str, AccountLabel] = {}
+    if by_type["need"] or by_type["disbursed"]:
+        codes = by_type["need"] | by_type["disbursed"]
+        for code, title in session.execute(select(Need.code, Need.title).where(
+                Need.code.in_(codes), Need.state.in_(PUBLIC_STATES))).all():
+            labels[f"need:{code}"] = AccountLabel(f"need:{code}", title, "need", code)
+            labels[f"disbursed:{code}"] = AccountLabel(
+                f"disbursed:{code}", f"已拨付：{title}", "need", code)
+    if by_type["fund"]:
+        for code, name in session.execute(select(CommunityFund.code, CommunityFund.name).where(
+                CommunityFund.code.in_(by_type["fund"]))).all():
+            labels[f"fund:{code}"] = AccountLabel(f"fund:{code}", name, "fund", code)
+    if by_type["enterprise"]:
+        for code, name in session.execute(select(Enterprise.code, Enterprise.name).where(
+                Enterprise.code.in_(by_type["enterprise"]))).all():
+            labels[f"enterprise:{code}"] = AccountLabel(f"enterprise:{code}", name, "enterprise",
+                                                        code)
+    if by_type["pledge"]:
+        for code, title, ecode, ename in session.execute(
+                select(Pledge.code, Pledge.title, Enterprise.code, Enterprise.name)
+                .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
+                .where(Pledge.code.in_(by_type["pledge"]))).all():
+            labels[f"pledge:{code}"] = AccountLabel(f"pledge:{code}", f"{ename}·{title or code}",
+                                                    "enterprise", ecode)
+    for account in accounts:
+        if account not in labels:
+            kind = account.partition(":")[0]
+            labels[account] = AccountLabel(account, "个人捐赠者" if kind == "donor" else account)
+    return labels
+
+
+@dataclass
+class TxnRow:
+    seq: int
+    at: datetime
+    kind: str
+    ref: str
+    memo: str
+    hash: str
+    postings: list[tuple[AccountLabel, int]]
+    amount: int = 0  # for an account's page: this transaction's effect on the account
+
+
+def _txn_rows(session: Session, txns: list[LedgerTxn]) -> list[TxnRow]:
+    if not txns:
+        return []
+    seqs = [t.seq for t in txns]
+    postings = session.execute(
+        select(LedgerPosting.seq, LedgerPosting.account, LedgerPosting.amount)
+        .where(LedgerPosting.seq.in_(seqs)).order_by(LedgerPosting.seq, LedgerPosting.position)
+    ).all()
+    labels = label_accounts(session, {a for _s, a, _m in postings})
+    grouped: dict[int, list] = defaultdict(list)
+    for seq, account, amount in postings:
+        grouped[seq].append((labels[account], int(amount)))
+    return [TxnRow(t.seq, aware(t.at), t.kind, t.ref, t.memo, t.hash, grouped[t.seq])
+            for t in txns]
+
+
+@dataclass
+class LedgerPage:
+    rows: list[TxnRow]
+    head: int
+    before: int  # rows have seq < before
+    older: int | None  # `before` for the next (older) page
+    newer: int | None  # `before` for the previous (newer) page
+    kind: str | None
+
+
+def ledger_page(session: Session, before: int | None = None, kind: str | None = None,
+                per_page: int = PER_PAGE) -> LedgerPage:
+    """Newest first, keyset-paged on seq (a primary-key range scan at any depth)."""
+    head, _ = ledger_head(session)
+    before = head + 1 if before is None or before > head + 1 or before < 1 else before
+    query = select(LedgerTxn).where(LedgerTxn.seq < before)
+    if kind:
+        query = query.where(LedgerTxn.kind == kind)
+    txns = list(session.exec(query.order_by(LedgerTxn.seq.desc()).limit(per_page)).all())
+    older = txns[-1].seq if len(txns) == per_page and txns[-1].seq > 1 else None
+    newer = None
+    if before <= head:
+        newer = min(head + 1, before + per_page) if not kind else head + 1
+    return LedgerPage(_txn_rows(session, txns), head, before, older, newer, kind)
+
+
+def account_txns(session: Session, accounts: list[str], before: int | None = None,
+                 per_page: int = PER_PAGE) -> tuple[list[TxnRow], int | None]:
+    """Transactions touching any of `accounts`, newest first, with their net effect on them;
+    keyset-paged on seq via the (account, seq) index."""
+    query = (select(LedgerPosting.seq, func.sum(LedgerPosting.amount))
+             .where(LedgerPosting.account.in_(accounts)))
+    if before:
+        query = query.where(LedgerPosting.seq < before)
+    effects = session.execute(query.group_by(LedgerPosting.seq)
+                              .order_by(LedgerPosting.seq.desc()).limit(per_page)).all()
+    if not effects:
+        return [], None
+    txns = list(session.exec(select(LedgerTxn).where(LedgerTxn.seq.in_([s for s, _ in effects]))
+                             .order_by(LedgerTxn.seq.desc())).all())
+    rows = _txn_rows(session, txns)
+    effect = {s: int(a) for s, a in effects}
+    for row in rows:
+        row.amount = effect[row.seq]
+    older = rows[-1].seq if len(rows) == per_page else None
+    return rows, older
+
+
+def account_flows(session: Session, accounts: list[str]) -> tuple[int, int, int, int | None,
+                                                                   int | None]:
+    """(money in, money out, balance, first seq, last seq) of some accounts, by aggregate."""
+    row = session.execute(
+        select(func.coalesce(func.sum(case((LedgerPosting.amount > 0, LedgerPosting.amount),
+                                           else_=0)), 0),
+               func.coalesce(func.sum(case((LedgerPosting.amount < 0, LedgerPosting.amount),
+                                           else_=0)), 0),
+               func.min(LedgerPosting.seq), func.max(LedgerPosting.seq))
+        .where(LedgerPosting.account.in_(accounts))).one()
+    money_in, money_out = int(row[0]), -int(row[1])
+    return money_in, money_out, money_in - money_out, row[2], row[3]

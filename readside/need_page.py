@@ -1,0 +1,151 @@
+"""Everything a need's public pages show: the need page (donors masked as they chose,
+enterprises named, fund grants, disbursements, evidence, milestones) and its disclosure page
+(every figure from the ledger). Only public needs, and only a beneficiary's public fields."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from core.clock import now
+from core.errors import NotFound
+from core.privacy import donor_display_name
+from donors.models import Donation, Donor, Enterprise, Pledge
+from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
+from needs.models import (
+    PUBLIC_STATES,
+    Beneficiary,
+    Evidence,
+    Milestone,
+    Need,
+    Organisation,
+    Programme,
+)
+from readside.ledger_pages import TxnRow, account_flows, account_txns
+from readside.rules import DisclosureStatus, disclosure_status
+
+
+@dataclass
+class MilestoneRow:
+    milestone: Milestone
+    status: str  # done / due / overdue
+
+
+@dataclass
+class NeedView:
+    need: Need
+    programme: Programme | None
+    organisation: Organisation
+    beneficiary: Beneficiary | None
+    donors: list[tuple[str, int]]  # (public name, amount), newest first, at most 200
+    disbursements: list[Disbursement]
+    milestones: list[Milestone]
+    donor_count: int = 0
+    allocations: list[tuple[str, str, str, int, int | None]] = field(default_factory=list)
+    # (enterprise code, enterprise name, pledge title, amount, ledger seq)
+    grants: list[tuple[str, str, int, int]] = field(default_factory=list)
+    # (fund code, fund name, amount, ledger seq)
+    evidence: list[Evidence] = field(default_factory=list)
+    milestone_rows: list[MilestoneRow] = field(default_factory=list)
+    disclosure: DisclosureStatus | None = None
+
+
+def milestone_status(milestone: Milestone, today) -> str:
+    if milestone.done_at is not None:
+        return "done"
+    if milestone.due is not None and milestone.due < today:
+        return "overdue"
+    return "due"
+
+
+def need_view(session: Session, code: str) -> NeedView:
+    """Everything the public page of one need shows; each list is one indexed query."""
+    need = session.exec(select(Need).where(Need.code == code,
+                                           Need.state.in_(PUBLIC_STATES))).first()
+    if need is None:
+        raise NotFound(f"找不到需求 {code} / no need {code}")
+    paid = (Donation.need_id == need.id) & (Donation.status == "paid")
+    donor_count = session.exec(select(func.count(Donation.id)).where(
+        paid, Donation.donor_id.is_not(None))).one()
+    donors = [(donor_display_name(name, shown), amount) for name, shown, amount in session.exec(
+        select(Donor.name, Donor.show_name, Donation.amount)
+        .join(Donation, Donation.donor_id == Donor.id).where(paid)
+        .order_by(Donation.id.desc()).limit(200)).all()]
+    allocations = [(e.code, e.name, p.title or p.code, a.amount, a.ledger_seq)
+                   for a, p, e in session.exec(
+                       select(Allocation, Pledge, Enterprise)
+                       .join(Pledge, Pledge.id == Allocation.pledge_id)
+                       .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
+                       .where(Allocation.need_id == need.id, Allocation.status == "executed")
+                       .order_by(Allocation.id)).all()]
+    # Community-fund grants live in the ledger: fund:<code> → need:<code>, kind "grant".
+    mine, theirs = aliased(LedgerPosting), aliased(LedgerPosting)
+    grant_rows = session.exec(
+        select(theirs.account, mine.amount, mine.seq)
+        .join(LedgerTxn, LedgerTxn.seq == mine.seq)
+        .join(theirs, (theirs.seq == mine.seq) & (theirs.account.startswith("fund:")))
+        .where(mine.account == f"need:{need.code}", LedgerTxn.kind == "grant")
+        .order_by(mine.seq)).all()
+    fund_names = dict(session.exec(select(CommunityFund.code, CommunityFund.name).where(
+        CommunityFund.code.in_([a.partition(":")[2] for a, _m, _s in grant_rows])))
+        .all()) if grant_rows else {}
+    grants = [(a.partition(":")[2], fund_names.get(a.partition(":")[2], a), int(m), s)
+              for a, m, s in grant_rows]
+    milestones = list(session.exec(select(Milestone).where(
+        Milestone.need_id == need.id).order_by(Milestone.seq)).all())
+    today = now().date()
+    return NeedView(
+        need=need,
+        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
+        organisation=session.get(Organisation, need.organisation_id),
+        beneficiary=session.get(Beneficiary, need.beneficiary_id) if need.beneficiary_id else None,
+        donors=donors,
+        donor_count=int(donor_count),
+        disbursements=list(session.exec(select(Disbursement).where(
+            Disbursement.need_id == need.id).order_by(Disbursement.id)).all()),
+        milestones=milestones,
+        milestone_rows=[MilestoneRow(m, milestone_status(m, today)) for m in milestones],
+        allocations=allocations,
+        grants=grants,
+        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
+                                   .order_by(Evidence.id)).all()),
+        disclosure=disclosure_status(need),
+    )
+
+
+@dataclass
+class NeedDisclosure:
+    need: Need
+    programme: Programme | None
+    raised: int  # credited to need:<code>, from the ledger
+    disbursed: int  # balance of disbursed:<code>
+    held: int  # balance of need:<code>
+    first_seq: int | None
+    last_seq: int | None
+    txns: list[TxnRow]
+    older: int | None
+    evidence: list[Evidence]
+    disbursements: list[Disbursement]
+    status: DisclosureStatus
+
+
+def need_disclosure(session: Session, code: str, before: int | None = None) -> NeedDisclosure:
+    need = session.exec(select(Need).where(Need.code == code,
+                                           Need.state.in_(PUBLIC_STATES))).first()
+    if need is None:
+        raise NotFound(f"找不到项目 {code} / no project {code}")
+    raised, out, held, first, last = account_flows(session, [f"need:{code}"])
+    disbursed = account_flows(session, [f"disbursed:{code}"])[2]
+    txns, older = account_txns(session, [f"need:{code}"], before)
+    return NeedDisclosure(
+        need=need,
+        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
+        raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
+        txns=txns, older=older,
+        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
+                                   .order_by(Evidence.id)).all()),
+        disbursements=list(session.exec(select(Disbursement).where(
+            Disbursement.need_id == need.id).order_by(Disbursement.id.desc()).limit(200)).all()),
+        status=disclosure_status(need))
