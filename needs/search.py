@@ -36,8 +36,7 @@ from zhconv import convert as zh_convert
 from zhconv import zhconv as _zhconv
 
 from core.regions import county_display
-
-KIND_WORDS = {"wish": "微心愿", "project": "项目", "sponsorship": "助学资助", "microgrant": "小急难"}
+from needs.vocabulary import KIND_WORDS
 
 MAX_QUERY_CHARS = 64
 MAX_TOKENS = 8

@@ -57,7 +57,6 @@ def truncate_all(url: str) -> None:
     from sqlmodel import SQLModel
 
     import core.models_registry  # noqa: F401
-
     from core.data_version import bump
 
     # The data version is never reset: caches keyed on it must not see an old value again.

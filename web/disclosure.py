@@ -24,6 +24,7 @@ from core.regions import county_display
 from funds import ledger
 from needs import evidence as evidence_service
 from needs.models import PUBLIC_STATES
+from needs.vocabulary import label
 from readside import entities, ledger_pages, totals
 from readside import exports as export_rows
 from readside import need_page as need_pages
@@ -89,7 +90,8 @@ def monthly_rows(summary) -> list[tuple[str, tuple[int, int]]]:
 
 @bp.app_template_global()
 def breakdown_rows(rows, county: bool = False, limit: int = 30):
-    return [(county_display(b.label) if county else b.label, (b.funded, b.disbursed))
+    return [(county_display(b.label) if county else label("category", b.label),
+             (b.funded, b.disbursed))
             for b in rows[:limit]]
 
 

@@ -4,13 +4,7 @@ from flask import Flask
 from core.money import fmt, percent
 from core.privacy import mask_name
 from core.regions import county_display
-
-KIND_LABELS = {"wish": "微心愿", "project": "项目", "sponsorship": "助学", "microgrant": "小急难"}
-STATE_LABELS = {
-    "draft": "草稿", "submitted": "待审核", "verified": "筹款中", "funded": "已筹满",
-    "disbursed": "已拨付", "delivered": "已送达", "closed": "已结项", "rejected": "未通过",
-    "expired": "已过期", "cancelled": "已取消",
-}
+from needs.vocabulary import CHOICES, label
 
 
 def init_app(app: Flask) -> None:
@@ -18,7 +12,8 @@ def init_app(app: Flask) -> None:
         money=fmt,
         county=county_display,
         mask=mask_name,
-        kind_label=lambda k: KIND_LABELS.get(k, k),
-        state_label=lambda s: STATE_LABELS.get(s, s),
+        kind_label=lambda k: label("kind", k),
+        state_label=lambda s: label("state", s),
+        category_label=lambda c: label("category", c),
     )
-    app.jinja_env.globals.update(percent=percent)
+    app.jinja_env.globals.update(percent=percent, need_choices=CHOICES)
