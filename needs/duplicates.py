@@ -45,8 +45,10 @@ SAME_BIRTH_DATE = N_("出生日期相同")
 SIMILAR_BIRTH_DATE = N_("出生日期仅一位不同")
 SIMILAR_ADDRESS = N_("地址相近")
 
-# How much each field counts; a field missing on either side drops out of the average.
+# How much each field counts. A field missing on either side counts as half agreeing: the
+# name alone can never reach a threshold, the name and one more field can.
 WEIGHTS = {"name": 0.5, "birth": 0.3, "address": 0.2}
+MISSING_FIELD_SCORE = 50.0
 # Two different valid ID numbers mean two people unless everything else agrees.
 DIFFERENT_ID_PENALTY = 15.0
 
@@ -136,20 +138,24 @@ def _birth_score(a: int | None, b: int | None) -> tuple[float | None, str | None
 # An address splits into its parts, each ending in one of these (省 山东, 市 滨州, 路 黄河五, …).
 _ADDRESS_PART = re.compile(
     r".+?(?:街道|社区|单元|省|市|区|县|旗|镇|乡|村|路|街|巷|弄|号|栋|幢|楼|室|组)|.+$")
+_REGION_SUFFIXES = ("省", "市", "区", "县", "旗")
 
 
 def address_parts(address: str) -> str:
-    """The normalised address as space-separated parts, for token-set comparison."""
-    return " ".join(_ADDRESS_PART.findall(address))
+    """The street-level parts of a normalised address, space-separated: province, city and
+    county are dropped, since every beneficiary of one county shares them."""
+    parts = _ADDRESS_PART.findall(address)
+    local = [p for p in parts if not p.endswith(_REGION_SUFFIXES)]
+    return " ".join(local or parts)
 
 
 def _address_score(a: str, b: str) -> tuple[float | None, str | None]:
     if not a or not b:
         return None, None
     score = fuzz.ratio(a.replace(" ", ""), b.replace(" ", ""))
-    # One address written more fully than the other (province, building, room): compare
-    # their parts as sets, but only when the shorter one names enough parts to mean a place.
-    if min(a.count(" "), b.count(" ")) >= 3:
+    # One address written more fully than the other (building, room): compare their parts
+    # as sets, but only when the shorter one still names a street and a number.
+    if min(a.count(" "), b.count(" ")) >= 1:
         score = max(score, 0.95 * fuzz.token_set_ratio(a, b))
     return score, SIMILAR_ADDRESS if score >= 75 else None
 
@@ -234,20 +240,17 @@ class DuplicateIndex:
         if digest is not None and digest == other_digest:
             return 100.0, (Reason(SAME_ID_NUMBER, 100.0),)
         reasons = []
-        total = weights = 0.0
+        total = 0.0
         parts = (
             ("name", _name_score(name, pinyin, self._names[position], self._pinyin[position])),
             ("birth", _birth_score(birth, self._births[position])),
             ("address", _address_score(address, self._addresses[position])),
         )
         for field, (score, reason) in parts:
-            if score is None:
-                continue
-            total += WEIGHTS[field] * score
-            weights += WEIGHTS[field]
+            total += WEIGHTS[field] * (MISSING_FIELD_SCORE if score is None else score)
             if reason is not None:
                 reasons.append(Reason(reason, round(score, 1)))
-        combined = total / weights if weights else 0.0
+        combined = total
         if digest is not None and other_digest is not None:
             combined -= DIFFERENT_ID_PENALTY
             reasons.append(Reason(DIFFERENT_ID_NUMBER, 0.0))
