@@ -173,16 +173,33 @@ class DuplicateIndex:
         self._by_hash: dict[bytes, list[int]] = {}
         self._by_birth: dict[int, list[int]] = {}
         self._by_pinyin: dict[str, list[int]] = {}
+        self._removed: set[int] = set()  # positions of records replaced or discarded
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._ids) - len(self._removed)
+
+    def discard(self, beneficiary_id: int) -> bool:
+        """Forget a beneficiary (deleted, or about to be re-added after an edit). A linear
+        scan (a few ms at 1M): edits are rare, and no id → position map costs memory."""
+        for position, candidate in enumerate(self._ids):
+            if candidate == beneficiary_id and position not in self._removed:
+                self._removed.add(position)
+                return True
+        return False
+
+    def add(self, record: Record | tuple) -> None:
+        """Index a beneficiary; one already indexed under the same id is replaced."""
+        record = record if isinstance(record, Record) else Record(*record)
+        if record.id is not None:
+            self.discard(record.id)
+        self._append(record)
 
     @staticmethod
     def _digest(id_hash: str | None) -> bytes | None:
         # 16 bytes of the HMAC are plenty to tell 10^7 people apart and halve the memory.
         return bytes.fromhex(id_hash)[:16] if id_hash else None
 
-    def add(self, record: Record | tuple) -> None:
+    def _append(self, record: Record | tuple) -> None:
         record = record if isinstance(record, Record) else Record(*record)
         name = normalise_text(record.name)
         syllables = name_pinyin(name)
@@ -225,6 +242,7 @@ class DuplicateIndex:
             positions.update(self._by_pinyin.get(" ".join(sorted(syllables)), ()))
 
         found = []
+        positions -= self._removed
         for position in positions:
             candidate_id = self._ids[position]
             if record.id is not None and candidate_id == record.id:
@@ -262,5 +280,5 @@ def build_index(rows: Iterable[tuple | Record]) -> DuplicateIndex:
     e.g. straight from a SELECT over beneficiary_private."""
     index = DuplicateIndex()
     for row in rows:
-        index.add(row)
+        index._append(row)  # rows from one table have unique ids: no replacement check
     return index

@@ -3,6 +3,8 @@ import random
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.identifiers import IdentifierError, generate_id_number
 from needs.duplicates import (
@@ -137,3 +139,21 @@ def test_hash_key_needs_the_environment_outside_debug():
     assert hash_key({}, debug=True) == DEVELOPMENT_HASH_KEY.encode()
     with pytest.raises(RuntimeError):
         hash_key({})
+
+
+def test_an_edited_beneficiary_replaces_the_old_record():
+    index = build_index(ROWS)
+    query = Record(None, 20, "王小名", date(2012, 9, 1), "广西北海市合浦县廉州镇还珠路5号")
+    assert _ids(index.candidates(query)) == [4]
+    index.add((4, 12, "刘洋", date(1980, 5, 5), "聊城市东昌府区侯营镇", None))  # corrected
+    assert index.candidates(query) == [] and len(index) == len(ROWS)
+    assert index.discard(4) and not index.discard(4) and len(index) == len(ROWS) - 1
+    assert index.candidates(Record(None, 20, "刘洋", date(1980, 5, 5), "")) == []
+
+
+@given(st.text(max_size=12), st.one_of(st.none(), st.dates()), st.text(max_size=40))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_name_and_address_give_scores_between_0_and_100(index, name, born, address):
+    for candidate, score, reasons in index.candidates(Record(None, 1, name, born, address), 0):
+        assert candidate in {row[0] for row in ROWS} and 0 <= score <= 100
+        assert all(isinstance(r.message_id, str) for r in reasons)
