@@ -161,7 +161,9 @@ def _address_score(a: str, b: str) -> tuple[float | None, str | None]:
 
 
 class DuplicateIndex:
-    """Beneficiaries in memory, column-oriented, with blocking keys for fast candidates."""
+    """Beneficiaries in memory, column-oriented, with blocking keys for fast candidates.
+    The organisation id is accepted (rows keep the table's shape) but not scored: the same
+    person entered twice by one organisation is a duplicate too."""
 
     def __init__(self) -> None:
         self._ids: list[int | None] = []
@@ -181,11 +183,16 @@ class DuplicateIndex:
     def discard(self, beneficiary_id: int) -> bool:
         """Forget a beneficiary (deleted, or about to be re-added after an edit). A linear
         scan (a few ms at 1M): edits are rare, and no id → position map costs memory."""
-        for position, candidate in enumerate(self._ids):
-            if candidate == beneficiary_id and position not in self._removed:
+        start = 0
+        while True:
+            try:
+                position = self._ids.index(beneficiary_id, start)
+            except ValueError:
+                return False
+            if position not in self._removed:
                 self._removed.add(position)
                 return True
-        return False
+            start = position + 1
 
     def add(self, record: Record | tuple) -> None:
         """Index a beneficiary; one already indexed under the same id is replaced."""
