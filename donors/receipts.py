@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import segno
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from core.money import fmt
 from core.privacy import donor_display_name
@@ -141,21 +141,23 @@ def statement_pdf(year: int, giver: Giver, lines: Sequence[StatementLine]) -> by
     pdf.cell(0, 7, f"{kind}: {giver.display}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
-    widths = (28, 40, pdf.epw - 28 - 40 - 36, 36)
     pdf.set_font(_FONT, size=9)
-    for text, width in zip(("日期 Date", "收据编号 Receipt", "用途 For", "金额 Amount"),
-                           widths, strict=True):
-        pdf.cell(width, 7, text, border=1, align="C")
-    pdf.ln()
-    for line in ordered:
-        cells = (f"{beijing(line.confirmed_at):%Y-%m-%d}", line.receipt_number,
-                 _fit(pdf, line.purpose, widths[2]), fmt(line.amount))
-        for text, width, align in zip(cells, widths, "LLLR", strict=True):
-            pdf.cell(width, 7, text, border=1, align=align)
-        pdf.ln()
+    # fpdf2's table repeats its heading row on every page and wraps long need titles.
+    with pdf.table(col_widths=(28, 40, 70, 36), text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
+                   line_height=6, repeat_headings=1, first_row_as_headings=True,
+                   headings_style=FontFace(emphasis=None, fill_color=(235, 235, 235))) as table:
+        heading = table.row()
+        for text in ("日期 Date", "收据编号 Receipt", "用途 For", "金额 Amount"):
+            heading.cell(text)
+        for line in ordered:
+            row = table.row()
+            for text in (f"{beijing(line.confirmed_at):%Y-%m-%d}", line.receipt_number,
+                         line.purpose, fmt(line.amount)):
+                row.cell(text)
+    pdf.ln(2)
     pdf.set_font(_FONT, size=10)
-    pdf.cell(sum(widths[:3]), 8, f"合计 Total ({len(ordered)} 笔)", border=1, align="R")
-    pdf.cell(widths[3], 8, fmt(total), border=1, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, f"合计 Total: {fmt(total)}（{len(ordered)} 笔）", align="R",
+             new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 8, f"合计大写 In words: {amount_in_words(total)}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font(_FONT, size=9)
@@ -163,9 +165,16 @@ def statement_pdf(year: int, giver: Giver, lines: Sequence[StatementLine]) -> by
     return bytes(pdf.output())
 
 
+class _Document(FPDF):
+    def footer(self):
+        self.set_y(-12)
+        self.set_font(_FONT, size=8)
+        self.cell(0, 6, f"第 {self.page_no()}/{{nb}} 页", align="C")
+
+
 def _document(title: str) -> FPDF:
     font_path, index = chinese_font()
-    pdf = FPDF(format="A4")
+    pdf = _Document(format="A4")
     pdf.set_title(title)
     pdf.set_creator(ISSUER)
     pdf.add_font(_FONT, fname=str(font_path), collection_font_number=index)
