@@ -20,9 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
+import numpy as np
 from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from core.errors import UserError
 from donors.bank_transfer import find_references
@@ -79,7 +81,9 @@ class ProposedMatch:
     payment: ExpectedPayment
     reason: str  # REFERENCE, REFERENCE_AMOUNT_DIFFERS or AMOUNT_AND_NAME
     score: float  # 100 for a reference; the name similarity otherwise
-    alternatives: tuple[int, ...] = ()  # other gifts that fit this line exactly as well
+    # Other gifts of the same amount whose payer name also fits this line, best first (some
+    # may be proposed for other lines): staff should look before confirming.
+    alternatives: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,24 +302,29 @@ def reconcile(lines: Sequence[BankLine], expected: Sequence[ExpectedPayment]) ->
     for payment in expected:
         if payment.gift_id not in used_payments:
             open_by_amount[payment.amount].append(payment)
-    candidates = []  # (score, line, payment, tied gift ids)
+    lines_by_amount: dict[int, list[BankLine]] = defaultdict(list)
     for line in lines:
-        if line.row in matched_lines:
-            continue
-        scored = [(name_score(line.payer_name, p.payer_name), p)
-                  for p in open_by_amount.get(line.amount, ())
-                  if p.created_on is None or p.created_on <= line.booked_on]
-        scored = [(s, p) for s, p in scored if s >= NAME_MATCH_CUTOFF]
-        for score, payment in scored:
-            ties = tuple(p.gift_id for s, p in scored if s == score and p is not payment)
-            candidates.append((score, line, payment, ties))
+        if line.row not in matched_lines and line.amount in open_by_amount:
+            lines_by_amount[line.amount].append(line)
+    candidates = []  # (score, line, payment, other gifts that also fit the line)
+    for amount, group in lines_by_amount.items():
+        payments = open_by_amount[amount]
+        scores = _name_scores([line.payer_name for line in group],
+                              [p.payer_name for p in payments])
+        for i, line in enumerate(group):
+            fits = [(float(scores[i, j]), p) for j, p in enumerate(payments)
+                    if scores[i, j] >= NAME_MATCH_CUTOFF
+                    and (p.created_on is None or p.created_on <= line.booked_on)]
+            fits.sort(key=lambda fit: (-fit[0], fit[1].gift_id))
+            for score, payment in fits:
+                others = tuple(p.gift_id for _, p in fits if p is not payment)
+                candidates.append((score, line, payment, others))
     # Best pairs first; an earlier booking wins a tie, so the result does not depend on order.
     candidates.sort(key=lambda c: (-c[0], c[1].booked_on, c[1].row, c[2].gift_id))
-    for score, line, payment, ties in candidates:
+    for score, line, payment, others in candidates:
         if line.row in matched_lines or payment.gift_id in used_payments:
             continue
-        ties = tuple(g for g in ties if g not in used_payments)
-        matches.append(ProposedMatch(line, payment, AMOUNT_AND_NAME, round(score, 1), ties))
+        matches.append(ProposedMatch(line, payment, AMOUNT_AND_NAME, round(score, 1), others))
         used_payments.add(payment.gift_id)
         matched_lines.add(line.row)
 
@@ -339,12 +348,26 @@ def reconcile_file(data: bytes, filename: str, expected: Sequence[ExpectedPaymen
 def name_score(a: str, b: str) -> float:
     """0–100: the mean of character similarity and pinyin similarity, so that a homophone
     typo (晓/小, 峰/丰) scores high and a different family name does not."""
-    left, right = _normalise_name(a), _normalise_name(b)
-    if not left or not right:
-        return 0.0
-    chars = fuzz.ratio(left, right)
-    sounds = fuzz.ratio("".join(lazy_pinyin(left)), "".join(lazy_pinyin(right)))
-    return (chars + sounds) / 2
+    return float(_name_scores([a], [b])[0, 0])
+
+
+def _name_scores(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    """name_score for every pair, computed as two rapidfuzz matrices (fast for thousands)."""
+    left_names = [_normalise_name(name) for name in left]
+    right_names = [_normalise_name(name) for name in right]
+    chars = process.cdist(left_names, right_names, scorer=fuzz.ratio, dtype=np.float64)
+    sounds = process.cdist([_pinyin(n) for n in left_names], [_pinyin(n) for n in right_names],
+                           scorer=fuzz.ratio, dtype=np.float64)
+    scores = (chars + sounds) / 2
+    # An empty name is no evidence at all, whatever rapidfuzz says of two empty strings.
+    scores[[not n for n in left_names], :] = 0
+    scores[:, [not n for n in right_names]] = 0
+    return scores
+
+
+@lru_cache(maxsize=65536)
+def _pinyin(name: str) -> str:
+    return "".join(lazy_pinyin(name))
 
 
 def _normalise_name(name: str) -> str:

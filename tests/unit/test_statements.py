@@ -210,6 +210,14 @@ def test_a_line_booked_before_the_gift_was_made_is_not_it():
     assert reconcile([_line(2, 10000, "张伟")], expected).matches == []
 
 
+def test_other_gifts_that_also_fit_are_listed_best_first():
+    expected = [ExpectedPayment(1, new_reference(), 10000, "王小明"),
+                ExpectedPayment(2, new_reference(), 10000, "王晓明"),
+                ExpectedPayment(3, new_reference(), 10000, "李小明")]
+    (match,) = reconcile([_line(2, 10000, "王小明")], expected).matches
+    assert match.payment.gift_id == 1 and match.alternatives == (2,)
+
+
 def test_best_name_wins_when_two_lines_want_one_payment():
     expected = [ExpectedPayment(1, new_reference(), 10000, "王小明")]
     result = reconcile([_line(2, 10000, "王晓明"), _line(3, 10000, "王小明")], expected)
