@@ -77,6 +77,17 @@ def test_retrying_the_same_attempt_reuses_the_session_and_a_new_attempt_gets_a_n
     assert retry.provider_ref != first.provider_ref
 
 
+def test_from_env_reads_methods_and_api_base(fake):
+    gateway = StripeGateway.from_env({"STRIPE_SECRET_KEY": "sk_test_env", "STRIPE_API_BASE": fake.url,
+                                      "STRIPE_PAYMENT_METHODS": "alipay,card",
+                                      "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET})
+    gateway.create_payment(GIFT)
+    (request,) = fake.requests
+    assert request["headers"]["Authorization"] == "Bearer sk_test_env"
+    assert request["body"]["payment_method_types"] == ["alipay", "card"]
+    assert "payment_method_options" not in request["body"]
+
+
 def test_card_only_by_default_and_unknown_methods_refused():
     assert payment_methods(None) == ["card"]
     assert payment_methods(" alipay , card,alipay") == ["alipay", "card"]
