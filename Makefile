@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HTMX    := web/static/vendor/htmx.min.js
 FLASK   := $(BIN)/flask --app web
 
-.PHONY: run test install assets migrate demo lint bench clean browsers
+.PHONY: run test install assets migrate demo lint bench clean browsers fonts
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) assets translations
+install: $(STAMP) assets translations fonts
 
 # htmx comes from the npm registry, pinned in package-lock.json; never a CDN.
 # Every page works without JavaScript, so a machine without npm still runs the site.
@@ -38,6 +38,13 @@ demo: migrate
 
 run: demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Receipts embed a Chinese TrueType font from Debian (fpdf2 embeds TrueType; Noto CJK is
+# CFF-flavoured); never a download at run time. RECEIPT_FONT may name another .ttf/.ttc.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@test -n "$$RECEIPT_FONT" || test -f $(CJK_FONT) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || \
+	  echo "could not install fonts-wqy-microhei: receipts (PDF) will fail until a Chinese font is installed"
 
 # Playwright drives Debian's chromium (never a browser download).
 browsers:
