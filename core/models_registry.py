@@ -3,6 +3,7 @@
 core imports nothing of the services at module level; this one module is the exception,
 and only Alembic, the app factory and tests import it."""
 import core.audit  # noqa: F401
+import core.outbox  # noqa: F401
 import core.users  # noqa: F401
 import donors.models  # noqa: F401
 import funds.models  # noqa: F401

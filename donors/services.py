@@ -14,7 +14,7 @@ from donors.models import Donation, Donor, Enterprise, Pledge
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund
 from funds.services import donate_to_fund_ledger
-from needs.funding import credit_need
+from needs.funding import post_credit, reserve_need
 from needs.models import CATEGORIES, NEED_KINDS, Need
 
 
@@ -91,6 +91,7 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: i
     """Move paid-in pledge money to a need (an executed allocation)."""
     if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
         raise UserError("超过该认捐的单笔上限 / above the pledge's per-grant cap")
+    reserve_need(session, need, amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.allocated + amount <= Pledge.paid_in)
         .values(allocated=Pledge.allocated + amount))
@@ -100,9 +101,10 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: i
                             status="executed", match_run_id=match_run_id, reason=reason)
     session.add(allocation)
     session.flush()
-    credit_need(session, need, amount, accounts.pledge(pledge.code), "allocation",
-                f"allocation:{allocation.id}", memo=f"{pledge.title or pledge.code} → {need.title}")
-    allocation.ledger_seq = ledger.head(session).seq
+    txn = post_credit(session, need, amount, accounts.pledge(pledge.code), "allocation",
+                      f"allocation:{allocation.id}",
+                      memo=f"{pledge.title or pledge.code} → {need.title}")
+    allocation.ledger_seq = txn.seq
     session.refresh(pledge)
     return allocation
 
@@ -110,14 +112,16 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: i
 def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
                    payment_ref: str | None = None) -> Donation:
     """Record a paid donation and credit the need, in one unit of work."""
+    # Guard first, write second: the need's conditional UPDATE refuses a second claim of a
+    # funded wish before any Donation row exists.
+    reserve_need(session, need, amount)
     donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="paid",
                         payment_ref=payment_ref)
-    require_positive(amount)
     session.add(donation)
     session.flush()
-    credit_need(session, need, amount, accounts.donor(donor.public_id), "donation",
-                f"donation:{donation.id}")
-    donation.ledger_seq = ledger.head(session).seq
+    txn = post_credit(session, need, amount, accounts.donor(donor.public_id), "donation",
+                      f"donation:{donation.id}")
+    donation.ledger_seq = txn.seq
     session.flush()
     return donation
 
@@ -145,8 +149,8 @@ def _gift_to_fund(session: Session, donation: Donation, fund: CommunityFund, giv
     require_positive(donation.amount)
     session.add(donation)
     session.flush()
-    donate_to_fund_ledger(session, fund, giver_account, donation.amount, "donation",
-                          f"donation:{donation.id}", memo=memo)
-    donation.ledger_seq = ledger.head(session).seq
+    txn = donate_to_fund_ledger(session, fund, giver_account, donation.amount, "donation",
+                                f"donation:{donation.id}", memo=memo)
+    donation.ledger_seq = txn.seq
     session.flush()
     return donation

@@ -8,7 +8,7 @@ from core.audit import record
 from core.errors import UserError
 from core.regions import Region
 from funds import accounts, ledger
-from funds.models import CommunityFund
+from funds.models import CommunityFund, LedgerTxn
 
 
 def create_fund(session: Session, name: str, region: str, *, code: str | None = None,
@@ -45,10 +45,12 @@ def change_balance(session: Session, fund: CommunityFund, delta: int) -> None:
 
 
 def donate_to_fund_ledger(session: Session, fund: CommunityFund, source_account: str,
-                          amount: int, kind: str, ref: str, memo: str = "") -> None:
-    """Credit a fund from any source account (a donor, an enterprise) through the ledger."""
+                          amount: int, kind: str, ref: str, memo: str = "") -> LedgerTxn:
+    """Credit a fund from any source account (a donor, an enterprise) through the ledger;
+    returns the transaction."""
     if amount <= 0:
         raise UserError("金额必须为正 / amount must be positive")
     change_balance(session, fund, amount)
-    ledger.append(session, kind, ref, [(source_account, -amount), (accounts.fund(fund.code), amount)],
-                  memo=memo or fund.name)
+    return ledger.append(session, kind, ref,
+                         [(source_account, -amount), (accounts.fund(fund.code), amount)],
+                         memo=memo or fund.name)

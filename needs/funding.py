@@ -8,18 +8,18 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import now
 from core.errors import UserError
-from core.money import require_positive
+from core.money import fmt, require_positive
 from funds import accounts, ledger
-from funds.models import CommunityFund, Disbursement
+from funds.models import CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
 from needs.models import Milestone, Need
 
 FUNDABLE = ("verified",)
 
 
-def credit_need(session: Session, need: Need, amount: int, source_account: str, kind: str,
-                ref: str, memo: str = "") -> None:
-    """Give `amount` to a verified need from `source_account`.
+def reserve_need(session: Session, need: Need, amount: int) -> None:
+    """The guard of every gift to a need, run before anything else is written: raise its
+    `funded` by `amount` if the need may take it, or refuse and change nothing.
 
     A whole need (微心愿, a sponsorship year) takes exactly its full amount in one go; any
     need takes at most what is still open. The WHERE clause re-checks both on the locked
@@ -40,27 +40,47 @@ def credit_need(session: Session, need: Need, amount: int, source_account: str, 
         if need.state not in FUNDABLE:
             raise UserError("该需求当前不能接受捐助 / this need is not open for funding")
         if need.whole and need.funded == 0:
-            raise UserError(f"该心愿须一次全额认领（{need.amount} 分）/ must be funded whole")
+            raise UserError(f"该心愿须一次全额认领（{fmt(need.amount)}）",
+                            f"this wish must be funded whole ({fmt(need.amount)})")
         raise UserError("金额超过尚需金额，或已被他人认领 / more than is still open, or already "
                         "claimed")
-    ledger.append(session, kind, ref, [(source_account, -amount), (accounts.need(need.code), amount)],
-                  memo=memo or need.title)
+
+
+def post_credit(session: Session, need: Need, amount: int, source_account: str, kind: str,
+                ref: str, memo: str = "") -> LedgerTxn:
+    """Write the ledger transaction for money `reserve_need` already let in, and mark the
+    need funded when it is full. Returns the transaction."""
+    txn = ledger.append(session, kind, ref,
+                        [(source_account, -amount), (accounts.need(need.code), amount)],
+                        memo=memo or need.title)
     session.refresh(need)
     if need.funded == need.amount:
         need.state = "funded"
         session.flush()
         record(session, "need.funded", f"need:{need.code}")
+    return txn
+
+
+def credit_need(session: Session, need: Need, amount: int, source_account: str, kind: str,
+                ref: str, memo: str = "") -> LedgerTxn:
+    """Give `amount` to a verified need from `source_account`: guard, then write. Returns
+    the ledger transaction."""
+    reserve_need(session, need, amount)
+    return post_credit(session, need, amount, source_account, kind, ref, memo)
 
 
 def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: int,
-                    ref: str, actor_id: int | None = None) -> None:
-    """A community-fund micro-grant: the fund's balance falls, the need's funded rises."""
+                    ref: str, actor_id: int | None = None) -> LedgerTxn:
+    """A community-fund micro-grant: the fund's balance falls, the need's funded rises.
+    Every guard (cap, the need, the fund's balance) runs before the ledger is written."""
     if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
         raise UserError("超过该基金的单笔上限 / above the fund's per-grant cap")
+    reserve_need(session, need, amount)
     change_balance(session, fund, -amount)
-    credit_need(session, need, amount, accounts.fund(fund.code), "grant", ref,
-                memo=f"{fund.name} → {need.title}")
+    txn = post_credit(session, need, amount, accounts.fund(fund.code), "grant", ref,
+                      memo=f"{fund.name} → {need.title}")
     record(session, "fund.grant", f"fund:{fund.code}", actor_id, need=need.code, amount=amount)
+    return txn
 
 
 def disburse(session: Session, need: Need, amount: int, paid_to: str, memo: str = "",

@@ -8,8 +8,19 @@ from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
 
 from core.config import ROOT, Settings
+from jobs.queue import install_outbox_sender
 from web import db as request_db
 from web import page_cache
+
+
+class ShanlianFlask(Flask):
+    def dispatch_request(self):
+        # Reached only when the view returned instead of raising: the request's unit of
+        # work may then commit (web.db).
+        response = super().dispatch_request()
+        request_db.mark_view_returned()
+        return response
+
 
 babel = Babel()
 htmx = HTMX()
@@ -23,9 +34,9 @@ def select_locale() -> str:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(Path(__file__).parent / "static"),
-                instance_path=str(ROOT / "instance"))
+    app = ShanlianFlask(__name__, template_folder=str(ROOT / "templates"),
+                        static_folder=str(Path(__file__).parent / "static"),
+                        instance_path=str(ROOT / "instance"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SHANLIAN=settings,
@@ -36,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     request_db.init_app(app)
+    install_outbox_sender(settings)
     page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 

@@ -26,7 +26,7 @@ from funds import ledger
 from needs import evidence as evidence_service
 from needs.queries import need_view
 from web import charts, exports
-from web.db import session
+from web.db import db_session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
@@ -107,7 +107,7 @@ def account_url(label) -> str | None:
 
 @bp.get("/")
 def index():
-    return render_template("disclosure/index.html", platform=queries.platform(session()))
+    return render_template("disclosure/index.html", platform=queries.platform(db_session()))
 
 
 @bp.get("/ledger")
@@ -115,7 +115,7 @@ def ledger_view():
     kind = request.args.get("kind") or None
     if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
         kind = None
-    page = queries.ledger_page(session(), before=_int_arg("before"), kind=kind)
+    page = queries.ledger_page(db_session(), before=_int_arg("before"), kind=kind)
     return render_template("disclosure/ledger.html", page=page)
 
 
@@ -134,39 +134,39 @@ def ledger_jsonl():
 
 @bp.get("/verify")
 def verify():
-    seq, head_hash = queries.ledger_head(session())
+    seq, head_hash = queries.ledger_head(db_session())
     return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
 
 
 @bp.get("/needs/<code>")
 def need_page(code: str):
-    view = queries.need_disclosure(session(), _code(code), before=_int_arg("before"))
+    view = queries.need_disclosure(db_session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/need.html", view=view)
 
 
 @bp.get("/funds")
 def funds():
     page = _int_arg("page", 1)
-    rows, total = queries.funds_list(session(), page=page)
+    rows, total = queries.funds_list(db_session(), page=page)
     return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
                            per_page=queries.PER_PAGE)
 
 
 @bp.get("/funds/<code>")
 def fund(code: str):
-    view = queries.fund_page(session(), _code(code), before=_int_arg("before"))
+    view = queries.fund_page(db_session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/fund.html", view=view)
 
 
 @bp.get("/enterprises")
 def enterprises():
     return render_template("disclosure/enterprises.html",
-                           rows=queries.enterprises_list(session()))
+                           rows=queries.enterprises_list(db_session()))
 
 
 @bp.get("/enterprises/<code>")
 def enterprise(code: str):
-    view = queries.enterprise_page(session(), _code(code), before=_int_arg("before"),
+    view = queries.enterprise_page(db_session(), _code(code), before=_int_arg("before"),
                                    page=_int_arg("page", 1))
     return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
                            per_page=queries.PER_PAGE)
@@ -175,7 +175,7 @@ def enterprise(code: str):
 @bp.get("/programmes/<code>")
 def programme(code: str):
     page = _int_arg("page", 1)
-    view = queries.programme_page(session(), _code(code), page=page)
+    view = queries.programme_page(db_session(), _code(code), page=page)
     return render_template("disclosure/programme.html", view=view, page=page,
                            per_page=queries.PER_PAGE)
 
@@ -206,11 +206,11 @@ def _export_source(db, what: str):
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
 def export(what: str, fmt: str):
     if fmt == "xlsx":
-        stem, columns, rows = _export_source(session(), what)
+        stem, columns, rows = _export_source(db_session(), what)
         data = exports.xlsx_bytes(stem, columns, rows)
         return Response(data, mimetype=exports.XLSX_TYPE, headers={
             "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
-    _export_source(session(), what)  # refuse unknown names before streaming starts
+    _export_source(db_session(), what)  # refuse unknown names before streaming starts
     engine = get_engine(current_app.config["SHANLIAN"].database_url)
 
     def lines():
@@ -225,7 +225,7 @@ def export(what: str, fmt: str):
 @bp.get("/evidence/<int:id>")
 def evidence(id: int):  # noqa: A002 — the URL's name for it
     row, path = evidence_service.evidence_file(
-        session(), current_app.config["SHANLIAN"].upload_dir, id, queries.PUBLIC_STATES)
+        db_session(), current_app.config["SHANLIAN"].upload_dir, id, queries.PUBLIC_STATES)
     response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -234,6 +234,6 @@ def evidence(id: int):  # noqa: A002 — the URL's name for it
 
 @pages.get("/needs/<code>/card")
 def need_card(code: str):
-    view = need_view(session(), _code(code))
+    view = need_view(db_session(), _code(code))
     return render_template("need_card.html", view=view,
                            page_url=url_for("public.need", code=view.need.code, _external=True))

@@ -22,7 +22,7 @@ from flask_babel import get_locale
 from sqlalchemy import text
 
 from core import clock
-from web.db import session
+from web.db import db_session
 
 CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
 NEVER_CACHED = {"disclosure.ledger_jsonl", "disclosure.export", "disclosure.evidence"}
@@ -45,7 +45,7 @@ class PageCache:
         now = time.monotonic()
         ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
         if self.version is None or now - self.checked_at >= ttl:
-            row = session().execute(_VERSION_SQL).one()
+            row = db_session().execute(_VERSION_SQL).one()
             self.version, self.checked_at = (int(row[0]), int(row[1])), now
         return self.version
 

@@ -4,14 +4,14 @@ from flask_babel import get_locale
 
 from needs import queries
 from web import htmx
-from web.db import session
+from web.db import db_session
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def home():
-    db = session()
+    db = db_session()
     return render_template("home.html", totals=queries.platform_totals(db),
                            programmes=queries.programmes_with_totals(db))
 
@@ -22,7 +22,7 @@ def needs():
     canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
-    result = queries.browse_needs(session(), request.args)
+    result = queries.browse_needs(db_session(), request.args)
     locale = str(get_locale())
     errors = [e.message(locale) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
@@ -45,4 +45,4 @@ def need_regions():
 
 @bp.get("/needs/<code>")
 def need(code: str):
-    return render_template("need.html", view=queries.need_view(session(), code))
+    return render_template("need.html", view=queries.need_view(db_session(), code))

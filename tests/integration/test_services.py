@@ -183,3 +183,26 @@ def test_demo_load_is_idempotent_and_mirrors_equal_the_ledger(demo_url):
         sponsorships = s.exec(select(Need).where(Need.kind == "sponsorship")).all()
         assert sponsorships and all(n.amount == 1_000_000 for n in sponsorships)
         assert all(n.funded in (0, n.amount) for n in s.exec(select(Need).where(Need.whole)).all())
+
+
+def test_a_second_claim_of_a_funded_wish_writes_no_donation_even_if_the_caller_goes_on(clean_url):
+    # Guard first, write second: a caller that catches the refusal and commits anyway
+    # must not leave a "paid" donation without a ledger transaction behind.
+    with unit_of_work(get_engine(clean_url)) as s:
+        need = verified_need(s, org(s), amount=15_000)
+        first = donors.create_donor(s, "张三")
+        second = donors.create_donor(s, "李四")
+        donors.donate_to_need(s, first, need, 15_000)
+        with pytest.raises(UserError):
+            donors.donate_to_need(s, second, need, 15_000)
+    with unit_of_work(get_engine(clean_url)) as s:
+        donations = s.exec(select(Donation)).all()
+    assert [(d.donor_id, d.ledger_seq is not None) for d in donations] == [(first.id, True)]
+
+
+def test_credit_need_returns_its_ledger_transaction(clean_url):
+    with unit_of_work(get_engine(clean_url)) as s:
+        fund = fund_with(s, 100_000)
+        need = verified_need(s, org(s), kind="project", amount=50_000)
+        txn = funding.grant_from_fund(s, fund, need, 20_000, "grant:test")
+        assert txn.seq == ledger.head(s).seq and txn.kind == "grant"
