@@ -11,10 +11,13 @@ class MoneyError(UserError):
 
 
 class Money(int):
-    """An integer number of fen. `Money(150)` is ¥1.50.
+    """An integer number of fen. Build it by name, so the unit is never a guess:
+    `Money.fen(150)` is ¥1.50, `Money.yuan("1.50")` and `Money.yuan(1)` are yuan,
+    `Money.parse("¥1,234.50")` is what a person typed. (`Money(150)` is the int
+    constructor and means fen, as `int(150)` would; arithmetic uses it.)
 
-    It is an int so it stores and sums like one; it refuses floats so a rounding error can
-    never enter the books.
+    It is an int so it stores and sums like one; it refuses floats, and `/`, so a rounding
+    error can never enter the books.
     """
 
     def __new__(cls, fen: int | Money = 0):
@@ -23,13 +26,28 @@ class Money(int):
         return super().__new__(cls, fen)
 
     @classmethod
-    def parse(cls, text: str | int | Decimal, *, allow_negative: bool = False) -> Money:
-        """Parse yuan as typed by a person: '15', '1,234.50', '¥20.5'. At most two decimals."""
-        if isinstance(text, float):
+    def fen(cls, amount: int) -> Money:
+        return cls(amount)
+
+    @classmethod
+    def yuan(cls, amount: int | str | Decimal) -> Money:
+        """Yuan: an int (whole yuan), a Decimal or a string with at most two decimals."""
+        if isinstance(amount, bool) or isinstance(amount, float):
             raise MoneyError("money must not be a float")
-        if isinstance(text, int):
-            return cls(text * 100)
-        raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+        if isinstance(amount, int):
+            return cls(amount * 100)
+        if isinstance(amount, Decimal | str):
+            return cls.parse(str(amount), allow_negative=True)
+        raise MoneyError(f"not an amount of yuan: {type(amount).__name__}")
+
+    @classmethod
+    def parse(cls, text: str, *, allow_negative: bool = False) -> Money:
+        """Parse yuan as typed by a person: '15', '1,234.50', '¥20.5'. At most two decimals.
+        Only text: a number has no unit here, so use `Money.fen` or `Money.yuan`."""
+        if not isinstance(text, str):
+            raise MoneyError(f"Money.parse takes text, not {type(text).__name__}; "
+                             "use Money.fen or Money.yuan")
+        raw = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
         if not raw:
             raise MoneyError("金额不能为空 / amount is empty")
         try:
@@ -44,9 +62,30 @@ class Money(int):
             raise MoneyError("金额不能为负 / amount must not be negative")
         return cls(int((yuan * 100).to_integral_value(ROUND_HALF_UP)))
 
-    @classmethod
-    def yuan(cls, amount: int) -> Money:
-        return cls(amount * 100)
+    def split(self, parts: int) -> list[Money]:
+        """Divide into `parts` amounts that differ by at most one fen and sum to the whole
+        (the first ones take the remainder), instead of a float quotient."""
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts <= 0:
+            raise MoneyError("money can only be split into a positive whole number of parts")
+        share, left = divmod(int(self), parts)
+        return [Money(share + (1 if i < left else 0)) for i in range(parts)]
+
+    def __truediv__(self, other):
+        raise MoneyError("money cannot be divided with '/' (it would be a float); "
+                         "use split(n) or // for whole fen")
+
+    def __rtruediv__(self, other):
+        raise MoneyError("money cannot be a divisor with '/'")
+
+    def __floordiv__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+            raise MoneyError("money can only be floor-divided by a plain integer")
+        return Money(int(self) // other)
+
+    def __mod__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+            raise MoneyError("money can only be reduced modulo a plain integer")
+        return Money(int(self) % other)
 
     def __add__(self, other):
         _refuse_float_operand(other)
@@ -92,12 +131,13 @@ def _refuse_float_operand(other) -> None:
         raise MoneyError("money must not be mixed with a float")
 
 
-def require_positive(amount, what: str = "金额 / amount") -> int:
-    """An amount a service may move: a positive integer number of fen, never a float."""
+def require_positive(amount, what: str = "金额 / amount") -> Money:
+    """An amount a service may move, as Money: a positive integer number of fen (a Money or
+    an int, which is fen), never a float."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         zh, _, en = what.partition(" / ")
-        raise MoneyError(f"{zh}必须是正的整数分", f"{en or zh} must be a positive number of fen")
-    return int(amount)
+        raise MoneyError(f"{zh}必须是正数", f"{en or zh} must be a positive amount")
+    return Money.fen(int(amount))
 
 
 def fmt(fen: int | None) -> str:

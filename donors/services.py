@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from core.audit import record
 from core.errors import UserError
-from core.money import require_positive
+from core.money import Money, require_positive
 from core.privacy import donor_display_name
 from core.regions import Region
 from donors.models import Donation, Donor, Enterprise, Pledge
@@ -44,10 +44,10 @@ def create_enterprise(session: Session, name: str, region: str, status: str = "a
     return enterprise
 
 
-def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, title: str = "",
+def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, title: str = "",
                   categories: list[str] | None = None, regions: list[str] | None = None,
-                  need_kinds: list[str] | None = None, per_grant_cap: int | None = None,
-                  per_beneficiary_cap: int | None = None, match_ratio_pct: int | None = None,
+                  need_kinds: list[str] | None = None, per_grant_cap: Money | None = None,
+                  per_beneficiary_cap: Money | None = None, match_ratio_pct: int | None = None,
                   programme_id: int | None = None) -> Pledge:
     require_positive(budget, "认捐预算 / pledge budget")
     for category in categories or []:
@@ -71,7 +71,7 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, titl
     return pledge
 
 
-def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
+def pay_pledge(session: Session, pledge: Pledge, amount: Money, ref: str) -> None:
     """The enterprise pays (part of) its pledge in; it can then be allocated."""
     require_positive(amount)
     result = session.execute(
@@ -86,7 +86,7 @@ def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
     session.refresh(pledge)
 
 
-def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: int,
+def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: Money,
                          match_run_id: int | None = None, reason: str = "") -> Allocation:
     """Move paid-in pledge money to a need (an executed allocation)."""
     if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
@@ -109,7 +109,7 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: i
     return allocation
 
 
-def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
+def donate_to_need(session: Session, donor: Donor, need: Need, amount: Money,
                    payment_ref: str | None = None) -> Donation:
     """Record a paid donation and credit the need, in one unit of work."""
     # Guard first, write second: the need's conditional UPDATE refuses a second claim of a
@@ -126,7 +126,7 @@ def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
     return donation
 
 
-def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: int,
+def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: Money,
                    payment_ref: str | None = None) -> Donation:
     return _gift_to_fund(session, Donation(donor_id=donor.id, fund_id=fund.id, amount=amount,
                                            status="paid", payment_ref=payment_ref),
@@ -135,7 +135,7 @@ def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: 
 
 
 def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,
-                            amount: int, payment_ref: str | None = None) -> Donation:
+                            amount: Money, payment_ref: str | None = None) -> Donation:
     """An enterprise gives straight to a fund (e.g. the 12 founders of 安心纾困基金)."""
     return _gift_to_fund(session, Donation(enterprise_id=enterprise.id, fund_id=fund.id,
                                            amount=amount, status="paid", payment_ref=payment_ref),

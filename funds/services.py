@@ -6,13 +6,14 @@ from sqlmodel import Session
 
 from core.audit import record
 from core.errors import UserError
+from core.money import Money
 from core.regions import Region
 from funds import accounts, ledger
 from funds.models import CommunityFund, LedgerTxn
 
 
 def create_fund(session: Session, name: str, region: str, *, code: str | None = None,
-                per_grant_cap: int | None = None, second_approval_over: int | None = None,
+                per_grant_cap: Money | None = None, second_approval_over: int | None = None,
                 need_kinds: list[str] | None = None, programme_id: int | None = None,
                 organisation_id: int | None = None) -> CommunityFund:
     Region.parse(region)
@@ -31,7 +32,7 @@ def create_fund(session: Session, name: str, region: str, *, code: str | None = 
 
 
 
-def change_balance(session: Session, fund: CommunityFund, delta: int) -> None:
+def change_balance(session: Session, fund: CommunityFund, delta: Money) -> None:
     """Move the mirror of fund:<code> by delta. Refused (changing nothing) if it would go
     below zero; the CHECK constraint is the backstop under concurrency."""
     result = session.execute(
@@ -45,7 +46,7 @@ def change_balance(session: Session, fund: CommunityFund, delta: int) -> None:
 
 
 def donate_to_fund_ledger(session: Session, fund: CommunityFund, source_account: str,
-                          amount: int, kind: str, ref: str, memo: str = "") -> LedgerTxn:
+                          amount: Money, kind: str, ref: str, memo: str = "") -> LedgerTxn:
     """Credit a fund from any source account (a donor, an enterprise) through the ledger;
     returns the transaction."""
     if amount <= 0:

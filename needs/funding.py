@@ -8,7 +8,7 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import now
 from core.errors import UserError
-from core.money import fmt, require_positive
+from core.money import Money, fmt, require_positive
 from funds import accounts, ledger
 from funds.models import CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
@@ -17,7 +17,7 @@ from needs.models import Milestone, Need
 FUNDABLE = ("verified",)
 
 
-def reserve_need(session: Session, need: Need, amount: int) -> None:
+def reserve_need(session: Session, need: Need, amount: Money) -> None:
     """The guard of every gift to a need, run before anything else is written: raise its
     `funded` by `amount` if the need may take it, or refuse and change nothing.
 
@@ -46,7 +46,7 @@ def reserve_need(session: Session, need: Need, amount: int) -> None:
                         "claimed")
 
 
-def post_credit(session: Session, need: Need, amount: int, source_account: str, kind: str,
+def post_credit(session: Session, need: Need, amount: Money, source_account: str, kind: str,
                 ref: str, memo: str = "") -> LedgerTxn:
     """Write the ledger transaction for money `reserve_need` already let in, and mark the
     need funded when it is full. Returns the transaction."""
@@ -61,7 +61,7 @@ def post_credit(session: Session, need: Need, amount: int, source_account: str, 
     return txn
 
 
-def credit_need(session: Session, need: Need, amount: int, source_account: str, kind: str,
+def credit_need(session: Session, need: Need, amount: Money, source_account: str, kind: str,
                 ref: str, memo: str = "") -> LedgerTxn:
     """Give `amount` to a verified need from `source_account`: guard, then write. Returns
     the ledger transaction."""
@@ -69,7 +69,7 @@ def credit_need(session: Session, need: Need, amount: int, source_account: str, 
     return post_credit(session, need, amount, source_account, kind, ref, memo)
 
 
-def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: int,
+def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: Money,
                     ref: str, actor_id: int | None = None) -> LedgerTxn:
     """A community-fund micro-grant: the fund's balance falls, the need's funded rises.
     Every guard (cap, the need, the fund's balance) runs before the ledger is written."""
@@ -83,7 +83,7 @@ def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: i
     return txn
 
 
-def disburse(session: Session, need: Need, amount: int, paid_to: str, memo: str = "",
+def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: str = "",
              milestone: Milestone | None = None, actor_id: int | None = None) -> Disbursement:
     """Pay out money held for a need to the organisation or supplier that delivers it."""
     require_positive(amount)

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import now
 from core.errors import UserError
-from core.money import require_positive
+from core.money import Money, require_positive
 from core.regions import Region
 from needs.models import (
     AGE_BANDS,
@@ -82,7 +82,7 @@ def create_beneficiary(session: Session, organisation: Organisation, pseudonym: 
 
 
 def create_need(session: Session, organisation: Organisation, *, kind: str, title: str,
-                amount: int, category: str, region: str, story: str = "", urgency: int = 3,
+                amount: Money, category: str, region: str, story: str = "", urgency: int = 3,
                 people: int = 1, deadline: date | None = None,
                 programme: Programme | None = None,
                 beneficiary: Beneficiary | None = None) -> Need:

@@ -1,4 +1,9 @@
-"""Write-side groundwork (issue 7): the job outbox.
+"""Write-side groundwork (issue 7): the job outbox; membership roles with their scopes
+(a region column for verifiers, a CHECK per role's scope, partial unique indexes).
+
+Memberships that the new rules cannot hold are removed: a fund manager with no fund, a
+verifier with no region (under deny-by-default they could do nothing anyway). The old role
+names become the new ones: charity → org_admin, enterprise → enterprise_staff.
 
 Revision ID: 0006
 Revises: 0005
@@ -13,7 +18,73 @@ branch_labels = None
 depends_on = None
 
 
+# Frozen copies of core.users' tables of roles (a migration must not change with the code).
+ROLE_SCOPES = {"donor": None, "enterprise_staff": "enterprise_id",
+               "enterprise_reviewer": "enterprise_id", "org_staff": "organisation_id",
+               "org_admin": "organisation_id", "verifier": "region", "fund_manager": "fund_id",
+               "admin": None}
+ROLES = tuple(ROLE_SCOPES)
+SCOPE_COLUMNS = ("organisation_id", "enterprise_id", "fund_id", "region")
+OLD_ROLES = ("donor", "enterprise", "charity", "verifier", "fund_manager", "admin")
+UNIQUE_INDEXES = [("uq_membership_unscoped", None), ("uq_membership_organisation", "organisation_id"),
+                  ("uq_membership_enterprise", "enterprise_id"), ("uq_membership_fund", "fund_id"),
+                  ("uq_membership_region", "region")]
+
+
+def _role_check(roles) -> str:
+    return "role IN (" + ",".join(f"'{role}'" for role in roles) + ")"
+
+
+def _scope_check(role, scope) -> str:
+    parts = [f"{column} IS NOT NULL" if column == scope else f"{column} IS NULL"
+             for column in SCOPE_COLUMNS]
+    return f"role <> '{role}' OR ({' AND '.join(parts)})"
+
+
+def _upgrade_membership() -> None:
+    with op.batch_alter_table("membership") as batch:
+        batch.drop_constraint("membership_unique", type_="unique")
+        batch.drop_constraint("membership_role_known", type_="check")
+        batch.add_column(sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=200),
+                                   nullable=True))
+    op.execute("UPDATE membership SET role = 'org_admin' WHERE role = 'charity'")
+    op.execute("UPDATE membership SET role = 'enterprise_staff' WHERE role = 'enterprise'")
+    for role, scope in ROLE_SCOPES.items():
+        op.execute(f"DELETE FROM membership WHERE NOT ({_scope_check(role, scope)})")
+    # Keep one of each set of duplicates (the oldest).
+    op.execute("DELETE FROM membership WHERE id NOT IN (SELECT min(id) FROM membership GROUP BY "
+               "user_id, role, organisation_id, enterprise_id, fund_id, region)")
+    with op.batch_alter_table("membership") as batch:
+        batch.create_check_constraint("membership_role_known", _role_check(ROLES))
+        for role, scope in ROLE_SCOPES.items():
+            batch.create_check_constraint(f"membership_scope_{role}", _scope_check(role, scope))
+    for name, scope in UNIQUE_INDEXES:
+        columns = ["user_id", "role"] + ([scope] if scope else [])
+        where = sa.text(f"{scope} IS NOT NULL" if scope else
+                        " AND ".join(f"{column} IS NULL" for column in SCOPE_COLUMNS))
+        op.create_index(name, "membership", columns, unique=True, sqlite_where=where,
+                        postgresql_where=where)
+
+
+def _downgrade_membership() -> None:
+    for name, _scope in UNIQUE_INDEXES:
+        op.drop_index(name, table_name="membership")
+    with op.batch_alter_table("membership") as batch:
+        batch.drop_constraint("membership_role_known", type_="check")
+        for role in ROLES:
+            batch.drop_constraint(f"membership_scope_{role}", type_="check")
+    op.execute("DELETE FROM membership WHERE role IN ('enterprise_reviewer', 'org_staff')")
+    op.execute("UPDATE membership SET role = 'charity' WHERE role = 'org_admin'")
+    op.execute("UPDATE membership SET role = 'enterprise' WHERE role = 'enterprise_staff'")
+    with op.batch_alter_table("membership") as batch:
+        batch.drop_column("region")
+        batch.create_check_constraint("membership_role_known", _role_check(OLD_ROLES))
+        batch.create_unique_constraint("membership_unique", ["user_id", "role", "organisation_id",
+                                                             "enterprise_id", "fund_id"])
+
+
 def upgrade() -> None:
+    _upgrade_membership()
     op.create_table(
         "job_outbox",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -26,5 +97,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _downgrade_membership()
     op.drop_index("ix_job_outbox_enqueued_at", table_name="job_outbox")
     op.drop_table("job_outbox")
