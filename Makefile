@@ -37,7 +37,7 @@ demo: migrate
 	$(FLASK) demo load
 
 run: demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --debug --host 127.0.0.1 --port 5000
 
 # Playwright drives Debian's chromium (never a browser download).
 browsers:

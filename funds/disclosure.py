@@ -12,21 +12,19 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, literal, or_, text
 from sqlmodel import Session, select
 
 from core.audit import AuditEntry
-from core.clock import now
+from core.clock import aware, now
 from core.errors import NotFound
-from core.privacy import donor_display_name
 from core.regions import county_display, county_path
-from donors.models import Donation, Donor, Enterprise, Pledge
+from donors.models import Donation, Enterprise, Pledge
 from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
-from needs.models import Evidence, Need, Organisation, Programme
+from needs.models import PUBLIC_STATES, Evidence, Need, Organisation, Programme
 
-PUBLIC_STATES = ("verified", "funded", "disbursed", "delivered", "closed")
 ACTIVE_STATES = ("verified", "funded", "disbursed")  # still being carried out
 DISCLOSE_EVERY_MONTHS = 3  # 《慈善组织信息公开办法》: 至少每3个月公开一次项目实施情况
 LONG_PROJECT_MONTHS = 6  # … for projects whose implementation period exceeds 6 months
@@ -35,13 +33,6 @@ OUTSIDE = ("donor", "enterprise")  # money enters the platform from these accoun
 
 
 # --------------------------------------------------------------------------- time helpers
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
 
 def add_months(moment, months: int):
     """Calendar months, clamping the day (Aug 31 + 6 → Feb 28/29), like PostgreSQL."""
@@ -748,12 +739,3 @@ def export_enterprise_allocations(session: Session, code: str | None = None):
         yield (ecode, ename, pcode, ncode, title, county_display(region), int(amount), int(s),
                seq)
 
-
-def donor_names(session: Session, need: Need, limit: int = 200) -> tuple[list[tuple[str, int, int | None]], int]:
-    """Masked names of a need's individual donors (newest first) and how many there are."""
-    where = (Donation.need_id == need.id) & (Donation.status == "paid")
-    count = session.exec(select(func.count(Donation.id)).where(where)).one()
-    rows = session.exec(select(Donor.name, Donor.show_name, Donation.amount, Donation.ledger_seq)
-                        .join(Donation, Donation.donor_id == Donor.id).where(where)
-                        .order_by(Donation.id.desc()).limit(limit)).all()
-    return [(donor_display_name(n, s), int(a), q) for n, s, a, q in rows], int(count)

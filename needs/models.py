@@ -11,6 +11,7 @@ from core.clock import now
 NEED_KINDS = ("wish", "project", "sponsorship", "microgrant")
 NEED_STATES = ("draft", "submitted", "verified", "funded", "disbursed", "delivered", "closed",
                "rejected", "expired", "cancelled")
+PUBLIC_STATES = ("verified", "funded", "disbursed", "delivered", "closed")  # shown to the public
 CATEGORIES = ("助困", "助老", "助学", "助残", "助医", "社区")
 ORG_KINDS = ("charity", "social_work_station", "civil_affairs", "foundation")
 ORG_STATES = ("pending", "approved", "rejected")

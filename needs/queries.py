@@ -19,6 +19,7 @@ from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting,
 from needs.models import (
     CATEGORIES,
     NEED_KINDS,
+    PUBLIC_STATES,
     Beneficiary,
     Evidence,
     Milestone,
@@ -27,8 +28,6 @@ from needs.models import (
     Programme,
 )
 from needs.search import MAX_QUERY_CHARS, IndexCache, SearchIndex, SearchRow
-
-PUBLIC_STATES = ("verified", "funded", "disbursed", "delivered", "closed")
 
 
 @dataclass

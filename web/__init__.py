@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+import click
+from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
 
-from core.config import ROOT, Settings
+from core.config import DEV_SECRET_KEY, LOCALES, ROOT, Settings
 from jobs.queue import install_outbox_sender
 from web import db as request_db
 from web import page_cache
@@ -24,12 +25,22 @@ class ShanlianFlask(Flask):
 
 babel = Babel()
 htmx = HTMX()
-LOCALES = ("zh_CN", "en")
 
 
 def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
-    return chosen if chosen in LOCALES else "zh_CN"
+    return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
+
+
+def _refuse_dev_secret(app: Flask, settings: Settings) -> None:
+    """The development SECRET_KEY signs nothing real: refused unless the app is in debug or
+    testing, or is only running a CLI command (db upgrade, demo load: no cookies signed)."""
+    if settings.secret_key != DEV_SECRET_KEY or app.debug or app.testing:
+        return
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
+        return
+    raise RuntimeError("SECRET_KEY is the development value: set SECRET_KEY (or run with --debug)")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -40,10 +51,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SHANLIAN=settings,
-        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    _refuse_dev_secret(app, settings)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     request_db.init_app(app)
