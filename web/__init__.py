@@ -8,10 +8,11 @@ from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
 
+from core import logs
 from core.config import DEV_SECRET_KEY, LOCALES, ROOT, Settings
 from jobs.queue import install_outbox_sender
 from web import db as request_db
-from web import page_cache
+from web import page_cache, request_log
 
 
 class ShanlianFlask(Flask):
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     _refuse_dev_secret(app, settings)
+    logs.configure()
+    request_log.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     request_db.init_app(app)
