@@ -2,9 +2,11 @@
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import get_locale
 
+from core.errors import NotFound
 from needs import queries
 from web import htmx
 from web.db import db_session
+from web.disclosure import CODE
 
 bp = Blueprint("public", __name__)
 
@@ -27,8 +29,11 @@ def needs():
     errors = [e.message(locale) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
     template = "partials/need_list.html" if partial else "needs.html"
+    # Refused filters are a 4xx either way: 422 for htmx (base.html has htmx swap it, so the
+    # messages show in place), 400 for a whole page.
+    status = (422 if partial else 400) if errors else 200
     response = make_response(render_template(template, b=result, f=result.filter, errors=errors),
-                             400 if errors and not partial else 200)
+                             status)
     response.vary.add("HX-Request")
     if partial:
         response.headers["HX-Push-Url"] = url_for("public.needs", **result.filter.query_args())
@@ -45,4 +50,6 @@ def need_regions():
 
 @bp.get("/needs/<code>")
 def need(code: str):
+    if not CODE.match(code):  # e.g. a NUL byte, which PostgreSQL refuses in a query
+        raise NotFound("找不到该需求 / no such need")
     return render_template("need.html", view=queries.need_view(db_session(), code))

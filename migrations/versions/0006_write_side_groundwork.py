@@ -1,5 +1,6 @@
 """Write-side groundwork (issue 7): the job outbox; membership roles with their scopes
-(a region column for verifiers, a CHECK per role's scope, partial unique indexes).
+(a region column for verifiers, a CHECK per role's scope, partial unique indexes);
+the ledger tables refuse UPDATE and DELETE (triggers).
 
 Memberships that the new rules cannot hold are removed: a fund manager with no fund, a
 verifier with no region (under deny-by-default they could do nothing anyway). The old role
@@ -83,8 +84,42 @@ def _downgrade_membership() -> None:
                                                              "enterprise_id", "fund_id"])
 
 
+# Frozen copy of funds/ledger_guard.py's statements.
+_APPEND_ONLY = "the ledger is append-only: write a reversing transaction instead"
+_LEDGER_TABLES = ("ledger_txn", "ledger_posting")
+
+
+def _create_ledger_guards() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"""
+CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '{_APPEND_ONLY} (% on %)', TG_OP, TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$""")
+        for table in _LEDGER_TABLES:
+            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                       f"FOR EACH ROW EXECUTE FUNCTION ledger_append_only()")
+        return
+    for table in _LEDGER_TABLES:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
+
+
+def _drop_ledger_guards() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        for table in _LEDGER_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS ledger_append_only()")
+        return
+    for table in _LEDGER_TABLES:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb.lower()}")
+
+
 def upgrade() -> None:
     _upgrade_membership()
+    _create_ledger_guards()
     op.create_table(
         "job_outbox",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -97,6 +132,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _drop_ledger_guards()
     _downgrade_membership()
     op.drop_index("ix_job_outbox_enqueued_at", table_name="job_outbox")
     op.drop_table("job_outbox")

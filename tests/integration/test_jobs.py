@@ -8,7 +8,7 @@ from core.config import Settings
 from core.db import get_engine
 from jobs.queue import get_queue
 from jobs.tasks import verify_ledger
-from tests.conftest import require_redis
+from tests.conftest import require_redis, tamper
 from tests.integration.test_ledger import _append_some
 
 
@@ -23,8 +23,7 @@ def test_without_redis_jobs_run_at_enqueue(clean_url):
 def test_with_redis_a_worker_runs_the_job_and_reports_a_broken_chain(clean_url):
     url = require_redis()
     _append_some(clean_url, 3)
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text("UPDATE ledger_posting SET amount = 1 WHERE seq = 2 AND position = 0"))
+    tamper(clean_url, "UPDATE ledger_posting SET amount = 1 WHERE seq = 2 AND position = 0")
     # A private queue name, so no other worker on this Redis takes the job.
     queue = get_queue(Settings(database_url=clean_url, redis_url=url),
                       name=f"test-{uuid.uuid4().hex[:8]}")

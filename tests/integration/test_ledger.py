@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from sqlalchemy import func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
@@ -12,6 +13,7 @@ from core.errors import UserError
 from funds import ledger
 from funds.ledger import LedgerError
 from funds.models import LedgerPosting, LedgerTxn
+from tests.conftest import tamper as tamper_with
 
 
 def _append_some(url, n=5):
@@ -56,6 +58,21 @@ def test_bad_postings_are_refused_and_write_nothing(clean_url, postings, message
     assert _count(clean_url) == (1, 2)
 
 
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_posting SET amount = amount + 1 WHERE seq = 2",
+    "UPDATE ledger_txn SET memo = '改过' WHERE seq = 2",
+    "DELETE FROM ledger_posting WHERE seq = 2",
+    "DELETE FROM ledger_txn WHERE seq = 3",
+])
+def test_the_database_refuses_to_change_the_ledger(clean_url, statement):
+    _append_some(clean_url, 3)
+    with pytest.raises(DBAPIError, match="append-only"), get_engine(clean_url).begin() as conn:
+        conn.execute(text(statement))
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert ledger.verify(s).ok
+    assert _count(clean_url) == (3, 6)
+
+
 @pytest.mark.parametrize("tamper", [
     "UPDATE ledger_posting SET amount = amount + 1 WHERE seq = 3 AND position = 1",
     "UPDATE ledger_posting SET account = 'need:W-2' WHERE seq = 3 AND position = 1",
@@ -65,8 +82,7 @@ def test_bad_postings_are_refused_and_write_nothing(clean_url, postings, message
 ])
 def test_verify_names_the_first_altered_transaction(clean_url, tamper):
     _append_some(clean_url, 5)
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text(tamper))
+    tamper_with(clean_url, tamper)
     with unit_of_work(get_engine(clean_url)) as s:
         verdict = ledger.verify(s)
     assert not verdict.ok and verdict.bad_seq == 3, verdict
@@ -93,8 +109,7 @@ def test_cli_verify_exit_codes(clean_url, tmp_path):
     broken_file = _cli(clean_url, str(export))
     assert broken_file.returncode == 1 and "transaction 3" in broken_file.stderr
 
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text("UPDATE ledger_posting SET amount = -999 WHERE seq = 2 AND position = 0"))
+    tamper_with(clean_url, "UPDATE ledger_posting SET amount = -999 WHERE seq = 2 AND position = 0")
     broken = _cli(clean_url)
     assert broken.returncode == 1
     assert "transaction 2" in broken.stderr
