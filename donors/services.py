@@ -14,7 +14,7 @@ from donors.models import Donation, Donor, Enterprise, Pledge
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund
 from funds.services import donate_to_fund_ledger
-from needs.funding import post_credit, reserve_need
+from needs.funding import need_open_for, post_credit, reserve_need
 from needs.models import CATEGORIES, NEED_KINDS, Need
 
 
@@ -98,30 +98,52 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: M
     if result.rowcount != 1:
         raise UserError("认捐余额不足 / not enough paid-in pledge money")
     allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=amount,
-                            status="executed", match_run_id=match_run_id, reason=reason)
+                            status="approved", match_run_id=match_run_id, reason=reason)
     session.add(allocation)
     session.flush()
     txn = post_credit(session, need, amount, accounts.pledge(pledge.code), "allocation",
                       f"allocation:{allocation.id}",
                       memo=f"{pledge.title or pledge.code} → {need.title}")
-    allocation.ledger_seq = txn.seq
+    allocation.status, allocation.ledger_seq = "executed", txn.seq
+    session.flush()
     session.refresh(pledge)
     return allocation
 
 
 def donate_to_need(session: Session, donor: Donor, need: Need, amount: Money,
                    payment_ref: str | None = None) -> Donation:
-    """Record a paid donation and credit the need, in one unit of work."""
-    # Guard first, write second: the need's conditional UPDATE refuses a second claim of a
-    # funded wish before any Donation row exists.
-    reserve_need(session, need, amount)
-    donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="paid",
-                        payment_ref=payment_ref)
+    """Record a paid donation and credit the need, in one unit of work (the offline flow,
+    where the money is confirmed at once)."""
+    donation = start_donation(session, donor, need, amount)
+    return confirm_donation(session, donation, payment_ref)
+
+
+def start_donation(session: Session, donor: Donor, need: Need, amount: Money) -> Donation:
+    """A donation whose money is not confirmed yet (a payment in progress): `pending`,
+    nothing credited. Refused at once if the need could not take it now."""
+    amount = require_positive(amount)
+    need_open_for(session, need, amount)
+    donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="pending")
     session.add(donation)
     session.flush()
-    txn = post_credit(session, need, amount, accounts.donor(donor.public_id), "donation",
+    return donation
+
+
+def confirm_donation(session: Session, donation: Donation, payment_ref: str | None = None,
+                     ) -> Donation:
+    """The money of a pending donation arrived: credit the need (guard first, write second)
+    and record the transfer. A refusal leaves the donation pending and changes nothing."""
+    if donation.status != "pending" or donation.need_id is None:
+        raise UserError("这笔捐款不在待确认状态 / this donation is not awaiting confirmation")
+    need = session.get(Need, donation.need_id)
+    donor = session.get(Donor, donation.donor_id)
+    reserve_need(session, need, donation.amount, holder=f"donation:{donation.id}")
+    txn = post_credit(session, need, donation.amount, accounts.donor(donor.public_id), "donation",
                       f"donation:{donation.id}")
-    donation.ledger_seq = txn.seq
+    donation.status, donation.ledger_seq = "paid", txn.seq
+    donation.payment_ref = payment_ref
+    session.add(Allocation(need_id=need.id, donation_id=donation.id, amount=donation.amount,
+                           status="executed", ledger_seq=txn.seq))
     session.flush()
     return donation
 

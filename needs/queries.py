@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import now
@@ -15,7 +14,7 @@ from core.errors import NotFound, UserError
 from core.privacy import donor_display_name
 from core.regions import children as region_children
 from donors.models import Donation, Donor, Enterprise, Pledge
-from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
+from funds.models import Allocation, CommunityFund, Disbursement
 from needs.models import (
     CATEGORIES,
     NEED_KINDS,
@@ -126,19 +125,12 @@ def need_view(session: Session, code: str) -> NeedView:
                        .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
                        .where(Allocation.need_id == need.id, Allocation.status == "executed")
                        .order_by(Allocation.id)).all()]
-    # Community-fund grants live in the ledger: fund:<code> → need:<code>, kind "grant".
-    mine, theirs = aliased(LedgerPosting), aliased(LedgerPosting)
-    grant_rows = session.exec(
-        select(theirs.account, mine.amount, mine.seq)
-        .join(LedgerTxn, LedgerTxn.seq == mine.seq)
-        .join(theirs, (theirs.seq == mine.seq) & (theirs.account.startswith("fund:")))
-        .where(mine.account == f"need:{need.code}", LedgerTxn.kind == "grant")
-        .order_by(mine.seq)).all()
-    fund_names = dict(session.exec(select(CommunityFund.code, CommunityFund.name).where(
-        CommunityFund.code.in_([a.partition(":")[2] for a, _m, _s in grant_rows])))
-        .all()) if grant_rows else {}
-    grants = [(a.partition(":")[2], fund_names.get(a.partition(":")[2], a), int(m), s)
-              for a, m, s in grant_rows]
+    # Community-fund grants: their transfer records (funds.models.Allocation), executed.
+    grants = [(code, name, int(amount), seq) for code, name, amount, seq in session.exec(
+        select(CommunityFund.code, CommunityFund.name, Allocation.amount, Allocation.ledger_seq)
+        .join(CommunityFund, CommunityFund.id == Allocation.fund_id)
+        .where(Allocation.need_id == need.id, Allocation.status == "executed")
+        .order_by(Allocation.ledger_seq)).all()]
     milestones = list(session.exec(select(Milestone).where(
         Milestone.need_id == need.id).order_by(Milestone.seq)).all())
     today = now().date()

@@ -1,6 +1,8 @@
 """Write-side groundwork (issue 7): the job outbox; membership roles with their scopes
 (a region column for verifiers, a CHECK per role's scope, partial unique indexes);
-the ledger tables refuse UPDATE and DELETE (triggers).
+the ledger tables refuse UPDATE and DELETE (triggers); one transfer record per move of
+money into a need (allocation gains donation sources, the declined state, records for
+earlier grants and donations); a need can carry a hold.
 
 Memberships that the new rules cannot hold are removed: a fund manager with no fund, a
 verifier with no region (under deny-by-default they could do nothing anyway). The old role
@@ -117,8 +119,76 @@ def _drop_ledger_guards() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb.lower()}")
 
 
+_ONE_SOURCE = ("(CASE WHEN pledge_id IS NULL THEN 0 ELSE 1 END + CASE WHEN fund_id IS NULL THEN 0 "
+               "ELSE 1 END + CASE WHEN donation_id IS NULL THEN 0 ELSE 1 END) = 1")
+
+
+def _upgrade_transfers() -> None:
+    with op.batch_alter_table("allocation") as batch:
+        batch.drop_constraint("allocation_one_source", type_="check")
+        batch.drop_constraint("allocation_status", type_="check")
+        batch.add_column(sa.Column("donation_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_allocation_donation_id_donation", "donation",
+                                 ["donation_id"], ["id"])
+        batch.create_unique_constraint("uq_allocation_donation_id", ["donation_id"])
+    op.execute("UPDATE allocation SET status = 'declined' WHERE status = 'rejected'")
+    # Every earlier transfer gets its record: grants lived only in the ledger, donations to a
+    # need only in `donation`.
+    op.execute("""
+        INSERT INTO allocation (need_id, fund_id, amount, status, ledger_seq, reason, created_at)
+        SELECT n.id, f.id, np.amount, 'executed', t.seq, '', t.at
+        FROM ledger_txn t
+        JOIN ledger_posting np ON np.seq = t.seq
+        JOIN need n ON np.account = 'need:' || n.code
+        JOIN ledger_posting fp ON fp.seq = t.seq
+        JOIN communityfund f ON fp.account = 'fund:' || f.code
+        WHERE t.kind = 'grant' ORDER BY t.seq""")
+    op.execute("""
+        INSERT INTO allocation (need_id, donation_id, amount, status, ledger_seq, reason, created_at)
+        SELECT need_id, id, amount, 'executed', ledger_seq, '', created_at FROM donation
+        WHERE need_id IS NOT NULL AND status = 'paid' AND ledger_seq IS NOT NULL ORDER BY id""")
+    with op.batch_alter_table("allocation") as batch:
+        batch.create_check_constraint("allocation_one_source", _ONE_SOURCE)
+        batch.create_check_constraint(
+            "allocation_status",
+            "status IN ('proposed','approved','executed','declined','reversed')")
+        batch.create_check_constraint("allocation_executed_has_txn",
+                                      "status <> 'executed' OR ledger_seq IS NOT NULL")
+    with op.batch_alter_table("need") as batch:
+        batch.add_column(sa.Column("hold_holder", sqlmodel.sql.sqltypes.AutoString(length=80),
+                                   nullable=True))
+        batch.add_column(sa.Column("hold_until", sqlmodel.sql.sqltypes.UTCDateTime(),
+                                   nullable=True))
+        batch.create_check_constraint("need_hold_complete",
+                                      "(hold_holder IS NULL) = (hold_until IS NULL)")
+
+
+def _downgrade_transfers() -> None:
+    with op.batch_alter_table("need") as batch:
+        batch.drop_constraint("need_hold_complete", type_="check")
+        batch.drop_column("hold_until")
+        batch.drop_column("hold_holder")
+    op.execute("DELETE FROM approval WHERE allocation_id IN "
+               "(SELECT id FROM allocation WHERE pledge_id IS NULL)")
+    op.execute("DELETE FROM allocation WHERE pledge_id IS NULL")
+    op.execute("UPDATE allocation SET status = 'rejected' WHERE status = 'declined'")
+    with op.batch_alter_table("allocation") as batch:
+        batch.drop_constraint("allocation_executed_has_txn", type_="check")
+        batch.drop_constraint("allocation_status", type_="check")
+        batch.drop_constraint("allocation_one_source", type_="check")
+        batch.drop_constraint("uq_allocation_donation_id", type_="unique")
+        batch.drop_constraint("fk_allocation_donation_id_donation", type_="foreignkey")
+        batch.drop_column("donation_id")
+        batch.create_check_constraint("allocation_one_source",
+                                      "(pledge_id IS NULL) <> (fund_id IS NULL)")
+        batch.create_check_constraint(
+            "allocation_status",
+            "status IN ('proposed','approved','rejected','executed','reversed')")
+
+
 def upgrade() -> None:
     _upgrade_membership()
+    _upgrade_transfers()
     _create_ledger_guards()
     op.create_table(
         "job_outbox",
@@ -133,6 +203,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_ledger_guards()
+    _downgrade_transfers()
     _downgrade_membership()
     op.drop_index("ix_job_outbox_enqueued_at", table_name="job_outbox")
     op.drop_table("job_outbox")
