@@ -25,7 +25,7 @@ def public_name(donor: Donor) -> str:
 def create_donor(session: Session, name: str, show_name: bool = False,
                  user_id: int | None = None) -> Donor:
     if not name.strip():
-        raise UserError("请填写姓名 / name is required")
+        raise UserError("请填写姓名")
     donor = Donor(name=name.strip(), show_name=show_name, user_id=user_id)
     session.add(donor)
     session.flush()
@@ -49,13 +49,13 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, ti
                   need_kinds: list[str] | None = None, per_grant_cap: Money | None = None,
                   per_beneficiary_cap: Money | None = None, match_ratio_pct: int | None = None,
                   programme_id: int | None = None) -> Pledge:
-    require_positive(budget, "认捐预算 / pledge budget")
+    require_positive(budget, "认捐预算必须是正数")
     for category in categories or []:
         if category not in CATEGORIES:
-            raise UserError(f"未知类别 {category} / unknown category")
+            raise UserError("未知类别 %(category)s", category=category)
     for kind in need_kinds or []:
         if kind not in NEED_KINDS:
-            raise UserError(f"未知需求类型 {kind} / unknown need kind")
+            raise UserError("未知需求类型 %(kind)s", kind=kind)
     for region in regions or []:
         Region.parse(region)
     pledge = Pledge(enterprise_id=enterprise.id, budget=budget, title=title,
@@ -78,7 +78,7 @@ def pay_pledge(session: Session, pledge: Pledge, amount: Money, ref: str) -> Non
         update(Pledge).where(Pledge.id == pledge.id, Pledge.paid_in + amount <= Pledge.budget)
         .values(paid_in=Pledge.paid_in + amount))
     if result.rowcount != 1:
-        raise UserError("付款超过认捐预算 / payment exceeds the pledge's budget")
+        raise UserError("付款超过认捐预算")
     enterprise = session.get(Enterprise, pledge.enterprise_id)
     ledger.append(session, "pledge_payment", ref,
                   [(accounts.enterprise(enterprise.code), -amount), (accounts.pledge(pledge.code), amount)],
@@ -90,13 +90,13 @@ def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: M
                          match_run_id: int | None = None, reason: str = "") -> Allocation:
     """Move paid-in pledge money to a need (an executed allocation)."""
     if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
-        raise UserError("超过该认捐的单笔上限 / above the pledge's per-grant cap")
+        raise UserError("超过该认捐的单笔上限")
     reserve_need(session, need, amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.allocated + amount <= Pledge.paid_in)
         .values(allocated=Pledge.allocated + amount))
     if result.rowcount != 1:
-        raise UserError("认捐余额不足 / not enough paid-in pledge money")
+        raise UserError("认捐余额不足")
     allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=amount,
                             status="approved", match_run_id=match_run_id, reason=reason)
     session.add(allocation)
@@ -134,7 +134,7 @@ def confirm_donation(session: Session, donation: Donation, payment_ref: str | No
     """The money of a pending donation arrived: credit the need (guard first, write second)
     and record the transfer. A refusal leaves the donation pending and changes nothing."""
     if donation.status != "pending" or donation.need_id is None:
-        raise UserError("这笔捐款不在待确认状态 / this donation is not awaiting confirmation")
+        raise UserError("这笔捐款不在待确认状态")
     need = session.get(Need, donation.need_id)
     donor = session.get(Donor, donation.donor_id)
     reserve_need(session, need, donation.amount, holder=f"donation:{donation.id}")

@@ -18,7 +18,7 @@ def create_fund(session: Session, name: str, region: str, *, code: str | None = 
                 organisation_id: int | None = None) -> CommunityFund:
     Region.parse(region)
     if per_grant_cap is not None and per_grant_cap <= 0:
-        raise UserError("单笔上限必须为正 / per-grant cap must be positive")
+        raise UserError("单笔上限必须为正")
     fund = CommunityFund(code=code or "", name=name, region=region, per_grant_cap=per_grant_cap,
                          second_approval_over=second_approval_over,
                          need_kinds=need_kinds or ["microgrant", "wish"],
@@ -41,7 +41,7 @@ def change_balance(session: Session, fund: CommunityFund, delta: Money) -> None:
         .values(balance=CommunityFund.balance + delta)
     )
     if result.rowcount != 1:
-        raise UserError(f"{fund.name}余额不足 / insufficient balance in the fund")
+        raise UserError("%(fund)s余额不足", fund=fund.name)
     session.refresh(fund)
 
 
@@ -50,7 +50,7 @@ def donate_to_fund_ledger(session: Session, fund: CommunityFund, source_account:
     """Credit a fund from any source account (a donor, an enterprise) through the ledger;
     returns the transaction."""
     if amount <= 0:
-        raise UserError("金额必须为正 / amount must be positive")
+        raise UserError("金额必须为正")
     change_balance(session, fund, amount)
     return ledger.append(session, kind, ref,
                          [(source_account, -amount), (accounts.fund(fund.code), amount)],

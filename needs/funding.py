@@ -8,7 +8,7 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import aware, now
 from core.errors import UserError
-from core.money import Money, fmt, require_positive
+from core.money import Money, require_positive
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
@@ -40,7 +40,7 @@ def reserve_need(session: Session, need: Need, amount: Money, holder: str | None
     if result.rowcount != 1:
         session.refresh(need)
         raise _refusal(need, amount, holder) or UserError(
-            "金额超过尚需金额，或已被他人认领 / more than is still open, or already claimed")
+            "金额超过尚需金额，或已被他人认领")
 
 
 def need_open_for(session: Session, need: Need, amount: Money, holder: str | None = None) -> None:
@@ -54,18 +54,15 @@ def need_open_for(session: Session, need: Need, amount: Money, holder: str | Non
 
 def _refusal(need: Need, amount: int, holder: str | None) -> UserError | None:
     if need.state not in FUNDABLE:
-        return UserError("该需求当前不能接受捐助 / this need is not open for funding")
+        return UserError("该需求当前不能接受捐助")
     if need.hold_holder and need.hold_holder != holder and aware(need.hold_until) > now():
-        return UserError("该心愿正被他人认领中，请稍后再试 / someone is paying for this wish "
-                         "right now; try again later")
+        return UserError("该心愿正被他人认领中，请稍后再试")
     if need.whole and (need.funded != 0 or amount != need.amount):
         if need.funded == 0:
-            return UserError(f"该心愿须一次全额认领（{fmt(need.amount)}）",
-                             f"this wish must be funded whole ({fmt(need.amount)})")
-        return UserError("该心愿已被他人认领 / this wish is already claimed")
+            return UserError("该心愿须一次全额认领（%(amount)s）", amount=Money.fen(need.amount))
+        return UserError("该心愿已被他人认领")
     if need.funded + amount > need.amount:
-        return UserError(f"金额超过尚需金额（{fmt(need.amount - need.funded)}）",
-                         f"more than is still open ({fmt(need.amount - need.funded)})")
+        return UserError("金额超过尚需金额（%(open)s）", open=Money.fen(need.amount - need.funded))
     return None
 
 
@@ -110,7 +107,7 @@ def execute_grant(session: Session, transfer: Allocation, fund: CommunityFund, n
     Every guard (cap, the need, the fund's balance) runs before the ledger is written."""
     amount = transfer.amount
     if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
-        raise UserError("超过该基金的单笔上限 / above the fund's per-grant cap")
+        raise UserError("超过该基金的单笔上限")
     reserve_need(session, need, amount)
     change_balance(session, fund, -amount)
     txn = post_credit(session, need, amount, accounts.fund(fund.code), "grant",
@@ -127,14 +124,14 @@ def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: st
     """Pay out money held for a need to the organisation or supplier that delivers it."""
     require_positive(amount)
     if not paid_to.strip():
-        raise UserError("必须写明收款方 / the payee is required")
+        raise UserError("必须写明收款方")
     result = session.execute(
         update(Need)
         .where(Need.id == need.id, Need.disbursed + amount <= Need.funded)
         .values(disbursed=Need.disbursed + amount)
     )
     if result.rowcount != 1:
-        raise UserError("拨付金额超过已筹金额 / more than the need holds")
+        raise UserError("拨付金额超过已筹金额")
     txn = ledger.append(session, "disbursement", f"need:{need.code}",
                         [(accounts.need(need.code), -amount), (accounts.disbursed(need.code), amount)],
                         memo=memo or f"拨付给{paid_to}")

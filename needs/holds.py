@@ -21,10 +21,10 @@ def place_hold(session: Session, need: Need, holder: str,
                until: datetime | None = None) -> datetime:
     """Hold `need` for `holder` (e.g. "donation:12") until `until` (default 15 minutes)."""
     if not holder or len(holder) > 80:
-        raise UserError("持有人无效 / invalid holder")
+        raise UserError("持有人无效")
     until = aware(until) if until else now() + DEFAULT_HOLD
     if until <= now():
-        raise UserError("保留时间必须在将来 / a hold must end in the future")
+        raise UserError("保留时间必须在将来")
     result = session.execute(
         update(Need)
         .where(Need.id == need.id, Need.state.in_(FUNDABLE),
@@ -34,9 +34,8 @@ def place_hold(session: Session, need: Need, holder: str,
     session.refresh(need)
     if result.rowcount != 1:
         if need.state not in FUNDABLE:
-            raise UserError("该需求当前不能接受捐助 / this need is not open for funding")
-        raise UserError("该心愿正被他人认领中，请稍后再试 / someone is paying for this wish "
-                        "right now; try again later")
+            raise UserError("该需求当前不能接受捐助")
+        raise UserError("该心愿正被他人认领中，请稍后再试")
     return until
 
 

@@ -19,7 +19,7 @@ def propose_grant(session: Session, fund: CommunityFund, need: Need, amount: Mon
                   reason: str = "", match_run_id: int | None = None) -> Allocation:
     amount = require_positive(amount)
     if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
-        raise UserError("超过该基金的单笔上限 / above the fund's per-grant cap")
+        raise UserError("超过该基金的单笔上限")
     need_open_for(session, need, amount)
     transfer = Allocation(need_id=need.id, fund_id=fund.id, amount=amount, status="proposed",
                           reason=reason[:300], match_run_id=match_run_id)
@@ -41,7 +41,7 @@ def approve(session: Session, transfer: Allocation, approver_id: int,
     already = session.exec(select(Approval).where(Approval.allocation_id == transfer.id,
                                                   Approval.approver_id == approver_id)).first()
     if already is not None:
-        raise UserError("您已审批过这笔拨款 / you have already decided on this grant")
+        raise UserError("您已审批过这笔拨款")
     session.add(Approval(allocation_id=transfer.id, approver_id=approver_id, decision="approve",
                          reason=reason[:300]))
     session.flush()
@@ -57,7 +57,7 @@ def approve(session: Session, transfer: Allocation, approver_id: int,
 def decline(session: Session, transfer: Allocation, approver_id: int, reason: str) -> Allocation:
     """A manager rejects the grant, with a reason; nothing moves."""
     if not reason.strip():
-        raise UserError("请写明拒绝理由 / a reason is required")
+        raise UserError("请写明拒绝理由")
     fund = _open_grant(session, transfer)
     session.add(Approval(allocation_id=transfer.id, approver_id=approver_id, decision="reject",
                          reason=reason.strip()[:300]))
@@ -72,10 +72,10 @@ def executed_txn(session: Session, transfer: Allocation) -> LedgerTxn | None:
 
 def _open_grant(session: Session, transfer: Allocation) -> CommunityFund:
     if transfer.fund_id is None:
-        raise UserError("这不是基金拨款 / this is not a fund grant")
+        raise UserError("这不是基金拨款")
     session.refresh(transfer)
     if transfer.status != "proposed":
-        raise UserError("这笔拨款已有结果 / this grant has already been decided")
+        raise UserError("这笔拨款已有结果")
     return session.get(CommunityFund, transfer.fund_id)
 
 
@@ -85,5 +85,5 @@ def _move(session: Session, transfer: Allocation, old: str, new: str) -> None:
                                                       Allocation.status == old)
                              .values(status=new))
     if result.rowcount != 1:
-        raise UserError("这笔拨款已有结果 / this grant has already been decided")
+        raise UserError("这笔拨款已有结果")
     session.refresh(transfer)

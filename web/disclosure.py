@@ -44,7 +44,7 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | N
 
 def _code(code: str) -> str:
     if not CODE.match(code):
-        raise NotFound(f"找不到 {code[:40]} / not found")
+        raise NotFound("找不到 %(code)s", code=code[:40])
     return code
 
 
@@ -200,7 +200,7 @@ def _export_source(db, what: str):
         queries.enterprise_page(db, code)  # 404 for an unknown enterprise
         return (what, queries.ENTERPRISE_EXPORT_COLUMNS,
                 queries.export_enterprise_allocations(db, code))
-    raise NotFound(f"没有名为 {what[:40]} 的导出 / no export named {what[:40]}")
+    raise NotFound("没有名为 %(name)s 的导出", name=what[:40])
 
 
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")

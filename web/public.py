@@ -1,6 +1,6 @@
 """Public pages: home, the list of needs, one need."""
 from flask import Blueprint, make_response, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import gettext
 
 from core.errors import NotFound
 from needs import queries
@@ -25,8 +25,7 @@ def needs():
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
     result = queries.browse_needs(db_session(), request.args)
-    locale = str(get_locale())
-    errors = [e.message(locale) for e in result.errors]
+    errors = [e.render(gettext) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
     template = "partials/need_list.html" if partial else "needs.html"
     # Refused filters are a 4xx either way: 422 for htmx (base.html has htmx swap it, so the
@@ -51,5 +50,5 @@ def need_regions():
 @bp.get("/needs/<code>")
 def need(code: str):
     if not CODE.match(code):  # e.g. a NUL byte, which PostgreSQL refuses in a query
-        raise NotFound("找不到该需求 / no such need")
+        raise NotFound("找不到该需求")
     return render_template("need.html", view=queries.need_view(db_session(), code))

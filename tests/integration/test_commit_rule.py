@@ -22,7 +22,7 @@ def _app_with_scratch_routes(url):
         needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
         db_session().flush()
         try:
-            raise UserError("不行", "refused")
+            raise UserError("金额不能为空")
         except UserError as exc:
             return jsonify(error=exc.message("en")), 200
 
@@ -30,7 +30,7 @@ def _app_with_scratch_routes(url):
     def raised():
         needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
         db_session().flush()
-        raise UserError("不行", "refused")
+        raise UserError("金额不能为空")
 
     @app.post("/scratch/ok")
     def ok():
@@ -58,7 +58,7 @@ def _organisations(url):
 def _check_handled_user_error_commits_nothing(url):
     client = _app_with_scratch_routes(url).test_client()
     response = client.post("/scratch/caught")
-    assert response.status_code == 200 and response.json == {"error": "refused"}
+    assert response.status_code == 200 and response.json == {"error": "amount is empty"}
     assert _organisations(url) == []
     response = client.post("/scratch/raised")
     assert response.status_code == 400
@@ -98,7 +98,7 @@ def test_a_job_deferred_by_a_refused_request_never_runs(clean_url):
         organisation = needs.create_organisation(db_session(), "机构", "山东省/滨州市/邹平市")
         outbox.defer(db_session(), "tests.integration.outbox_jobs.note_organisation",
                      organisation.id)
-        raise UserError("不行", "refused")
+        raise UserError("金额不能为空")
 
     assert app.test_client().post("/scratch/defer-then-refuse").status_code == 400
     with Session(get_engine(clean_url)) as session:

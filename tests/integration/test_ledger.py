@@ -53,7 +53,7 @@ def test_bad_postings_are_refused_and_write_nothing(clean_url, postings, message
     _append_some(clean_url, 1)
     with pytest.raises(LedgerError) as caught, unit_of_work(get_engine(clean_url)) as s:
         ledger.append(s, "donation", "donation:x", postings)
-    assert message in caught.value.zh
+    assert message in caught.value.message()
     assert isinstance(caught.value, UserError)
     assert _count(clean_url) == (1, 2)
 

@@ -26,7 +26,7 @@ def _refused(url, action, expect="金额"):
     before = _txn_count(url)
     with pytest.raises(UserError) as caught, unit_of_work(get_engine(url)) as s:
         action(s)
-    assert expect in caught.value.zh, caught.value.zh
+    assert expect in caught.value.message(), caught.value.message()
     assert _txn_count(url) == before
     return caught.value
 
