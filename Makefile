@@ -37,7 +37,7 @@ demo: migrate
 	$(FLASK) demo load
 
 run: demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --debug --host 127.0.0.1 --port 5000
 
 # Receipts embed a Chinese TrueType font from Debian (fpdf2 embeds TrueType; Noto CJK is
 # CFF-flavoured); never a download at run time. RECEIPT_FONT may name another .ttf/.ttc.

@@ -31,6 +31,7 @@ overrides or adds one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -77,9 +78,13 @@ TARGET_RATIO = 0.25
 
 def bench_app():
     """The real app plus a trivial route, for gunicorn: 'bench.web:bench_app()'."""
+    from core.config import Settings
     from web import create_app
 
-    app = create_app()
+    settings = Settings.from_env()
+    if not os.environ.get("SECRET_KEY"):  # a benchmark signs nothing real
+        settings = dataclasses.replace(settings, secret_key="bench-only")
+    app = create_app(settings)
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
 

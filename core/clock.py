@@ -7,8 +7,14 @@ from datetime import UTC, date, datetime
 _frozen: datetime | None = None
 
 
-def _utc(moment: datetime) -> datetime:
+def aware(moment: datetime | None) -> datetime | None:
+    """Aware UTC (SQLite hands back naive datetimes; everything stored is UTC)."""
+    if moment is None:
+        return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_utc = aware
 
 
 def now() -> datetime:

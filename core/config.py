@@ -9,6 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
 
 
+DEV_SECRET_KEY = "dev-only-not-secret"  # refused by web.create_app outside debug/testing
+LOCALES = ("zh_CN", "en")
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'shanlian.db'}"
 
@@ -17,7 +21,7 @@ def _default_database_url() -> str:
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
     redis_url: str | None = None
-    secret_key: str = "dev-only-not-secret"
+    secret_key: str = DEV_SECRET_KEY
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
@@ -36,10 +40,24 @@ class Settings:
         return cls(
             database_url=url,
             redis_url=env.get("REDIS_URL") or None,
-            secret_key=env.get("SECRET_KEY") or "dev-only-not-secret",
+            secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
-            default_locale=env.get("SHANLIAN_LOCALE") or "zh_CN",
+            default_locale=_locale(env.get("SHANLIAN_LOCALE")),
             upload_dir=Path(env.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads"),
         )
+
+
+def _locale(value: str | None) -> str:
+    """SHANLIAN_LOCALE: zh_CN (default) or en; zh-CN / en_US style spellings are accepted,
+    anything else is refused so a typo does not silently serve the wrong language."""
+    if not value:
+        return "zh_CN"
+    normal = value.strip().replace("-", "_")
+    for locale in LOCALES:
+        if normal.lower() == locale.lower() or normal.lower().split("_")[0] == locale.lower():
+            return locale
+    if normal.lower().startswith("zh"):
+        return "zh_CN"
+    raise ValueError(f"SHANLIAN_LOCALE={value!r}: use one of {', '.join(LOCALES)}")

@@ -7,6 +7,7 @@ everything back when anything raised).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,12 @@ import core.data_version  # noqa: F401  (bumps the data version on every committ
 from core.config import Settings
 
 _engines: dict[str, Engine] = {}
+
+# The unit of work open in this context (a request's, a job's, a CLI command's). A unit of
+# work opened inside it joins it under a SAVEPOINT instead of opening a second connection,
+# which on SQLite would wait for the first one's BEGIN IMMEDIATE and fail as "locked".
+current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "current_session", default=None)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -73,8 +80,21 @@ def is_postgres(session_or_engine) -> bool:
 
 @contextlib.contextmanager
 def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """Open a session, commit once when the block ends, roll back if it raised."""
-    session = Session(engine or get_engine(), expire_on_commit=False)
+    """Open a session, commit once when the block ends, roll back if it raised; then hand
+    the jobs it deferred (core.outbox) to the queue.
+
+    Inside another unit of work on the same database, join it: the block runs under a
+    SAVEPOINT (undone alone if it raised) and the outer unit of work commits."""
+    engine = engine or get_engine()
+    outer = current_session.get()
+    if outer is not None and outer.get_bind().url == engine.url:
+        with outer.begin_nested():
+            yield outer
+        return
+    from core import outbox  # its table module imports nothing of this one at load time
+
+    session = Session(engine, expire_on_commit=False)
+    token = current_session.set(session)
     try:
         yield session
         session.commit()
@@ -82,4 +102,8 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        deferred = outbox.deferred_any(session)
         session.close()
+        current_session.reset(token)
+    if deferred:
+        outbox.dispatch(engine)

@@ -41,19 +41,15 @@ def translate(message_id: str, locale: str, **params) -> str:
 
 
 class MessageError(UserError):
-    """A UserError whose text is a message id (plus %(name)s parameters)."""
+    """A UserError of the components that name their message ids with `N_` (kept for
+    their callers: `message_id` and `text()`); rendering is UserError's."""
 
-    def __init__(self, message_id: str, **params):
-        self.message_id = message_id
-        self.params = params
-        super().__init__(translate(message_id, "zh_CN", **params),
-                         translate(message_id, "en", **params))
+    @property
+    def message_id(self) -> str:
+        return self.msgid
 
     def text(self) -> str:
         """The message in the current request's language (Flask-Babel's locale)."""
         from flask_babel import gettext
 
-        return gettext(self.message_id, **self.params)
-
-    def message(self, locale: str = "zh_CN") -> str:
-        return translate(self.message_id, locale, **self.params)
+        return self.render(gettext)

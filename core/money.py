@@ -11,42 +11,80 @@ class MoneyError(UserError):
 
 
 class Money(int):
-    """An integer number of fen. `Money(150)` is ¥1.50.
+    """An integer number of fen. Build it by name, so the unit is never a guess:
+    `Money.fen(150)` is ¥1.50, `Money.yuan("1.50")` and `Money.yuan(1)` are yuan,
+    `Money.parse("¥1,234.50")` is what a person typed. (`Money(150)` is the int
+    constructor and means fen, as `int(150)` would; arithmetic uses it.)
 
-    It is an int so it stores and sums like one; it refuses floats so a rounding error can
-    never enter the books.
+    It is an int so it stores and sums like one; it refuses floats, and `/`, so a rounding
+    error can never enter the books.
     """
 
     def __new__(cls, fen: int | Money = 0):
         if isinstance(fen, bool) or not isinstance(fen, int):
-            raise MoneyError(f"money must be an integer number of fen, not {type(fen).__name__}")
+            raise MoneyError("金额必须是整数分，不能是 %(kind)s", kind=type(fen).__name__)
         return super().__new__(cls, fen)
 
     @classmethod
-    def parse(cls, text: str | int | Decimal, *, allow_negative: bool = False) -> Money:
-        """Parse yuan as typed by a person: '15', '1,234.50', '¥20.5'. At most two decimals."""
-        if isinstance(text, float):
-            raise MoneyError("money must not be a float")
-        if isinstance(text, int):
-            return cls(text * 100)
-        raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+    def fen(cls, amount: int) -> Money:
+        return cls(amount)
+
+    @classmethod
+    def yuan(cls, amount: int | str | Decimal) -> Money:
+        """Yuan: an int (whole yuan), a Decimal or a string with at most two decimals."""
+        if isinstance(amount, bool) or isinstance(amount, float):
+            raise MoneyError("金额不能是浮点数")
+        if isinstance(amount, int):
+            return cls(amount * 100)
+        if isinstance(amount, Decimal | str):
+            return cls.parse(str(amount), allow_negative=True)
+        raise MoneyError("金额须为整数、Decimal 或文本，不能是 %(kind)s", kind=type(amount).__name__)
+
+    @classmethod
+    def parse(cls, text: str, *, allow_negative: bool = False) -> Money:
+        """Parse yuan as typed by a person: '15', '1,234.50', '¥20.5'. At most two decimals.
+        Only text: a number has no unit here, so use `Money.fen` or `Money.yuan`."""
+        if not isinstance(text, str):
+            raise MoneyError("Money.parse 只接受文本，不能是 %(kind)s；请用 Money.fen 或 Money.yuan",
+                             kind=type(text).__name__)
+        raw = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
         if not raw:
-            raise MoneyError("金额不能为空 / amount is empty")
+            raise MoneyError("金额不能为空")
         try:
             yuan = Decimal(raw)
         except InvalidOperation:
-            raise MoneyError(f"“{text}” 不是有效金额 / not a valid amount") from None
+            raise MoneyError("“%(text)s” 不是有效金额", text=text) from None
         if not yuan.is_finite():
-            raise MoneyError(f"“{text}” 不是有效金额 / not a valid amount")
+            raise MoneyError("“%(text)s” 不是有效金额", text=text)
         if yuan != yuan.quantize(Decimal("0.01")):
-            raise MoneyError("金额最多两位小数 / at most two decimals")
+            raise MoneyError("金额最多两位小数")
         if yuan < 0 and not allow_negative:
-            raise MoneyError("金额不能为负 / amount must not be negative")
+            raise MoneyError("金额不能为负")
         return cls(int((yuan * 100).to_integral_value(ROUND_HALF_UP)))
 
-    @classmethod
-    def yuan(cls, amount: int) -> Money:
-        return cls(amount * 100)
+    def split(self, parts: int) -> list[Money]:
+        """Divide into `parts` amounts that differ by at most one fen and sum to the whole
+        (the first ones take the remainder), instead of a float quotient."""
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts <= 0:
+            raise MoneyError("金额只能分成正整数份")
+        share, left = divmod(int(self), parts)
+        return [Money(share + (1 if i < left else 0)) for i in range(parts)]
+
+    def __truediv__(self, other):
+        raise MoneyError("金额不能用 / 相除（会得到浮点数）；请用 split(n) 或 //")
+
+    def __rtruediv__(self, other):
+        raise MoneyError("金额不能作 / 的除数")
+
+    def __floordiv__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+            raise MoneyError("金额只能整除以整数")
+        return Money(int(self) // other)
+
+    def __mod__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+            raise MoneyError("金额只能对整数取余")
+        return Money(int(self) % other)
 
     def __add__(self, other):
         _refuse_float_operand(other)
@@ -66,7 +104,7 @@ class Money(int):
 
     def __mul__(self, other):
         if not isinstance(other, int) or isinstance(other, bool):
-            raise MoneyError("money can only be multiplied by an integer")
+            raise MoneyError("金额只能乘以整数")
         return Money(int(self) * other)
 
     __rmul__ = __mul__
@@ -89,15 +127,15 @@ class Money(int):
 
 def _refuse_float_operand(other) -> None:
     if isinstance(other, float):
-        raise MoneyError("money must not be mixed with a float")
+        raise MoneyError("金额不能与浮点数运算")
 
 
-def require_positive(amount, what: str = "金额 / amount") -> int:
-    """An amount a service may move: a positive integer number of fen, never a float."""
+def require_positive(amount, message: str = "金额必须是正数") -> Money:
+    """An amount a service may move, as Money: a positive integer number of fen (a Money or
+    an int, which is fen), never a float."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        zh, _, en = what.partition(" / ")
-        raise MoneyError(f"{zh}必须是正的整数分", f"{en or zh} must be a positive number of fen")
-    return int(amount)
+        raise MoneyError(message)
+    return Money.fen(int(amount))
 
 
 def fmt(fen: int | None) -> str:

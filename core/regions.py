@@ -39,23 +39,23 @@ class Region:
     @classmethod
     def parse(cls, path: str) -> Region:
         if not isinstance(path, str) or not path.strip():
-            raise RegionError("地区不能为空 / region is empty")
+            raise RegionError("地区不能为空")
         segments = tuple(s.strip() for s in path.strip().strip("/").split("/"))
         if any(not s for s in segments):
-            raise RegionError(f"地区“{path}”格式有误 / malformed region")
+            raise RegionError("地区“%(path)s”格式有误", path=path)
         if len(segments) > len(LEVELS):
-            raise RegionError(f"地区“{path}”层级过多 / too many levels")
+            raise RegionError("地区“%(path)s”层级过多", path=path)
         province = segments[0]
         if province not in KNOWN:
-            raise RegionError(f"未知地区“{province}” / unknown region")
+            raise RegionError("未知地区“%(region)s”", region=province)
         if len(segments) > 1 and segments[1] not in KNOWN[province]:
-            raise RegionError(f"未知地区“{province}/{segments[1]}” / unknown region")
+            raise RegionError("未知地区“%(region)s”", region=f"{province}/{segments[1]}")
         if len(segments) > 2 and segments[2] not in KNOWN[province][segments[1]]:
-            raise RegionError(f"未知地区“{'/'.join(segments[:3])}” / unknown region")
+            raise RegionError("未知地区“%(region)s”", region="/".join(segments[:3]))
         if len(segments) > 3 and not segments[3].endswith(TOWN_SUFFIXES):
-            raise RegionError(f"“{segments[3]}”不是乡镇或街道 / not a town or subdistrict")
+            raise RegionError("“%(name)s”不是乡镇或街道", name=segments[3])
         if len(segments) > 4 and not segments[4].endswith(COMMUNITY_SUFFIXES):
-            raise RegionError(f"“{segments[4]}”不是社区或村 / not a community or village")
+            raise RegionError("“%(name)s”不是社区或村", name=segments[4])
         return cls(segments)
 
     @property

@@ -3,12 +3,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
 
-ROLES = ("donor", "enterprise", "charity", "verifier", "fund_manager", "admin")
+# The roles of the accounts issue, each with the one scope it must have (and no other):
+# which organisation, enterprise or fund, or which region for a verifier (a 市 or a 县).
+ROLE_SCOPES = {
+    "donor": None,
+    "enterprise_staff": "enterprise_id",
+    "enterprise_reviewer": "enterprise_id",
+    "org_staff": "organisation_id",
+    "org_admin": "organisation_id",
+    "verifier": "region",
+    "fund_manager": "fund_id",
+    "admin": None,
+}
+ROLES = tuple(ROLE_SCOPES)
+SCOPE_COLUMNS = ("organisation_id", "enterprise_id", "fund_id", "region")
+
+
+def _scope_check(role: str, scope: str | None) -> str:
+    """SQL: this role's row has exactly its own scope column set."""
+    parts = [f"{column} IS NOT NULL" if column == scope else f"{column} IS NULL"
+             for column in SCOPE_COLUMNS]
+    return f"role <> '{role}' OR ({' AND '.join(parts)})"
+
+
+def _unique_per_scope(name: str, scope: str | None) -> Index:
+    """UNIQUE over (user, role, scope) for the rows of one scope kind. A plain UNIQUE over
+    nullable columns accepts two identical rows whose scopes are NULL (NULL <> NULL), so
+    each kind gets a partial index over the columns it actually uses."""
+    columns = ["user_id", "role"] + ([scope] if scope else [])
+    if scope:
+        where = text(f"{scope} IS NOT NULL")
+    else:
+        where = text(" AND ".join(f"{column} IS NULL" for column in SCOPE_COLUMNS))
+    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
 
 
 class User(SQLModel, table=True):
@@ -22,15 +54,20 @@ class User(SQLModel, table=True):
 
 
 class Membership(SQLModel, table=True):
-    """A user's role, optionally scoped to one organisation, enterprise or fund."""
+    """A user's role with its scope: one organisation, enterprise or fund, a region (for a
+    verifier), or nothing (donor, admin). The database refuses a role without its scope, a
+    scope the role does not take, and duplicate rows."""
 
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('donor','enterprise','charity','verifier','fund_manager','admin')",
-            name="membership_role_known",
-        ),
-        UniqueConstraint("user_id", "role", "organisation_id", "enterprise_id", "fund_id",
-                         name="membership_unique"),
+        CheckConstraint("role IN (" + ",".join(f"'{role}'" for role in ROLES) + ")",
+                        name="membership_role_known"),
+        *(CheckConstraint(_scope_check(role, scope), name=f"membership_scope_{role}")
+          for role, scope in ROLE_SCOPES.items()),
+        _unique_per_scope("uq_membership_unscoped", None),
+        _unique_per_scope("uq_membership_organisation", "organisation_id"),
+        _unique_per_scope("uq_membership_enterprise", "enterprise_id"),
+        _unique_per_scope("uq_membership_fund", "fund_id"),
+        _unique_per_scope("uq_membership_region", "region"),
     )
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
@@ -38,4 +75,5 @@ class Membership(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
     fund_id: int | None = Field(default=None, foreign_key="communityfund.id")
+    region: str | None = Field(default=None, max_length=200)  # a verifier's 市 or 县 path
     created_at: datetime = Field(default_factory=now)

@@ -69,8 +69,7 @@ def normalise_reference(text: str) -> str:
     try:
         luhn.validate(code, ALPHABET)
     except ValidationError:
-        raise BadReference(f"参考码“{text}”校验失败，请检查是否输错",
-                           f"reference “{text}” fails its check character: probably a typo") from None
+        raise BadReference("参考码“%(text)s”校验失败，请检查是否输错", text=text) from None
     return _format(code)
 
 
@@ -130,4 +129,4 @@ class BankTransferGateway:
                             status=RefundStatus.MANUAL)
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> PaymentEvent:
-        raise WebhookRejected("银行转账没有回调通知", "bank transfers have no webhook")
+        raise WebhookRejected("银行转账没有回调通知")

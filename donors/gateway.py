@@ -121,12 +121,12 @@ def check_payment(payment: GiftPayment) -> None:
     """What every gateway refuses before calling anyone: the flow's own mistakes."""
     amount = payment.amount
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 100:
-        raise GatewayError("捐赠金额至少 ¥1.00", "a gift is at least ¥1.00")
+        raise GatewayError("捐赠金额至少 ¥1.00")
     if isinstance(payment.gift_id, bool) or not isinstance(payment.gift_id, int) \
             or payment.gift_id <= 0:
-        raise GatewayError("无效的捐赠编号", "invalid gift id")
+        raise GatewayError("无效的捐赠编号")
     if not payment.description.strip():
-        raise GatewayError("缺少捐赠用途", "a payment needs a description")
+        raise GatewayError("缺少捐赠用途")
 
 
 def gateway_from_env(env: Mapping[str, str] | None = None) -> PaymentGateway:

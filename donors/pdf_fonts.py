@@ -29,8 +29,8 @@ class FontMissing(UserError):
     """The PDF cannot be made: no Chinese font is installed."""
 
     def __init__(self, detail: str = ""):
-        super().__init__("生成收据需要中文字体，请联系平台管理员",
-                         INSTALL_HINT + (f" ({detail})" if detail else ""))
+        super().__init__("生成收据需要中文字体，请联系平台管理员（%(hint)s）",
+                         hint=INSTALL_HINT + (f" ({detail})" if detail else ""))
 
 
 def chinese_font(env: dict | None = None) -> tuple[Path, int]:

@@ -7,14 +7,14 @@ from sqlmodel import Session
 
 from core.audit import record
 from core.errors import UserError
-from core.money import require_positive
+from core.money import Money, require_positive
 from core.privacy import donor_display_name
 from core.regions import Region
 from donors.models import Donation, Donor, Enterprise, Pledge
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund
 from funds.services import donate_to_fund_ledger
-from needs.funding import credit_need
+from needs.funding import need_open_for, post_credit, reserve_need
 from needs.models import CATEGORIES, NEED_KINDS, Need
 
 
@@ -25,7 +25,7 @@ def public_name(donor: Donor) -> str:
 def create_donor(session: Session, name: str, show_name: bool = False,
                  user_id: int | None = None) -> Donor:
     if not name.strip():
-        raise UserError("请填写姓名 / name is required")
+        raise UserError("请填写姓名")
     donor = Donor(name=name.strip(), show_name=show_name, user_id=user_id)
     session.add(donor)
     session.flush()
@@ -44,18 +44,18 @@ def create_enterprise(session: Session, name: str, region: str, status: str = "a
     return enterprise
 
 
-def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, title: str = "",
+def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, title: str = "",
                   categories: list[str] | None = None, regions: list[str] | None = None,
-                  need_kinds: list[str] | None = None, per_grant_cap: int | None = None,
-                  per_beneficiary_cap: int | None = None, match_ratio_pct: int | None = None,
+                  need_kinds: list[str] | None = None, per_grant_cap: Money | None = None,
+                  per_beneficiary_cap: Money | None = None, match_ratio_pct: int | None = None,
                   programme_id: int | None = None) -> Pledge:
-    require_positive(budget, "认捐预算 / pledge budget")
+    require_positive(budget, "认捐预算必须是正数")
     for category in categories or []:
         if category not in CATEGORIES:
-            raise UserError(f"未知类别 {category} / unknown category")
+            raise UserError("未知类别 %(category)s", category=category)
     for kind in need_kinds or []:
         if kind not in NEED_KINDS:
-            raise UserError(f"未知需求类型 {kind} / unknown need kind")
+            raise UserError("未知需求类型 %(kind)s", kind=kind)
     for region in regions or []:
         Region.parse(region)
     pledge = Pledge(enterprise_id=enterprise.id, budget=budget, title=title,
@@ -71,14 +71,14 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: int, *, titl
     return pledge
 
 
-def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
+def pay_pledge(session: Session, pledge: Pledge, amount: Money, ref: str) -> None:
     """The enterprise pays (part of) its pledge in; it can then be allocated."""
     require_positive(amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.paid_in + amount <= Pledge.budget)
         .values(paid_in=Pledge.paid_in + amount))
     if result.rowcount != 1:
-        raise UserError("付款超过认捐预算 / payment exceeds the pledge's budget")
+        raise UserError("付款超过认捐预算")
     enterprise = session.get(Enterprise, pledge.enterprise_id)
     ledger.append(session, "pledge_payment", ref,
                   [(accounts.enterprise(enterprise.code), -amount), (accounts.pledge(pledge.code), amount)],
@@ -86,43 +86,69 @@ def pay_pledge(session: Session, pledge: Pledge, amount: int, ref: str) -> None:
     session.refresh(pledge)
 
 
-def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: int,
+def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: Money,
                          match_run_id: int | None = None, reason: str = "") -> Allocation:
     """Move paid-in pledge money to a need (an executed allocation)."""
     if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
-        raise UserError("超过该认捐的单笔上限 / above the pledge's per-grant cap")
+        raise UserError("超过该认捐的单笔上限")
+    reserve_need(session, need, amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.allocated + amount <= Pledge.paid_in)
         .values(allocated=Pledge.allocated + amount))
     if result.rowcount != 1:
-        raise UserError("认捐余额不足 / not enough paid-in pledge money")
+        raise UserError("认捐余额不足")
     allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=amount,
-                            status="executed", match_run_id=match_run_id, reason=reason)
+                            status="approved", match_run_id=match_run_id, reason=reason)
     session.add(allocation)
     session.flush()
-    credit_need(session, need, amount, accounts.pledge(pledge.code), "allocation",
-                f"allocation:{allocation.id}", memo=f"{pledge.title or pledge.code} → {need.title}")
-    allocation.ledger_seq = ledger.head(session).seq
+    txn = post_credit(session, need, amount, accounts.pledge(pledge.code), "allocation",
+                      f"allocation:{allocation.id}",
+                      memo=f"{pledge.title or pledge.code} → {need.title}")
+    allocation.status, allocation.ledger_seq = "executed", txn.seq
+    session.flush()
     session.refresh(pledge)
     return allocation
 
 
-def donate_to_need(session: Session, donor: Donor, need: Need, amount: int,
+def donate_to_need(session: Session, donor: Donor, need: Need, amount: Money,
                    payment_ref: str | None = None) -> Donation:
-    """Record a paid donation and credit the need, in one unit of work."""
-    donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="paid",
-                        payment_ref=payment_ref)
-    require_positive(amount)
+    """Record a paid donation and credit the need, in one unit of work (the offline flow,
+    where the money is confirmed at once)."""
+    donation = start_donation(session, donor, need, amount)
+    return confirm_donation(session, donation, payment_ref)
+
+
+def start_donation(session: Session, donor: Donor, need: Need, amount: Money) -> Donation:
+    """A donation whose money is not confirmed yet (a payment in progress): `pending`,
+    nothing credited. Refused at once if the need could not take it now."""
+    amount = require_positive(amount)
+    need_open_for(session, need, amount)
+    donation = Donation(donor_id=donor.id, need_id=need.id, amount=amount, status="pending")
     session.add(donation)
-    session.flush()
-    credit_need(session, need, amount, accounts.donor(donor.public_id), "donation",
-                f"donation:{donation.id}")
-    donation.ledger_seq = ledger.head(session).seq
     session.flush()
     return donation
 
 
-def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: int,
+def confirm_donation(session: Session, donation: Donation, payment_ref: str | None = None,
+                     ) -> Donation:
+    """The money of a pending donation arrived: credit the need (guard first, write second)
+    and record the transfer. A refusal leaves the donation pending and changes nothing."""
+    if donation.status != "pending" or donation.need_id is None:
+        raise UserError("这笔捐款不在待确认状态")
+    need = session.get(Need, donation.need_id)
+    donor = session.get(Donor, donation.donor_id)
+    reserve_need(session, need, donation.amount, holder=f"donation:{donation.id}")
+    txn = post_credit(session, need, donation.amount, accounts.donor(donor.public_id), "donation",
+                      f"donation:{donation.id}")
+    donation.status, donation.ledger_seq = "paid", txn.seq
+    donation.payment_ref = payment_ref
+    session.add(Allocation(need_id=need.id, donation_id=donation.id, amount=donation.amount,
+                           status="executed", ledger_seq=txn.seq))
+    session.flush()
+    return donation
+
+
+def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: Money,
                    payment_ref: str | None = None) -> Donation:
     return _gift_to_fund(session, Donation(donor_id=donor.id, fund_id=fund.id, amount=amount,
                                            status="paid", payment_ref=payment_ref),
@@ -131,7 +157,7 @@ def donate_to_fund(session: Session, donor: Donor, fund: CommunityFund, amount: 
 
 
 def enterprise_gift_to_fund(session: Session, enterprise: Enterprise, fund: CommunityFund,
-                            amount: int, payment_ref: str | None = None) -> Donation:
+                            amount: Money, payment_ref: str | None = None) -> Donation:
     """An enterprise gives straight to a fund (e.g. the 12 founders of 安心纾困基金)."""
     return _gift_to_fund(session, Donation(enterprise_id=enterprise.id, fund_id=fund.id,
                                            amount=amount, status="paid", payment_ref=payment_ref),
@@ -145,8 +171,8 @@ def _gift_to_fund(session: Session, donation: Donation, fund: CommunityFund, giv
     require_positive(donation.amount)
     session.add(donation)
     session.flush()
-    donate_to_fund_ledger(session, fund, giver_account, donation.amount, "donation",
-                          f"donation:{donation.id}", memo=memo)
-    donation.ledger_seq = ledger.head(session).seq
+    txn = donate_to_fund_ledger(session, fund, giver_account, donation.amount, "donation",
+                                f"donation:{donation.id}", memo=memo)
+    donation.ledger_seq = txn.seq
     session.flush()
     return donation

@@ -106,12 +106,11 @@ class Statement:
 def read_statement(data: bytes, filename: str = "") -> Statement:
     """The incoming lines of a CSV or XLSX statement (by content, whatever the name says)."""
     if not data:
-        raise StatementError("文件为空", "the file is empty")
+        raise StatementError("文件为空")
     if data[:4] == b"PK\x03\x04":
         rows = _xlsx_rows(data)
     elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or filename.lower().endswith(".xls"):
-        raise StatementError("不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv",
-                             "old .xls files are not supported: save as .xlsx or .csv")
+        raise StatementError("不支持旧版 .xls 文件，请另存为 .xlsx 或 .csv")
     else:
         text = _decode(data)
         # Try each delimiter banks use; the right one is the one that yields a header row.
@@ -137,9 +136,7 @@ def parse_rows(rows: Iterable[Sequence]) -> Statement:
 class _NoHeader(StatementError):
     def __init__(self):
         super().__init__(
-            "找不到表头：需要“交易日期/记账日期”“贷方金额/收入金额”和“对方户名/付款人名称”等列",
-            "no header row: expected columns such as 交易日期/记账日期, 贷方金额/收入金额 and "
-            "对方户名/付款人名称")
+            "找不到表头：需要“交易日期/记账日期”“贷方金额/收入金额”和“对方户名/付款人名称”等列")
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:
@@ -234,12 +231,11 @@ def parse_date(value, row: int = 0) -> date:
             return date(*(int(part) for part in match.groups()))
         except ValueError:
             pass
-    raise StatementError(f"第 {row} 行的日期“{text}”无法识别", f"row {row}: unreadable date “{text}”")
+    raise StatementError("第 %(row)s 行的日期“%(text)s”无法识别", row=row, text=text)
 
 
 def _bad_amount(value, row: int) -> StatementError:
-    return StatementError(f"第 {row} 行的金额“{value}”无法识别（最多两位小数）",
-                          f"row {row}: unreadable amount “{value}” (at most two decimals)")
+    return StatementError("第 %(row)s 行的金额“%(value)s”无法识别（最多两位小数）", row=row, value=value)
 
 
 def _text(value) -> str:
@@ -258,8 +254,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")  # a superset of GBK, as Chinese banks export
     except UnicodeDecodeError:
-        raise StatementError("无法识别文件编码（需要 UTF-8 或 GBK）",
-                             "unknown text encoding (UTF-8 or GBK expected)") from None
+        raise StatementError("无法识别文件编码（需要 UTF-8 或 GBK）") from None
 
 
 def _xlsx_rows(data: bytes) -> list[tuple]:
@@ -268,7 +263,7 @@ def _xlsx_rows(data: bytes) -> list[tuple]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises several types for a broken file
-        raise StatementError("无法读取 Excel 文件", f"unreadable Excel file ({type(error).__name__})") \
+        raise StatementError("无法读取 Excel 文件") \
             from None
     try:
         return [tuple(row) for row in book.worksheets[0].iter_rows(values_only=True)]

@@ -73,7 +73,7 @@ class StripeGateway:
     def create_payment(self, payment: GiftPayment) -> PaymentStart:
         check_payment(payment)
         if not (payment.success_url and payment.cancel_url):
-            raise GatewayError("缺少支付返回地址", "Checkout needs success and cancel URLs")
+            raise GatewayError("缺少支付返回地址")
         gift = str(payment.gift_id)
         params: dict = {
             "mode": "payment",
@@ -127,20 +127,20 @@ class StripeGateway:
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> PaymentEvent:
         if not self.webhook_secret:
-            raise WebhookRejected("未配置 STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET is not set")
+            raise WebhookRejected("未配置 STRIPE_WEBHOOK_SECRET")
         signature = _header(headers, "Stripe-Signature")
         if not signature:
-            raise WebhookRejected("缺少签名", "missing Stripe-Signature header")
+            raise WebhookRejected("缺少签名")
         try:
             stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
                                                   tolerance=WEBHOOK_TOLERANCE_SECONDS)
         except stripe.SignatureVerificationError:
-            raise WebhookRejected("签名无效或已过期", "bad or stale webhook signature") from None
+            raise WebhookRejected("签名无效或已过期") from None
         try:
             event = json.loads(payload)
             return normalise_event(event)
         except (ValueError, TypeError, KeyError, AttributeError):
-            raise WebhookRejected("无法解析的事件", "unreadable event") from None
+            raise WebhookRejected("无法解析的事件") from None
 
 
 def normalise_event(event: dict) -> PaymentEvent:
@@ -213,4 +213,4 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _gateway_error(error: stripe.StripeError) -> GatewayError:
     detail = getattr(error, "user_message", None) or type(error).__name__
-    return GatewayError("支付服务暂时无法处理，请稍后再试", f"the payment provider refused: {detail}")
+    return GatewayError("支付服务暂时无法处理，请稍后再试（%(detail)s）", detail=detail)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from core.clock import iso_z, now
 from core.db import is_postgres
 from core.errors import UserError
+from core.money import Money
 from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
 from funds.models import LedgerPosting, LedgerTxn
 
@@ -37,17 +38,17 @@ def _check_postings(postings: Sequence[Posting | tuple[str, int]]) -> list[Posti
     for item in postings:
         posting = item if isinstance(item, Posting) else Posting(*item)
         if isinstance(posting.amount, bool) or not isinstance(posting.amount, int):
-            raise LedgerError(f"记账金额必须是整数分 / amount must be integer fen: {posting.amount!r}")
+            raise LedgerError("记账金额必须是整数分：%(amount)r", amount=posting.amount)
         if posting.amount == 0:
-            raise LedgerError("记账金额不能为零 / a posting of zero")
+            raise LedgerError("记账金额不能为零")
         if not ACCOUNT.match(posting.account):
-            raise LedgerError(f"账户格式应为 type:id / bad account {posting.account!r}")
+            raise LedgerError("账户格式应为 type:id：%(account)s", account=posting.account)
         checked.append(Posting(posting.account, int(posting.amount)))
     if len(checked) < 2:
-        raise LedgerError("一笔交易至少两条分录 / a transaction needs at least two postings")
+        raise LedgerError("一笔交易至少两条分录")
     total = sum(p.amount for p in checked)
     if total != 0:
-        raise LedgerError(f"借贷不平衡（差 {total} 分）/ postings do not balance by {total} fen")
+        raise LedgerError("借贷不平衡（差 %(difference)s）", difference=Money.fen(total))
     return checked
 
 
@@ -62,7 +63,7 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
     """Append one balanced transaction to the chain, inside the caller's unit of work."""
     checked = _check_postings(postings)
     if not kind or not ref:
-        raise LedgerError("交易必须有类型和对象 / kind and ref are required")
+        raise LedgerError("交易必须有类型和对象")
     _lock_chain(session)
     last = session.execute(
         select(LedgerTxn.seq, LedgerTxn.hash).order_by(LedgerTxn.seq.desc()).limit(1)

@@ -45,27 +45,42 @@ class MatchRun(SQLModel, table=True):
     stats: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+TRANSFER_STATES = ("proposed", "approved", "executed", "declined", "reversed")
+
+
 class Allocation(SQLModel, table=True):
-    """Money proposed or moved from one source (pledge or fund) to one need."""
+    """The one record of every transfer of money into a need, whatever its source: a
+    donation, an enterprise pledge or a community fund (exactly one of the three).
+
+    state: proposed → approved → executed, or declined (reversed: undone by a reversing
+    ledger transaction). Approvals point here; `ledger_seq` is the transaction that moved
+    the money once executed. (The table keeps its historical name, `allocation`.)"""
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="allocation_amount_positive"),
-        CheckConstraint("(pledge_id IS NULL) <> (fund_id IS NULL)", name="allocation_one_source"),
         CheckConstraint(
-            "status IN ('proposed','approved','rejected','executed','reversed')",
-            name="allocation_status",
-        ),
+            "(CASE WHEN pledge_id IS NULL THEN 0 ELSE 1 END + CASE WHEN fund_id IS NULL THEN 0 "
+            "ELSE 1 END + CASE WHEN donation_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="allocation_one_source"),
+        CheckConstraint("status IN (" + ",".join(f"'{s}'" for s in TRANSFER_STATES) + ")",
+                        name="allocation_status"),
+        CheckConstraint("status <> 'executed' OR ledger_seq IS NOT NULL",
+                        name="allocation_executed_has_txn"),
     )
     id: int | None = Field(default=None, primary_key=True)
     need_id: int = Field(foreign_key="need.id", index=True)
     pledge_id: int | None = Field(default=None, foreign_key="pledge.id", index=True)
     fund_id: int | None = Field(default=None, foreign_key="communityfund.id", index=True)
+    donation_id: int | None = Field(default=None, foreign_key="donation.id", unique=True)
     amount: int = Field(sa_type=BigInteger)
-    status: str = Field(default="proposed", max_length=20)
+    status: str = Field(default="proposed", max_length=20)  # one of TRANSFER_STATES
     match_run_id: int | None = Field(default=None, foreign_key="match_run.id")
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
     reason: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=now)
+
+
+Transfer = Allocation  # the name the write side uses
 
 
 class Approval(SQLModel, table=True):

@@ -15,6 +15,7 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 
+from core import outbox
 from core.config import Settings
 
 QUEUE_NAME = "shanlian"
@@ -45,3 +46,15 @@ def recover_abandoned(queue: Queue, now: float | None = None) -> None:
     """Requeue jobs whose worker died (what the worker's own maintenance does every few
     minutes; an admin or a test can call it at once). `now` moves the cut-off forward."""
     StartedJobRegistry(queue=queue).cleanup(timestamp=now)
+
+
+def outbox_sender(settings: Settings):
+    """What core.outbox calls after a commit: enqueue one deferred job on this queue. The
+    job gets the database it was deferred in as `database_url`."""
+    def send(database_url: str, func: str, args: list) -> None:
+        enqueue(get_queue(settings), func, *args, database_url=database_url)
+    return send
+
+
+def install_outbox_sender(settings: Settings | None = None) -> None:
+    outbox.set_sender(outbox_sender(settings or Settings.from_env()))

@@ -53,18 +53,17 @@ def strip_metadata(data: bytes) -> CleanImage:
     """Decode an image and re-encode its pixels only. Refuses anything that is not a
     reasonably sized JPEG, PNG, WebP, GIF or BMP image."""
     if not isinstance(data, bytes | bytearray) or not data:
-        raise EvidenceError("文件为空 / the file is empty")
+        raise EvidenceError("文件为空")
     if len(data) > MAX_BYTES:
-        raise EvidenceError(f"文件过大（上限 {MAX_BYTES // 1024 // 1024} MB）"
-                            f" / the file is too large (limit {MAX_BYTES // 1024 // 1024} MB)")
+        raise EvidenceError("文件过大（上限 %(mb)s MB）", mb=MAX_BYTES // 1024 // 1024)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
             width, height = probe.size
             if fmt not in FORMATS:
-                raise EvidenceError("只接受 JPEG、PNG、WebP 图片 / only JPEG, PNG or WebP images")
+                raise EvidenceError("只接受 JPEG、PNG、WebP 图片")
             if width * height > MAX_PIXELS:
-                raise EvidenceError("图片像素过多 / the image has too many pixels")
+                raise EvidenceError("图片像素过多")
             probe.verify()  # structural check; the image must be reopened after verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -73,7 +72,7 @@ def strip_metadata(data: bytes) -> CleanImage:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as exc:
-        raise EvidenceError("文件不是可识别的图片 / the file is not a readable image") from exc
+        raise EvidenceError("文件不是可识别的图片") from exc
     target, content_type, extension, options = FORMATS[fmt]
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE))
@@ -116,9 +115,9 @@ def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
     """Store a photo for a need (optionally for one of its disbursements) and record it.
     Counts as a disclosure: the need's last_disclosed_at moves to now."""
     if disbursement is not None and disbursement.need_id != need.id:
-        raise EvidenceError("该拨付不属于此需求 / the disbursement belongs to another need")
+        raise EvidenceError("该拨付不属于此需求")
     if len(caption) > 300:
-        raise EvidenceError("说明最多300字 / the caption is at most 300 characters")
+        raise EvidenceError("说明最多300字")
     clean = store_image(upload_dir, data)
     # The uploader's file name may carry a person's name: it is not kept.
     name = f"{clean.sha256[:16]}.{clean.extension}"
@@ -145,8 +144,8 @@ def evidence_file(session: Session, upload_dir: Path, evidence_id: int,
         select(Evidence).join(Need, Need.id == Evidence.need_id)
         .where(Evidence.id == evidence_id, Need.state.in_(public_states))).first()
     if row is None:
-        raise NotFound(f"找不到凭证 {evidence_id} / no evidence {evidence_id}")
+        raise NotFound("找不到凭证 %(id)s", id=evidence_id)
     path = stored_path(upload_dir, row.sha256, EXTENSIONS.get(row.content_type, "bin"))
     if not path.is_file():
-        raise NotFound(f"凭证文件缺失 {evidence_id} / the evidence file is missing")
+        raise NotFound("凭证文件缺失 %(id)s", id=evidence_id)
     return row, path

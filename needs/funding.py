@@ -6,30 +6,32 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session
 
 from core.audit import record
-from core.clock import now
+from core.clock import aware, now
 from core.errors import UserError
-from core.money import require_positive
+from core.money import Money, require_positive
 from funds import accounts, ledger
-from funds.models import CommunityFund, Disbursement
+from funds.models import Allocation, CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
 from needs.models import Milestone, Need
 
 FUNDABLE = ("verified",)
 
 
-def credit_need(session: Session, need: Need, amount: int, source_account: str, kind: str,
-                ref: str, memo: str = "") -> None:
-    """Give `amount` to a verified need from `source_account`.
+def reserve_need(session: Session, need: Need, amount: Money, holder: str | None = None) -> None:
+    """The guard of every gift to a need, run before anything else is written: raise its
+    `funded` by `amount` if the need may take it, or refuse and change nothing.
 
     A whole need (微心愿, a sponsorship year) takes exactly its full amount in one go; any
     need takes at most what is still open. The WHERE clause re-checks both on the locked
-    row, so two donors at once cannot both win."""
+    row, so two donors at once cannot both win. A need under a live hold takes money only
+    from the hold's `holder`."""
     require_positive(amount)
     result = session.execute(
         update(Need)
         .where(
             Need.id == need.id,
             Need.state.in_(FUNDABLE),
+            or_(Need.hold_holder.is_(None), Need.hold_until <= now(), Need.hold_holder == holder),
             Need.funded + amount <= Need.amount,
             or_(Need.whole.is_(False), and_(Need.funded == 0, Need.amount == amount)),
         )
@@ -37,45 +39,99 @@ def credit_need(session: Session, need: Need, amount: int, source_account: str, 
     )
     if result.rowcount != 1:
         session.refresh(need)
-        if need.state not in FUNDABLE:
-            raise UserError("该需求当前不能接受捐助 / this need is not open for funding")
-        if need.whole and need.funded == 0:
-            raise UserError(f"该心愿须一次全额认领（{need.amount} 分）/ must be funded whole")
-        raise UserError("金额超过尚需金额，或已被他人认领 / more than is still open, or already "
-                        "claimed")
-    ledger.append(session, kind, ref, [(source_account, -amount), (accounts.need(need.code), amount)],
-                  memo=memo or need.title)
+        raise _refusal(need, amount, holder) or UserError(
+            "金额超过尚需金额，或已被他人认领")
+
+
+def need_open_for(session: Session, need: Need, amount: Money, holder: str | None = None) -> None:
+    """Refuse now, writing nothing, if the need could not take `amount` (e.g. before a
+    payment starts). The conditional UPDATE in reserve_need is still the real guard."""
+    session.refresh(need)
+    refusal = _refusal(need, require_positive(amount), holder)
+    if refusal is not None:
+        raise refusal
+
+
+def _refusal(need: Need, amount: int, holder: str | None) -> UserError | None:
+    if need.state not in FUNDABLE:
+        return UserError("该需求当前不能接受捐助")
+    if need.hold_holder and need.hold_holder != holder and aware(need.hold_until) > now():
+        return UserError("该心愿正被他人认领中，请稍后再试")
+    if need.whole and (need.funded != 0 or amount != need.amount):
+        if need.funded == 0:
+            return UserError("该心愿须一次全额认领（%(amount)s）", amount=Money.fen(need.amount))
+        return UserError("该心愿已被他人认领")
+    if need.funded + amount > need.amount:
+        return UserError("金额超过尚需金额（%(open)s）", open=Money.fen(need.amount - need.funded))
+    return None
+
+
+def post_credit(session: Session, need: Need, amount: Money, source_account: str, kind: str,
+                ref: str, memo: str = "") -> LedgerTxn:
+    """Write the ledger transaction for money `reserve_need` already let in, and mark the
+    need funded when it is full. Returns the transaction."""
+    txn = ledger.append(session, kind, ref,
+                        [(source_account, -amount), (accounts.need(need.code), amount)],
+                        memo=memo or need.title)
     session.refresh(need)
     if need.funded == need.amount:
         need.state = "funded"
         session.flush()
         record(session, "need.funded", f"need:{need.code}")
+    return txn
 
 
-def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: int,
-                    ref: str, actor_id: int | None = None) -> None:
-    """A community-fund micro-grant: the fund's balance falls, the need's funded rises."""
+def credit_need(session: Session, need: Need, amount: Money, source_account: str, kind: str,
+                ref: str, memo: str = "") -> LedgerTxn:
+    """Give `amount` to a verified need from `source_account`: guard, then write. Returns
+    the ledger transaction."""
+    reserve_need(session, need, amount)
+    return post_credit(session, need, amount, source_account, kind, ref, memo)
+
+
+def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: Money,
+                    ref: str | None = None, actor_id: int | None = None) -> Allocation:
+    """A community-fund micro-grant, decided at once: its transfer record, executed. (The
+    four-eyes path is needs/transfers.py: propose, approve, execute.)"""
+    transfer = Allocation(need_id=need.id, fund_id=fund.id, amount=require_positive(amount),
+                          status="approved")
+    session.add(transfer)
+    session.flush()
+    execute_grant(session, transfer, fund, need, ref=ref, actor_id=actor_id)
+    return transfer
+
+
+def execute_grant(session: Session, transfer: Allocation, fund: CommunityFund, need: Need,
+                  ref: str | None = None, actor_id: int | None = None) -> LedgerTxn:
+    """Move an approved grant's money: the fund's balance falls, the need's funded rises.
+    Every guard (cap, the need, the fund's balance) runs before the ledger is written."""
+    amount = transfer.amount
     if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
-        raise UserError("超过该基金的单笔上限 / above the fund's per-grant cap")
+        raise UserError("超过该基金的单笔上限")
+    reserve_need(session, need, amount)
     change_balance(session, fund, -amount)
-    credit_need(session, need, amount, accounts.fund(fund.code), "grant", ref,
-                memo=f"{fund.name} → {need.title}")
-    record(session, "fund.grant", f"fund:{fund.code}", actor_id, need=need.code, amount=amount)
+    txn = post_credit(session, need, amount, accounts.fund(fund.code), "grant",
+                      ref or f"allocation:{transfer.id}", memo=f"{fund.name} → {need.title}")
+    transfer.status, transfer.ledger_seq = "executed", txn.seq
+    session.flush()
+    record(session, "fund.grant", f"fund:{fund.code}", actor_id, need=need.code, amount=amount,
+           transfer=transfer.id)
+    return txn
 
 
-def disburse(session: Session, need: Need, amount: int, paid_to: str, memo: str = "",
+def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: str = "",
              milestone: Milestone | None = None, actor_id: int | None = None) -> Disbursement:
     """Pay out money held for a need to the organisation or supplier that delivers it."""
     require_positive(amount)
     if not paid_to.strip():
-        raise UserError("必须写明收款方 / the payee is required")
+        raise UserError("必须写明收款方")
     result = session.execute(
         update(Need)
         .where(Need.id == need.id, Need.disbursed + amount <= Need.funded)
         .values(disbursed=Need.disbursed + amount)
     )
     if result.rowcount != 1:
-        raise UserError("拨付金额超过已筹金额 / more than the need holds")
+        raise UserError("拨付金额超过已筹金额")
     txn = ledger.append(session, "disbursement", f"need:{need.code}",
                         [(accounts.need(need.code), -amount), (accounts.disbursed(need.code), amount)],
                         memo=memo or f"拨付给{paid_to}")

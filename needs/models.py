@@ -85,6 +85,7 @@ class Need(SQLModel, table=True):
         CheckConstraint("disbursed >= 0 AND disbursed <= funded", name="need_disbursed_le_funded"),
         CheckConstraint("urgency BETWEEN 1 AND 5", name="need_urgency_range"),
         CheckConstraint("people >= 1", name="need_people_positive"),
+        CheckConstraint("(hold_holder IS NULL) = (hold_until IS NULL)", name="need_hold_complete"),
         # Public-page indexes (migration 0002, measured by bench/web.py): the /needs order,
         # read backwards for DESC; and region prefixes (LIKE 'a/b/%') on PostgreSQL.
         Index("ix_need_public_order", "urgency", "posted_at", "id"),
@@ -118,6 +119,10 @@ class Need(SQLModel, table=True):
     verified_at: datetime | None = None
     verified_by: int | None = Field(default=None, foreign_key="user.id")
     last_disclosed_at: datetime | None = None
+    # A hold (needs/holds.py): while it lasts, only its holder (e.g. "donation:12", a donor
+    # paying for a 微心愿) may fund the need.
+    hold_holder: str | None = Field(default=None, max_length=80)
+    hold_until: datetime | None = None
 
     @property
     def open_amount(self) -> int:

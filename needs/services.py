@@ -8,7 +8,7 @@ from sqlmodel import Session
 from core.audit import record
 from core.clock import now
 from core.errors import UserError
-from core.money import require_positive
+from core.money import Money, require_positive
 from core.regions import Region
 from needs.models import (
     AGE_BANDS,
@@ -40,7 +40,7 @@ def create_organisation(session: Session, name: str, region: str, kind: str = "c
                         status: str = "pending") -> Organisation:
     Region.parse(region)
     if not name.strip():
-        raise UserError("机构名称不能为空 / organisation name is required")
+        raise UserError("机构名称不能为空")
     org = Organisation(name=name.strip(), region=region, kind=kind, status=status)
     session.add(org)
     session.flush()
@@ -65,9 +65,9 @@ def create_beneficiary(session: Session, organisation: Organisation, pseudonym: 
     """Public part and private part are two rows; only the public part is ever listed."""
     Region.parse(region)
     if age_band not in AGE_BANDS:
-        raise UserError(f"未知年龄段 {age_band} / unknown age band")
+        raise UserError("未知年龄段 %(age_band)s", age_band=age_band)
     if not pseudonym.strip() or not full_name.strip():
-        raise UserError("化名和姓名都必须填写 / pseudonym and full name are required")
+        raise UserError("化名和姓名都必须填写")
     person = Beneficiary(code="", pseudonym=pseudonym.strip(), age_band=age_band,
                          region=region, is_minor=is_minor, organisation_id=organisation.id)
     session.add(person)
@@ -82,21 +82,21 @@ def create_beneficiary(session: Session, organisation: Organisation, pseudonym: 
 
 
 def create_need(session: Session, organisation: Organisation, *, kind: str, title: str,
-                amount: int, category: str, region: str, story: str = "", urgency: int = 3,
+                amount: Money, category: str, region: str, story: str = "", urgency: int = 3,
                 people: int = 1, deadline: date | None = None,
                 programme: Programme | None = None,
                 beneficiary: Beneficiary | None = None) -> Need:
     if kind not in NEED_KINDS:
-        raise UserError(f"未知需求类型 {kind} / unknown need kind")
+        raise UserError("未知需求类型 %(kind)s", kind=kind)
     if category not in CATEGORIES:
-        raise UserError(f"未知类别 {category} / unknown category")
+        raise UserError("未知类别 %(category)s", category=category)
     require_positive(amount)
     if not isinstance(urgency, int) or not 1 <= urgency <= 5:
-        raise UserError("紧急程度须为 1–5 / urgency must be 1–5")
+        raise UserError("紧急程度须为 1–5")
     if not isinstance(people, int) or people < 1:
-        raise UserError("受益人数至少为 1 / people must be at least 1")
+        raise UserError("受益人数至少为 1")
     if not title.strip():
-        raise UserError("标题不能为空 / title is required")
+        raise UserError("标题不能为空")
     Region.parse(region)
     need = Need(kind=kind, title=title.strip(), story=story, amount=amount, category=category,
                 region=region, urgency=urgency, people=people, deadline=deadline,
@@ -115,7 +115,7 @@ def add_milestones(session: Session, need: Need, steps: list[tuple[str, int, dat
     milestones = [Milestone(need_id=need.id, seq=i, title=title, amount=amount, due=due)
                   for i, (title, amount, due) in enumerate(steps, start=1)]
     if sum(m.amount for m in milestones) > need.amount:
-        raise UserError("里程碑金额合计超过需求金额 / milestones exceed the need's amount")
+        raise UserError("里程碑金额合计超过需求金额")
     session.add_all(milestones)
     session.flush()
     return milestones
@@ -124,8 +124,7 @@ def add_milestones(session: Session, need: Need, steps: list[tuple[str, int, dat
 def move(session: Session, need: Need, to_state: str, actor_id: int | None = None,
          reason: str = "") -> Need:
     if to_state not in TRANSITIONS.get(need.state, set()):
-        raise UserError(f"不能从“{need.state}”变为“{to_state}” / cannot move from {need.state} "
-                        f"to {to_state}")
+        raise UserError("不能从“%(old)s”变为“%(new)s”", old=need.state, new=to_state)
     previous, need.state = need.state, to_state
     session.add(need)
     session.flush()
@@ -153,5 +152,5 @@ def verify(session: Session, need: Need, verifier_id: int | None = None) -> Need
 
 def reject(session: Session, need: Need, verifier_id: int | None, reason: str) -> Need:
     if not reason.strip():
-        raise UserError("驳回必须写明理由 / a rejection needs a reason")
+        raise UserError("驳回必须写明理由")
     return move(session, need, "rejected", verifier_id, reason)

@@ -76,19 +76,19 @@ def parse_need_filter(args: Mapping[str, str],
     def arg(name: str) -> str:
         return (args.get(name) or "").strip()
 
-    def choice(name: str, allowed: Iterable[str], zh: str, en: str) -> str:
+    def choice(name: str, allowed: Iterable[str], msgid: str) -> str:
         value = arg(name)
         if value and value not in allowed:
-            errors.append(UserError(f"{zh}“{value[:40]}”无效", f"unknown {en} “{value[:40]}”"))
+            errors.append(UserError(msgid, value=value[:40]))
             return ""
         return value
 
     values: dict = {
-        "programme": choice("programme", set(programme_codes), "项目类别（公益计划）", "programme"),
-        "kind": choice("kind", NEED_KINDS, "需求类型", "kind"),
-        "category": choice("category", CATEGORIES, "领域", "category"),
-        "state": choice("state", PUBLIC_STATES, "状态", "status"),
-        "sort": choice("sort", SORTS, "排序方式", "sort order"),
+        "programme": choice("programme", set(programme_codes), "项目类别（公益计划）“%(value)s”无效"),
+        "kind": choice("kind", NEED_KINDS, "需求类型“%(value)s”无效"),
+        "category": choice("category", CATEGORIES, "领域“%(value)s”无效"),
+        "state": choice("state", PUBLIC_STATES, "状态“%(value)s”无效"),
+        "sort": choice("sort", SORTS, "排序方式“%(value)s”无效"),
         "q": " ".join(arg("q").split())[:MAX_QUERY_CHARS],
     }
     urgency = arg("urgency")
@@ -96,13 +96,13 @@ def parse_need_filter(args: Mapping[str, str],
         if urgency.isdigit() and 1 <= int(urgency) <= 5:
             values["urgency"] = int(urgency)
         else:
-            errors.append(UserError("紧急程度应为 1 到 5", "urgency must be 1 to 5"))
+            errors.append(UserError("紧急程度应为 1 到 5"))
     page = arg("page")
     if page:
         if page.isdigit() and 1 <= int(page) <= MAX_PAGE:
             values["page"] = int(page)
         else:
-            errors.append(UserError(f"页码“{page[:20]}”无效", f"invalid page “{page[:20]}”"))
+            errors.append(UserError("页码“%(page)s”无效", page=page[:20]))
     values["region"] = _parse_region(arg("region"), arg("province"), arg("city"), arg("county"),
                                      errors)
     return NeedFilter(**values), errors
@@ -116,13 +116,13 @@ def _parse_region(path: str, province: str, city: str, county: str,
         parts = [p.strip() for p in path.strip("/").split("/") if p.strip()]
         province, city, county = (parts + ["", "", ""])[:3]
         if len(parts) > 3:
-            errors.append(UserError("地区只能筛选到县级", "regions can be chosen down to a county"))
+            errors.append(UserError("地区只能筛选到县级"))
     if not province:
         if city or county:
-            errors.append(UserError("请先选择省份", "choose a province first"))
+            errors.append(UserError("请先选择省份"))
         return ""
     if province not in region_children(""):
-        errors.append(UserError(f"未知地区“{province[:40]}”", f"unknown region “{province[:40]}”"))
+        errors.append(UserError("未知地区“%(region)s”", region=province[:40]))
         return ""
     chosen = [province]
     if city and city in region_children(province):

@@ -30,7 +30,7 @@ class FundPage:
 def fund_page(session: Session, code: str, before: int | None = None) -> FundPage:
     fund = session.exec(select(CommunityFund).where(CommunityFund.code == code)).first()
     if fund is None:
-        raise NotFound(f"找不到社区基金 {code} / no community fund {code}")
+        raise NotFound("找不到社区基金 %(code)s", code=code)
     account = f"fund:{code}"
     money_in, out, balance, first, last = account_flows(session, [account])
     txns, older = account_txns(session, [account], before)
@@ -77,7 +77,7 @@ def enterprise_page(session: Session, code: str, before: int | None = None,
     enterprise = session.exec(select(Enterprise).where(Enterprise.code == code,
                                                        Enterprise.status == "approved")).first()
     if enterprise is None:
-        raise NotFound(f"找不到爱心企业 {code} / no donor enterprise {code}")
+        raise NotFound("找不到爱心企业 %(code)s", code=code)
     pledges = list(session.exec(select(Pledge).where(Pledge.enterprise_id == enterprise.id)
                                 .order_by(Pledge.id)).all())
     own = f"enterprise:{code}"
@@ -141,7 +141,7 @@ class ProgrammePage:
 def programme_page(session: Session, code: str, page: int = 1) -> ProgrammePage:
     programme = session.exec(select(Programme).where(Programme.code == code)).first()
     if programme is None:
-        raise NotFound(f"找不到公益项目 {code} / no programme {code}")
+        raise NotFound("找不到公益项目 %(code)s", code=code)
     where = (Need.programme_id == programme.id) & Need.state.in_(PUBLIC_STATES)
     k, a, f, d = session.exec(select(*breakdown_columns()).where(where)).one()
     by_state = [(s, int(n)) for s, n in session.exec(

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import now
 from core.errors import NotFound
 from core.privacy import donor_display_name
 from donors.models import Donation, Donor, Enterprise, Pledge
-from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
+from funds.models import Allocation, CommunityFund, Disbursement
 from needs.models import (
     PUBLIC_STATES,
     Beneficiary,
@@ -65,7 +64,7 @@ def need_view(session: Session, code: str) -> NeedView:
     need = session.exec(select(Need).where(Need.code == code,
                                            Need.state.in_(PUBLIC_STATES))).first()
     if need is None:
-        raise NotFound(f"找不到需求 {code} / no need {code}")
+        raise NotFound("找不到需求 %(code)s", code=code)
     paid = (Donation.need_id == need.id) & (Donation.status == "paid")
     donor_count = session.exec(select(func.count(Donation.id)).where(
         paid, Donation.donor_id.is_not(None))).one()
@@ -80,19 +79,12 @@ def need_view(session: Session, code: str) -> NeedView:
                        .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
                        .where(Allocation.need_id == need.id, Allocation.status == "executed")
                        .order_by(Allocation.id)).all()]
-    # Community-fund grants live in the ledger: fund:<code> → need:<code>, kind "grant".
-    mine, theirs = aliased(LedgerPosting), aliased(LedgerPosting)
-    grant_rows = session.exec(
-        select(theirs.account, mine.amount, mine.seq)
-        .join(LedgerTxn, LedgerTxn.seq == mine.seq)
-        .join(theirs, (theirs.seq == mine.seq) & (theirs.account.startswith("fund:")))
-        .where(mine.account == f"need:{need.code}", LedgerTxn.kind == "grant")
-        .order_by(mine.seq)).all()
-    fund_names = dict(session.exec(select(CommunityFund.code, CommunityFund.name).where(
-        CommunityFund.code.in_([a.partition(":")[2] for a, _m, _s in grant_rows])))
-        .all()) if grant_rows else {}
-    grants = [(a.partition(":")[2], fund_names.get(a.partition(":")[2], a), int(m), s)
-              for a, m, s in grant_rows]
+    # Community-fund grants: their transfer records (funds.models.Allocation), executed.
+    grants = [(code, name, int(amount), seq) for code, name, amount, seq in session.exec(
+        select(CommunityFund.code, CommunityFund.name, Allocation.amount, Allocation.ledger_seq)
+        .join(CommunityFund, CommunityFund.id == Allocation.fund_id)
+        .where(Allocation.need_id == need.id, Allocation.status == "executed")
+        .order_by(Allocation.ledger_seq)).all()]
     milestones = list(session.exec(select(Milestone).where(
         Milestone.need_id == need.id).order_by(Milestone.seq)).all())
     today = now().date()
@@ -135,7 +127,7 @@ def need_disclosure(session: Session, code: str, before: int | None = None) -> N
     need = session.exec(select(Need).where(Need.code == code,
                                            Need.state.in_(PUBLIC_STATES))).first()
     if need is None:
-        raise NotFound(f"找不到项目 {code} / no project {code}")
+        raise NotFound("找不到项目 %(code)s", code=code)
     raised, out, held, first, last = account_flows(session, [f"need:{code}"])
     disbursed = account_flows(session, [f"disbursed:{code}"])[2]
     txns, older = account_txns(session, [f"need:{code}"], before)

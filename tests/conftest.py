@@ -12,6 +12,7 @@ from sqlalchemy import text
 from core import clock, migrate
 from core.config import Settings
 from core.db import dispose_all, get_engine, unit_of_work
+from funds import ledger_guard
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = Settings.from_env().database_url if os.environ.get("DATABASE_URL") else None
@@ -67,8 +68,12 @@ def truncate_all(url: str) -> None:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                               + " RESTART IDENTITY CASCADE"))
         else:
+            # The ledger refuses DELETE (funds.ledger_guard): lift the guard for the emptying
+            # only, inside this transaction, and put it back before it commits.
+            ledger_guard.drop(conn)
             for table in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{table}"'))
+            ledger_guard.create(conn)
             has_sequence = conn.execute(text(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first()
             if has_sequence:
@@ -101,6 +106,16 @@ def demo_url(database_url):
         load(session)
     yield database_url
     truncate_all(database_url)
+
+
+def tamper(url: str, *statements: str) -> None:
+    """Change ledger rows behind the services' back, as an attacker with DDL rights could
+    (dropping the append-only triggers first), to show the hash chain still catches it."""
+    with get_engine(url).begin() as conn:
+        ledger_guard.drop(conn)
+        for statement in statements:
+            conn.execute(text(statement))
+        ledger_guard.create(conn)
 
 
 def make_app(url: str):

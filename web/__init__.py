@@ -3,39 +3,66 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+import click
+from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
 
-from core.config import ROOT, Settings
+from core import logs
+from core.config import DEV_SECRET_KEY, LOCALES, ROOT, Settings
+from jobs.queue import install_outbox_sender
 from web import db as request_db
-from web import page_cache
+from web import page_cache, request_log
+
+
+class ShanlianFlask(Flask):
+    def dispatch_request(self):
+        # Reached only when the view returned instead of raising: the request's unit of
+        # work may then commit (web.db).
+        response = super().dispatch_request()
+        request_db.mark_view_returned()
+        return response
+
 
 babel = Babel()
 htmx = HTMX()
-LOCALES = ("zh_CN", "en")
 
 
 def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
-    return chosen if chosen in LOCALES else "zh_CN"
+    return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
+
+
+def _refuse_dev_secret(app: Flask, settings: Settings) -> None:
+    """The development SECRET_KEY signs nothing real: refused unless the app is in debug or
+    testing, or is only running a CLI command (db upgrade, demo load: no cookies signed)."""
+    if settings.secret_key != DEV_SECRET_KEY or app.debug or app.testing:
+        return
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
+        return
+    raise RuntimeError("SECRET_KEY is the development value: set SECRET_KEY (or run with --debug)")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(Path(__file__).parent / "static"),
-                instance_path=str(ROOT / "instance"))
+    app = ShanlianFlask(__name__, template_folder=str(ROOT / "templates"),
+                        static_folder=str(Path(__file__).parent / "static"),
+                        instance_path=str(ROOT / "instance"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SHANLIAN=settings,
-        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    _refuse_dev_secret(app, settings)
+    logs.configure()
+    request_log.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
     request_db.init_app(app)
+    install_outbox_sender(settings)
     page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 

@@ -1,60 +1,32 @@
-"""`flask --app web db upgrade`, `ledger verify [FILE]`, `demo load`."""
+"""Registers the command groups; each lives next to the code it drives."""
 from __future__ import annotations
-
-import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core import migrate
+from core.cli import db_group
 from core.db import get_engine, unit_of_work
-from funds import ledger
-from funds.ledger_format import verify_lines
+from funds.cli import ledger_group
+from readside.reconcile import first_mismatch
 
 
-def register_cli(app: Flask) -> None:
-    db_cli = AppGroup("db", help="Database schema (Alembic).")
-    ledger_cli = AppGroup("ledger", help="The hash-chained public ledger.")
-    demo_cli = AppGroup("demo", help="Demo data from the seed reports.")
+def _demo_group() -> AppGroup:
+    group = AppGroup("demo", help="Demo data from the seed reports.")
 
-    def _url() -> str:
-        return current_app.config["SHANLIAN"].database_url
-
-    @db_cli.command("upgrade")
-    @click.argument("revision", default="head")
-    def db_upgrade(revision: str) -> None:
-        """Migrate the database to REVISION (default: head)."""
-        migrate.upgrade(_url(), revision)
-        click.echo(f"database at {revision}")
-
-    @db_cli.command("downgrade")
-    @click.argument("revision", default="base")
-    def db_downgrade(revision: str) -> None:
-        migrate.downgrade(_url(), revision)
-
-    @ledger_cli.command("verify")
-    @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
-    def ledger_verify(file: str | None) -> None:
-        """Recompute the chain (of the database, or of a downloaded FILE); exit 1 on a break."""
-        if file:
-            with open(file, encoding="utf-8") as handle:
-                verdict = verify_lines(handle)
-        else:
-            with unit_of_work(get_engine(_url())) as session:
-                verdict = ledger.verify(session)
-        click.echo(str(verdict), err=not verdict.ok)
-        sys.exit(0 if verdict.ok else 1)
-
-    @demo_cli.command("load")
+    @group.command("load")
     def demo_load() -> None:
         """Load the demo programmes, needs, funds and money (idempotent)."""
         from web.demo_data import load
 
-        with unit_of_work(get_engine(_url())) as session:
+        with unit_of_work(get_engine(current_app.config["SHANLIAN"].database_url)) as session:
             loaded = load(session)
         click.echo("demo data loaded" if loaded else "demo data already present")
 
-    app.cli.add_command(db_cli)
-    app.cli.add_command(ledger_cli)
-    app.cli.add_command(demo_cli)
+    return group
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_group())
+    app.cli.add_command(ledger_group(mirror_check=first_mismatch))
+    app.cli.add_command(_demo_group())

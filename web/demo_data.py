@@ -109,11 +109,14 @@ class Demo:
         self.moment += timedelta(minutes=minutes)
         clock.set_now(self.moment)
 
-    def user(self, email: str, name: str, role: str, **scope) -> User:
+    def user(self, email: str, name: str, role: str | None, **scope) -> User:
+        """A user with one membership (none when role is None: a fund manager's memberships
+        are added fund by fund, since the database refuses one without its fund)."""
         user = User(email=email, name=name)
         self.session.add(user)
         self.session.flush()
-        self.session.add(Membership(user_id=user.id, role=role, **scope))
+        if role is not None:
+            self.session.add(Membership(user_id=user.id, role=role, **scope))
         return user
 
     def child(self, org, region: str, index: int, age_band: str = "6-11"):
@@ -151,8 +154,10 @@ def _load(demo: Demo) -> None:  # noqa: PLR0915 — one linear script reads best
     s, tick = demo.session, demo.tick
     tick()
     admin = demo.user("admin@shanlian.example", "平台管理员", "admin")
-    verifier = demo.user("verifier@binzhou.example", "滨州市民政局审核员", "verifier")
-    hepu_verifier = demo.user("ertong@hepu.example", "合浦县儿童督导员", "verifier")
+    verifier = demo.user("verifier@binzhou.example", "滨州市民政局审核员", "verifier",
+                         region=BINZHOU)
+    hepu_verifier = demo.user("ertong@hepu.example", "合浦县儿童督导员", "verifier",
+                              region=HEPU)
 
     org_bz = needs.create_organisation(s, "滨州市慈善总会", f"{BINZHOU}/滨城区", status="approved")
     org_wf = needs.create_organisation(s, "潍坊市慈善总会", f"{WEIFANG}/奎文区", status="approved")
@@ -163,7 +168,7 @@ def _load(demo: Demo) -> None:  # noqa: PLR0915 — one linear script reads best
     org_qm = needs.create_organisation(s, "邹平市齐明社区社会工作站",
                                        f"{BINZHOU}/邹平市/黄山街道/齐明社区",
                                        kind="social_work_station", status="approved")
-    demo.user("charity@binzhou.example", "滨州市慈善总会", "charity", organisation_id=org_bz.id)
+    demo.user("charity@binzhou.example", "滨州市慈善总会", "org_admin", organisation_id=org_bz.id)
 
     prog = {}
     for code, name, region, organiser, summary in [
@@ -194,12 +199,11 @@ def _load(demo: Demo) -> None:  # noqa: PLR0915 — one linear script reads best
     anxin_founders = [donors.create_enterprise(s, f"安心纾困基金发起企业{i + 1}号（示例）", BINZHOU)
                       for i in range(12)]
     for firm in firms:
-        demo.user(f"{firm.code.lower()}@enterprise.example", firm.name, "enterprise",
+        demo.user(f"{firm.code.lower()}@enterprise.example", firm.name, "enterprise_staff",
                   enterprise_id=firm.id)
 
     # 147 community funds across 滨州's seven county-level divisions, 21 in each.
-    managers = {county: demo.user(f"fund-{i}@binzhou.example", f"{county}社区基金管理员",
-                                  "fund_manager")
+    managers = {county: demo.user(f"fund-{i}@binzhou.example", f"{county}社区基金管理员", None)
                 for i, county in enumerate(BINZHOU_TOWNS)}
     community_funds = {}
     for county, town in BINZHOU_TOWNS.items():

@@ -30,7 +30,7 @@ from readside import exports as export_rows
 from readside import need_page as need_pages
 from readside.ledger_totals import ledger_head
 from web import charts, exports
-from web.db import session
+from web.db import db_session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
@@ -48,7 +48,7 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | N
 
 def _code(code: str) -> str:
     if not CODE.match(code):
-        raise NotFound(f"找不到 {code[:40]} / not found")
+        raise NotFound("找不到 %(code)s", code=code[:40])
     return code
 
 
@@ -112,7 +112,7 @@ def account_url(label) -> str | None:
 
 @bp.get("/")
 def index():
-    return render_template("disclosure/index.html", platform=totals.platform(session()))
+    return render_template("disclosure/index.html", platform=totals.platform(db_session()))
 
 
 @bp.get("/ledger")
@@ -120,7 +120,7 @@ def ledger_view():
     kind = request.args.get("kind") or None
     if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
         kind = None
-    page = ledger_pages.ledger_page(session(), before=_int_arg("before"), kind=kind)
+    page = ledger_pages.ledger_page(db_session(), before=_int_arg("before"), kind=kind)
     return render_template("disclosure/ledger.html", page=page)
 
 
@@ -139,39 +139,39 @@ def ledger_jsonl():
 
 @bp.get("/verify")
 def verify():
-    seq, head_hash = ledger_head(session())
+    seq, head_hash = ledger_head(db_session())
     return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
 
 
 @bp.get("/needs/<code>")
 def need_page(code: str):
-    view = need_pages.need_disclosure(session(), _code(code), before=_int_arg("before"))
+    view = need_pages.need_disclosure(db_session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/need.html", view=view)
 
 
 @bp.get("/funds")
 def funds():
     page = _int_arg("page", 1)
-    rows, total = entities.funds_list(session(), page=page)
+    rows, total = entities.funds_list(db_session(), page=page)
     return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
                            per_page=ledger_pages.PER_PAGE)
 
 
 @bp.get("/funds/<code>")
 def fund(code: str):
-    view = entities.fund_page(session(), _code(code), before=_int_arg("before"))
+    view = entities.fund_page(db_session(), _code(code), before=_int_arg("before"))
     return render_template("disclosure/fund.html", view=view)
 
 
 @bp.get("/enterprises")
 def enterprises():
     return render_template("disclosure/enterprises.html",
-                           rows=entities.enterprises_list(session()))
+                           rows=entities.enterprises_list(db_session()))
 
 
 @bp.get("/enterprises/<code>")
 def enterprise(code: str):
-    view = entities.enterprise_page(session(), _code(code), before=_int_arg("before"),
+    view = entities.enterprise_page(db_session(), _code(code), before=_int_arg("before"),
                                    page=_int_arg("page", 1))
     return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
                            per_page=ledger_pages.PER_PAGE)
@@ -180,7 +180,7 @@ def enterprise(code: str):
 @bp.get("/programmes/<code>")
 def programme(code: str):
     page = _int_arg("page", 1)
-    view = entities.programme_page(session(), _code(code), page=page)
+    view = entities.programme_page(db_session(), _code(code), page=page)
     return render_template("disclosure/programme.html", view=view, page=page,
                            per_page=ledger_pages.PER_PAGE)
 
@@ -205,17 +205,17 @@ def _export_source(db, what: str):
         entities.enterprise_page(db, code)  # 404 for an unknown enterprise
         return (what, export_rows.ENTERPRISE_EXPORT_COLUMNS,
                 export_rows.export_enterprise_allocations(db, code))
-    raise NotFound(f"没有名为 {what[:40]} 的导出 / no export named {what[:40]}")
+    raise NotFound("没有名为 %(name)s 的导出", name=what[:40])
 
 
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
 def export(what: str, fmt: str):
     if fmt == "xlsx":
-        stem, columns, rows = _export_source(session(), what)
+        stem, columns, rows = _export_source(db_session(), what)
         data = exports.xlsx_bytes(stem, columns, rows)
         return Response(data, mimetype=exports.XLSX_TYPE, headers={
             "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
-    _export_source(session(), what)  # refuse unknown names before streaming starts
+    _export_source(db_session(), what)  # refuse unknown names before streaming starts
     engine = get_engine(current_app.config["SHANLIAN"].database_url)
 
     def lines():
@@ -230,7 +230,7 @@ def export(what: str, fmt: str):
 @bp.get("/evidence/<int:id>")
 def evidence(id: int):  # noqa: A002 — the URL's name for it
     row, path = evidence_service.evidence_file(
-        session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
+        db_session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
     response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -239,6 +239,6 @@ def evidence(id: int):  # noqa: A002 — the URL's name for it
 
 @pages.get("/needs/<code>/card")
 def need_card(code: str):
-    view = need_pages.need_view(session(), _code(code))
+    view = need_pages.need_view(db_session(), _code(code))
     return render_template("need_card.html", view=view,
                            page_url=url_for("public.need", code=view.need.code, _external=True))

@@ -1,5 +1,5 @@
-from flask import Flask, render_template
-from flask_babel import get_locale
+from flask import Flask, render_template, request
+from flask_babel import gettext
 
 from core.errors import NotFound, UserError
 
@@ -7,11 +7,15 @@ from core.errors import NotFound, UserError
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):
-        return render_template("error.html", message=exc.message(str(get_locale())), code=404), 404
+        return render_template("error.html", message=exc.render(gettext), code=404), 404
 
     @app.errorhandler(UserError)
     def _user_error(exc: UserError):
-        return render_template("error.html", message=exc.message(str(get_locale())), code=400), 400
+        # A refused input is a 4xx (and the request rolls back, web.db). htmx requests get
+        # 422, which base.html tells htmx to swap, so the message shows in place.
+        code = 422 if request.headers.get("HX-Request") else 400
+        return render_template("error.html", message=exc.render(gettext),
+                               code=code), code
 
     @app.errorhandler(404)
     def _404(_exc):

@@ -48,8 +48,7 @@ def xlsx_bytes(sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> 
     worksheet.append(list(columns))
     for count, row in enumerate(rows, start=1):
         if count > XLSX_MAX_ROWS:
-            raise UserError("数据超过 Excel 行数上限，请下载 CSV / too many rows for Excel; "
-                            "download the CSV instead")
+            raise UserError("数据超过 Excel 行数上限，请下载 CSV")
         worksheet.append([_safe(v) for v in row])
     out = io.BytesIO()
     workbook.save(out)

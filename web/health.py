@@ -1,7 +1,7 @@
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from web.db import session
+from web.db import db_session
 
 bp = Blueprint("health", __name__)
 
@@ -9,7 +9,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     try:
-        session().execute(text("SELECT 1"))
+        db_session().execute(text("SELECT 1"))
     except Exception as exc:  # the point of the probe is to report, not raise
         return jsonify(status="error", database=type(exc).__name__), 503
     return jsonify(status="ok", database="ok")

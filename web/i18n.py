@@ -43,7 +43,7 @@ def _without_lang(query: str) -> str:
 @bp.get("/lang/<code>")
 def switch(code: str):
     if code not in LANGUAGES:
-        raise UserError(f"不支持的语言“{code}” / unsupported language {code!r}")
+        raise UserError("不支持的语言“%(code)s”", code=code)
     target = (safe_target(request.args.get("next")) or safe_target(request.referrer)
               or url_for("public.home"))
     response = redirect(target, code=303)

@@ -22,7 +22,7 @@ from flask_babel import get_locale
 
 from core import clock
 from core.data_version import data_version
-from web.db import session
+from web.db import db_session
 
 CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
 NEVER_CACHED = {"disclosure.ledger_jsonl", "disclosure.export", "disclosure.evidence"}
@@ -43,7 +43,7 @@ class PageCache:
         now = time.monotonic()
         ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
         if self.version is None or now - self.checked_at >= ttl:
-            self.version, self.checked_at = data_version(session()), now
+            self.version, self.checked_at = data_version(db_session()), now
         return self.version
 
     def forget_version(self) -> None:

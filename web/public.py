@@ -1,17 +1,19 @@
 """Public pages: home, the list of needs, one need."""
 from flask import Blueprint, make_response, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import gettext
 
+from core.errors import NotFound
 from readside import browse, need_page, totals
 from web import htmx
-from web.db import session
+from web.db import db_session
+from web.disclosure import CODE
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def home():
-    db = session()
+    db = db_session()
     return render_template("home.html", totals=totals.platform_totals(db),
                            programmes=totals.programmes_with_totals(db))
 
@@ -22,13 +24,15 @@ def needs():
     canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
-    result = browse.browse_needs(session(), request.args)
-    locale = str(get_locale())
-    errors = [e.message(locale) for e in result.errors]
+    result = browse.browse_needs(db_session(), request.args)
+    errors = [e.render(gettext) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
     template = "partials/need_list.html" if partial else "needs.html"
+    # Refused filters are a 4xx either way: 422 for htmx (base.html has htmx swap it, so the
+    # messages show in place), 400 for a whole page.
+    status = (422 if partial else 400) if errors else 200
     response = make_response(render_template(template, b=result, f=result.filter, errors=errors),
-                             400 if errors and not partial else 200)
+                             status)
     response.vary.add("HX-Request")
     if partial:
         response.headers["HX-Push-Url"] = url_for("public.needs", **result.filter.query_args())
@@ -45,4 +49,6 @@ def need_regions():
 
 @bp.get("/needs/<code>")
 def need(code: str):
-    return render_template("need.html", view=need_page.need_view(session(), code))
+    if not CODE.match(code):  # e.g. a NUL byte, which PostgreSQL refuses in a query
+        raise NotFound("找不到该需求")
+    return render_template("need.html", view=need_page.need_view(db_session(), code))

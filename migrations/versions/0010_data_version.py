@@ -2,13 +2,13 @@
 every unit of work that wrote anything.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

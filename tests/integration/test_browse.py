@@ -187,7 +187,8 @@ def test_bad_values_get_a_clear_message(demo_client, public, query, message):
     assert message in body and 'role="alert"' in body
     assert codes(body)  # the rest still lists (the bad value is left out)
     response, body = get(demo_client, f"/needs?{query}", headers=HX)
-    assert response.status_code == 200 and message in body  # htmx swaps only 2xx
+    # A refused input is a 4xx for htmx too: 422, which base.html's htmx-config swaps.
+    assert response.status_code == 422 and message in body
 
 
 def test_bad_value_in_english(demo_client):
@@ -266,3 +267,13 @@ def test_search_index_refreshes_when_a_need_is_verified(app, clean_url):
     with unit_of_work(engine) as s:
         services.verify(s, s.merge(second))
     assert codes(get(client, "/needs?q=dianfanguo")[1]) == [second.code]
+
+
+def test_htmx_is_told_to_swap_422_responses(demo_client):
+    import json
+    import re
+
+    _response, body = get(demo_client, "/needs")
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", body)[1])
+    rules = {rule["code"]: rule for rule in config["responseHandling"]}
+    assert rules["422"]["swap"] is True and rules["[45].."]["swap"] is False

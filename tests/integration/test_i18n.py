@@ -87,9 +87,12 @@ def test_catalog_covers_every_string_in_the_code(tmp_path):
     from babel.messages.frontend import CommandLineInterface
     from babel.messages.pofile import read_po
 
+    from core.errors import EXTRACT_KEYWORDS
+
     out = tmp_path / "messages.pot"
+    keywords = [arg for k in ("_l", "lazy_gettext", "_w:1c,2", *EXTRACT_KEYWORDS) for arg in ("-k", k)]
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"),
-                                "-k", "_l", "-k", "lazy_gettext", "-k", "_w:1c,2", "-o", str(out), str(ROOT)])
+                                *keywords, "-o", str(out), str(ROOT)])
     with out.open("rb") as fh:
         wanted = {m.id for m in read_po(fh) if m.id}
     have = {m.id for m in _catalog() if m.id}
@@ -125,3 +128,34 @@ def test_pages_render_in_english(english_app, url):
     assert "Skip to content" in en and "Needs and projects" in en and "Public ledger" in en
     assert "跳到正文" not in en and "需求与项目" not in en
     assert 'hreflang="zh-CN"' in en  # the switch offers the other language
+
+
+@pytest.mark.parametrize("locale,expected", [
+    ("zh_CN", "该心愿须一次全额认领（¥150.00）"),
+    ("en", "this wish must be funded whole (¥150.00)"),
+])
+def test_a_refusal_is_rendered_per_locale_with_amounts_in_yuan(locale, expected):
+    from core.errors import UserError
+    from core.money import Money
+
+    error = UserError("该心愿须一次全额认领（%(amount)s）", amount=Money.fen(15_000))
+    assert error.message(locale) == expected
+    assert "15000" not in error.message(locale) and "分" not in error.message(locale)
+
+
+def test_a_refused_donation_says_so_in_english_on_the_page(english_app):
+    """Through the request: Flask-Babel renders the refusal in the visitor's language."""
+    from core.errors import UserError
+    from core.money import Money
+
+    @english_app.get("/scratch/refuse")
+    def refuse():
+        raise UserError("金额超过尚需金额（%(open)s）", open=Money.fen(12_345))
+
+    client = english_app.test_client()
+    client.set_cookie("lang", "en")
+    response = client.get("/scratch/refuse")
+    assert response.status_code == 400
+    assert "more than is still open (¥123.45)" in response.get_data(as_text=True)
+    client.set_cookie("lang", "zh_CN")
+    assert "金额超过尚需金额（¥123.45）" in client.get("/scratch/refuse").get_data(as_text=True)

@@ -8,7 +8,7 @@ from core.config import Settings
 from core.db import get_engine
 from jobs.queue import get_queue
 from jobs.tasks import verify_ledger
-from tests.conftest import require_redis
+from tests.conftest import require_redis, tamper
 from tests.integration.test_ledger import _append_some
 
 
@@ -23,8 +23,7 @@ def test_without_redis_jobs_run_at_enqueue(clean_url):
 def test_with_redis_a_worker_runs_the_job_and_reports_a_broken_chain(clean_url):
     url = require_redis()
     _append_some(clean_url, 3)
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text("UPDATE ledger_posting SET amount = 1 WHERE seq = 2 AND position = 0"))
+    tamper(clean_url, "UPDATE ledger_posting SET amount = 1 WHERE seq = 2 AND position = 0")
     # A private queue name, so no other worker on this Redis takes the job.
     queue = get_queue(Settings(database_url=clean_url, redis_url=url),
                       name=f"test-{uuid.uuid4().hex[:8]}")
@@ -82,3 +81,30 @@ def test_a_job_whose_worker_dies_is_run_again():
         time.sleep(0.2)
     assert job.return_value() == "done on retry"
     queue.connection.delete(marker)
+
+
+def test_the_scheduled_reconcile_raises_an_alarm_on_a_false_mirror(clean_url, caplog):
+    import logging
+
+    from jobs.tasks import reconcile_ledger
+    from tests.integration.helpers import committed, fund_with
+
+    fund_code = committed(clean_url, lambda s: fund_with(s, 5_000).code)
+    assert reconcile_ledger(clean_url)["ok"] is True
+    with get_engine(clean_url).begin() as conn:
+        conn.execute(text("UPDATE communityfund SET balance = balance + 100"))
+    caplog.set_level(logging.INFO, logger="shanlian.alarm")
+    result = reconcile_ledger(clean_url)
+    assert result["ok"] is False and fund_code in result["mismatch"]
+    [alarm] = [r for r in caplog.records if r.name == "shanlian.alarm"]
+    assert alarm.levelno == logging.CRITICAL and fund_code in alarm.getMessage()
+
+
+def test_the_cron_timetable_registers_the_reconcile():
+    import fakeredis
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=fakeredis.FakeRedis())
+    scheduler.load_config_from_file("jobs.cron")
+    assert [(j.func_name, j.cron) for j in scheduler.get_jobs()] == [
+        ("jobs.tasks.reconcile_ledger", "17 * * * *")]

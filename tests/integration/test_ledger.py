@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from sqlalchemy import func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
@@ -12,6 +13,7 @@ from core.errors import UserError
 from funds import ledger
 from funds.ledger import LedgerError
 from funds.models import LedgerPosting, LedgerTxn
+from tests.conftest import tamper as tamper_with
 
 
 def _append_some(url, n=5):
@@ -51,9 +53,24 @@ def test_bad_postings_are_refused_and_write_nothing(clean_url, postings, message
     _append_some(clean_url, 1)
     with pytest.raises(LedgerError) as caught, unit_of_work(get_engine(clean_url)) as s:
         ledger.append(s, "donation", "donation:x", postings)
-    assert message in caught.value.zh
+    assert message in caught.value.message()
     assert isinstance(caught.value, UserError)
     assert _count(clean_url) == (1, 2)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_posting SET amount = amount + 1 WHERE seq = 2",
+    "UPDATE ledger_txn SET memo = '改过' WHERE seq = 2",
+    "DELETE FROM ledger_posting WHERE seq = 2",
+    "DELETE FROM ledger_txn WHERE seq = 3",
+])
+def test_the_database_refuses_to_change_the_ledger(clean_url, statement):
+    _append_some(clean_url, 3)
+    with pytest.raises(DBAPIError, match="append-only"), get_engine(clean_url).begin() as conn:
+        conn.execute(text(statement))
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert ledger.verify(s).ok
+    assert _count(clean_url) == (3, 6)
 
 
 @pytest.mark.parametrize("tamper", [
@@ -65,8 +82,7 @@ def test_bad_postings_are_refused_and_write_nothing(clean_url, postings, message
 ])
 def test_verify_names_the_first_altered_transaction(clean_url, tamper):
     _append_some(clean_url, 5)
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text(tamper))
+    tamper_with(clean_url, tamper)
     with unit_of_work(get_engine(clean_url)) as s:
         verdict = ledger.verify(s)
     assert not verdict.ok and verdict.bad_seq == 3, verdict
@@ -93,8 +109,52 @@ def test_cli_verify_exit_codes(clean_url, tmp_path):
     broken_file = _cli(clean_url, str(export))
     assert broken_file.returncode == 1 and "transaction 3" in broken_file.stderr
 
-    with get_engine(clean_url).begin() as conn:
-        conn.execute(text("UPDATE ledger_posting SET amount = -999 WHERE seq = 2 AND position = 0"))
+    tamper_with(clean_url, "UPDATE ledger_posting SET amount = -999 WHERE seq = 2 AND position = 0")
     broken = _cli(clean_url)
     assert broken.returncode == 1
     assert "transaction 2" in broken.stderr
+
+
+def test_cli_verify_reconciles_mirror_columns(clean_url):
+    from tests.integration.helpers import committed, fund_with, org, verified_need
+
+    def build(s):
+        from donors import services as donors
+
+        need = verified_need(s, org(s), kind="project", amount=100_000)
+        donors.donate_to_need(s, donors.create_donor(s, "张三"), need, 20_000)
+        fund_with(s, 5_000)
+        return need.code
+
+    code = committed(clean_url, build)
+    ok = _cli(clean_url)
+    assert ok.returncode == 0, ok.stderr
+    assert "mirror columns match" in ok.stdout
+    # The chain is intact, but the public figure is false.
+    with get_engine(clean_url).begin() as conn:
+        conn.execute(text("UPDATE need SET funded = funded + 50000 WHERE code = :c"), {"c": code})
+    broken = _cli(clean_url)
+    assert broken.returncode == 1
+    assert f"need {code}: funded is ¥700.00 but the ledger says ¥200.00" in broken.stderr
+
+
+def test_every_mirror_is_reconciled(clean_url):
+    from donors import services as donors
+    from readside.reconcile import mismatches
+    from tests.integration.helpers import committed, fund_with
+
+    def build(s):
+        fund = fund_with(s, 5_000)
+        firm = donors.create_enterprise(s, "企业甲", "山东省/滨州市")
+        pledge = donors.create_pledge(s, firm, 100_000)
+        donors.pay_pledge(s, pledge, 30_000, "pay:1")
+        return fund.code, pledge.code
+
+    fund_code, pledge_code = committed(clean_url, build)
+    with get_engine(clean_url).begin() as conn:
+        conn.execute(text("UPDATE communityfund SET balance = balance + 1"))
+        conn.execute(text("UPDATE pledge SET allocated = 7, paid_in = paid_in + 7"))
+    with unit_of_work(get_engine(clean_url)) as s:
+        found = [(m.table, m.code, m.column) for m in mismatches(s)]
+    assert found == [("fund", fund_code, "balance"), ("pledge", pledge_code, "paid_in"),
+                     ("pledge", pledge_code, "allocated")]

@@ -37,7 +37,7 @@ def test_project_page_shows_money_people_and_sources(demo_client, demo_url):
     code = codes["huanxin"][0]
     html = demo_client.get(f"/needs/{code}").get_data(as_text=True)
     assert "¥20,000.00" in html and "¥10,000.00" in html  # amount and raised
-    assert 'aria-valuenow="50"' in html
+    assert '<progress class="bar" max="100" value="50"' in html
     assert "聊城水城公益家居有限公司" in html  # the enterprise is named, with its 配捐
     assert re.search(r'href="/disclosure/ledger\?before=\d+#seq-\d+"', html)
     name, donor_code = codes["hidden_donor"]

@@ -26,7 +26,7 @@ def _refused(url, action, expect="金额"):
     before = _txn_count(url)
     with pytest.raises(UserError) as caught, unit_of_work(get_engine(url)) as s:
         action(s)
-    assert expect in caught.value.zh, caught.value.zh
+    assert expect in caught.value.message(), caught.value.message()
     assert _txn_count(url) == before
     return caught.value
 
@@ -183,3 +183,60 @@ def test_demo_load_is_idempotent_and_mirrors_equal_the_ledger(demo_url):
         sponsorships = s.exec(select(Need).where(Need.kind == "sponsorship")).all()
         assert sponsorships and all(n.amount == 1_000_000 for n in sponsorships)
         assert all(n.funded in (0, n.amount) for n in s.exec(select(Need).where(Need.whole)).all())
+
+
+def test_a_second_claim_of_a_funded_wish_writes_no_donation_even_if_the_caller_goes_on(clean_url):
+    # Guard first, write second: a caller that catches the refusal and commits anyway
+    # must not leave a "paid" donation without a ledger transaction behind.
+    with unit_of_work(get_engine(clean_url)) as s:
+        need = verified_need(s, org(s), amount=15_000)
+        first = donors.create_donor(s, "张三")
+        second = donors.create_donor(s, "李四")
+        donors.donate_to_need(s, first, need, 15_000)
+        with pytest.raises(UserError):
+            donors.donate_to_need(s, second, need, 15_000)
+    with unit_of_work(get_engine(clean_url)) as s:
+        donations = s.exec(select(Donation)).all()
+    assert [(d.donor_id, d.ledger_seq is not None) for d in donations] == [(first.id, True)]
+
+
+def test_credit_need_returns_its_ledger_transaction(clean_url):
+    with unit_of_work(get_engine(clean_url)) as s:
+        need = verified_need(s, org(s), kind="project", amount=50_000)
+        txn = funding.credit_need(s, need, 20_000, "donor:abc", "donation", "donation:x")
+        assert txn.seq == ledger.head(s).seq and txn.kind == "donation"
+
+
+def test_every_transfer_into_a_need_has_one_record(clean_url):
+    from funds.models import Transfer
+
+    with unit_of_work(get_engine(clean_url)) as s:
+        fund = fund_with(s, 100_000)
+        need = verified_need(s, org(s), kind="project", amount=90_000)
+        grant = funding.grant_from_fund(s, fund, need, 20_000)
+        donation = donors.donate_to_need(s, donors.create_donor(s, "张三"), need, 10_000)
+        firm = donors.create_enterprise(s, "企业乙", "山东省/滨州市")
+        pledge = donors.create_pledge(s, firm, 50_000)
+        donors.pay_pledge(s, pledge, 50_000, "pay:1")
+        allocation = donors.allocate_from_pledge(s, pledge, need, 30_000)
+    with unit_of_work(get_engine(clean_url)) as s:
+        rows = s.exec(select(Transfer).order_by(Transfer.id)).all()
+        sources = [(t.fund_id is not None, t.donation_id, t.pledge_id is not None, t.amount,
+                    t.status) for t in rows]
+        assert sources == [(True, None, False, 20_000, "executed"),
+                           (False, donation.id, False, 10_000, "executed"),
+                           (False, None, True, 30_000, "executed")]
+        assert [t.id for t in rows] == [grant.id, rows[1].id, allocation.id]
+        kinds = [s.get(LedgerTxn, t.ledger_seq).kind for t in rows]
+        assert kinds == ["grant", "donation", "allocation"]
+
+
+def test_a_transfer_needs_exactly_one_source_and_executed_needs_a_transaction(clean_url):
+    from funds.models import Transfer
+
+    ids = committed(clean_url, lambda s: (verified_need(s, org(s)).id, fund_with(s, 100).id))
+    for row in (Transfer(need_id=ids[0], amount=1, status="proposed"),
+                Transfer(need_id=ids[0], fund_id=ids[1], amount=1, status="executed")):
+        with pytest.raises(IntegrityError), unit_of_work(get_engine(clean_url)) as s:
+            s.add(row)
+            s.flush()

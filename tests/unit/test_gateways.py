@@ -114,7 +114,7 @@ def test_a_refusal_from_stripe_is_a_readable_gateway_error(fake):
     fake.fail_next = 402
     with pytest.raises(GatewayError) as caught:
         _stripe(fake).create_payment(GIFT)
-    assert "稍后再试" in caught.value.zh
+    assert "稍后再试" in caught.value.message("zh_CN")
 
 
 def test_full_and_partial_refunds(fake):

@@ -41,7 +41,7 @@ def _refused(validate, value, message_id):
     with pytest.raises(IdentifierError) as caught:
         validate(value)
     assert caught.value.message_id == message_id
-    assert caught.value.zh and caught.value.en and caught.value.en != caught.value.zh
+    assert caught.value.message("zh_CN") and caught.value.message("en") and caught.value.message("en") != caught.value.message("zh_CN")
     return caught.value
 
 

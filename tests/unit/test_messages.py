@@ -45,10 +45,10 @@ def test_text_follows_the_request_language(app):
 
 def test_parameters_are_filled_in_both_languages(app):
     error = MessageError(UPLOAD_TOO_LARGE, limit=10)
-    assert error.zh == "文件过大（上限 10 MB）"
-    assert error.en == "The file is too large (limit 10 MB)"
+    assert error.message("zh_CN") == "文件过大（上限 10 MB）"
+    assert error.message("en") == "The file is too large (limit 10 MB)"
     with app.test_request_context("/?lang=en"):
-        assert error.text() == error.en
+        assert error.text() == error.message("en")
 
 
 def test_an_id_missing_from_the_catalog_falls_back_to_the_source_text():

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import UserError
-from core.money import Money, MoneyError, fmt, percent
+from core.money import Money, MoneyError, fmt, percent, require_positive
 
 
 def test_money_is_integer_fen_and_formats_as_yuan():
@@ -42,12 +42,51 @@ def test_parse_yuan_as_typed(text, fen):
 def test_parse_refuses_bad_amounts_with_a_readable_message(text):
     with pytest.raises(UserError) as caught:
         Money.parse(text)
-    assert caught.value.zh and caught.value.en
+    assert caught.value.message() and caught.value.message("en")
 
 
-def test_parse_refuses_float_input():
+@pytest.mark.parametrize("bad", [12.5, 5, Decimal("5")])
+def test_parse_takes_only_text(bad):
+    # A bare number has no unit: Money.parse(5) used to mean ¥5 while Money(5) meant 5 fen.
     with pytest.raises(MoneyError):
-        Money.parse(12.5)
+        Money.parse(bad)
+
+
+def test_construction_names_its_unit():
+    assert Money.fen(5) == 5 and isinstance(Money.fen(5), Money)
+    assert Money.yuan(5) == 500
+    assert Money.yuan("5") == 500 and Money.yuan("0.05") == 5
+    assert Money.yuan(Decimal("1234.50")) == 123450
+    with pytest.raises(MoneyError):
+        Money.yuan(5.0)
+    with pytest.raises(MoneyError):
+        Money.yuan("0.005")
+
+
+def test_division_never_returns_a_float():
+    with pytest.raises(MoneyError):
+        Money(100) / 3
+    with pytest.raises(MoneyError):
+        300 / Money(100)
+    assert Money(100) // 3 == 33 and isinstance(Money(100) // 3, Money)
+    assert Money(100) % 3 == 1 and isinstance(Money(100) % 3, Money)
+    with pytest.raises(MoneyError):
+        Money(100) // 1.5
+
+
+def test_split_shares_the_remainder_and_sums_to_the_whole():
+    parts = Money(100).split(3)
+    assert parts == [34, 33, 33] and all(isinstance(p, Money) for p in parts)
+    assert sum(Money(10_001).split(7)) == 10_001
+    with pytest.raises(MoneyError):
+        Money(100).split(0)
+
+
+def test_require_positive_returns_money_and_refuses_the_rest():
+    assert isinstance(require_positive(150), Money)
+    for bad in (0, -1, 1.5, True, "150"):
+        with pytest.raises(MoneyError):
+            require_positive(bad)
 
 
 def test_percent_floors_and_caps():

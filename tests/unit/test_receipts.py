@@ -133,6 +133,6 @@ def test_missing_font_says_how_to_install_it(monkeypatch):
     monkeypatch.delenv("RECEIPT_FONT", raising=False)
     with pytest.raises(pdf_fonts.FontMissing) as caught:
         receipt_pdf(_receipt())
-    assert "fonts-wqy-microhei" in caught.value.en
+    assert "fonts-wqy-microhei" in caught.value.message("en")
     with pytest.raises(pdf_fonts.FontMissing):
         pdf_fonts.chinese_font({"RECEIPT_FONT": "/nonexistent/other.ttf"})

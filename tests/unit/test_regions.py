@@ -17,7 +17,7 @@ def test_parse_known_paths_down_to_community():
 def test_unknown_or_malformed_regions_are_refused(bad):
     with pytest.raises(RegionError) as caught:
         Region.parse(bad)
-    assert caught.value.zh  # a Chinese message for the user
+    assert caught.value.message()  # a Chinese message for the user
 
 
 def test_prefix_matches_whole_segments_only():

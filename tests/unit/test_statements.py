@@ -139,7 +139,7 @@ def test_xlsx_float_noise_from_a_formula_is_exact_but_a_third_decimal_is_refused
     rows = [HEADER, ["2026-11-30", "", "", 12.345, "", "刘洋", "", "", ""]]
     with pytest.raises(StatementError) as caught:
         read_statement(_xlsx(rows), "x.xlsx")
-    assert "第 2 行" in caught.value.zh
+    assert "第 2 行" in caught.value.message("zh_CN")
 
 
 @given(st.integers(min_value=1, max_value=10**14))
@@ -155,7 +155,7 @@ def test_bad_amount_text_is_refused_with_its_row(bad):
     rows = [",".join(HEADER), f"2026-11-30,,,{bad},,刘洋,,,"]
     with pytest.raises(StatementError) as caught:
         read_statement("\n".join(rows).encode("utf-8"), "x.csv")
-    assert "第 2 行" in caught.value.zh and "row 2" in caught.value.en
+    assert "第 2 行" in caught.value.message("zh_CN") and "Row 2" in caught.value.message("en")
 
 
 def test_files_that_are_not_statements_are_refused_clearly():

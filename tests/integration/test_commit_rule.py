@@ -1,0 +1,112 @@
+"""The request's commit rule: it commits only when the view returned normally and no
+UserError was raised during it; jobs it deferred run after its commit (SQLite included)."""
+from flask import jsonify
+from sqlmodel import Session, select
+
+from core import outbox
+from core.audit import AuditEntry
+from core.db import get_engine, unit_of_work
+from core.errors import UserError
+from needs import services as needs
+from needs.models import Organisation
+from tests.conftest import make_app, require_postgres
+from web.db import db_session
+
+
+def _app_with_scratch_routes(url):
+    app = make_app(url)
+
+    @app.post("/scratch/caught")
+    def caught():
+        # Writes, then a service refuses; the view handles the error and answers 200.
+        needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
+        db_session().flush()
+        try:
+            raise UserError("金额不能为空")
+        except UserError as exc:
+            return jsonify(error=exc.message("en")), 200
+
+    @app.post("/scratch/raised")
+    def raised():
+        needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
+        db_session().flush()
+        raise UserError("金额不能为空")
+
+    @app.post("/scratch/ok")
+    def ok():
+        organisation = needs.create_organisation(db_session(), "好机构", "山东省/滨州市/邹平市")
+        outbox.defer(db_session(), "tests.integration.outbox_jobs.note_organisation",
+                     organisation.id)
+        return jsonify(id=organisation.id), 201
+
+    @app.post("/scratch/nested")
+    def nested():
+        needs.create_organisation(db_session(), "外层", "山东省/滨州市/邹平市")
+        db_session().flush()
+        with unit_of_work(get_engine(url)) as inner:
+            needs.create_organisation(inner, "内层", "山东省/滨州市/邹平市")
+        return jsonify(ok=True)
+
+    return app
+
+
+def _organisations(url):
+    with Session(get_engine(url)) as session:
+        return sorted(o.name for o in session.exec(select(Organisation)))
+
+
+def _check_handled_user_error_commits_nothing(url):
+    client = _app_with_scratch_routes(url).test_client()
+    response = client.post("/scratch/caught")
+    assert response.status_code == 200 and response.json == {"error": "amount is empty"}
+    assert _organisations(url) == []
+    response = client.post("/scratch/raised")
+    assert response.status_code == 400
+    assert _organisations(url) == []
+    assert client.post("/scratch/ok").status_code == 201  # the same app still commits
+    assert _organisations(url) == ["好机构"]
+
+
+def test_a_handled_user_error_commits_nothing(clean_url):
+    _check_handled_user_error_commits_nothing(clean_url)
+
+
+def test_a_handled_user_error_commits_nothing_on_postgres(clean_url):
+    require_postgres()
+    assert clean_url.startswith("postgresql")
+    _check_handled_user_error_commits_nothing(clean_url)
+
+
+def test_a_deferred_job_runs_after_the_commit_without_a_lock(clean_url):
+    # No Redis: the job runs in-process. On SQLite it opens a second connection, which
+    # would wait 30 s for the request's BEGIN IMMEDIATE if it ran before the commit.
+    client = _app_with_scratch_routes(clean_url).test_client()
+    response = client.post("/scratch/ok")
+    assert response.status_code == 201
+    with Session(get_engine(clean_url)) as session:
+        seen = session.exec(select(AuditEntry).where(AuditEntry.action == "test.job_saw")).all()
+        pending = session.exec(select(outbox.OutboxJob)).all()
+    assert [entry.detail["name"] for entry in seen] == ["好机构"]
+    assert [row.enqueued_at is not None for row in pending] == [True]
+
+
+def test_a_job_deferred_by_a_refused_request_never_runs(clean_url):
+    app = _app_with_scratch_routes(clean_url)
+
+    @app.post("/scratch/defer-then-refuse")
+    def defer_then_refuse():
+        organisation = needs.create_organisation(db_session(), "机构", "山东省/滨州市/邹平市")
+        outbox.defer(db_session(), "tests.integration.outbox_jobs.note_organisation",
+                     organisation.id)
+        raise UserError("金额不能为空")
+
+    assert app.test_client().post("/scratch/defer-then-refuse").status_code == 400
+    with Session(get_engine(clean_url)) as session:
+        assert session.exec(select(outbox.OutboxJob)).all() == []
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "test.job_saw")).all() == []
+
+
+def test_a_nested_unit_of_work_joins_the_request(clean_url):
+    response = _app_with_scratch_routes(clean_url).test_client().post("/scratch/nested")
+    assert response.status_code == 200
+    assert _organisations(clean_url) == ["内层", "外层"]
