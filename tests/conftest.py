@@ -100,7 +100,7 @@ def db(clean_url):
 def demo_url(database_url):
     """The demo data, loaded once for a module. Tests using it must not change it."""
     truncate_all(database_url)
-    from web.demo_data import load
+    from demo import load
 
     with unit_of_work(get_engine(database_url)) as session:
         load(session)

@@ -160,7 +160,7 @@ def test_database_refuses_overfunding_even_without_python(clean_url):
 
 
 def test_demo_load_is_idempotent_and_mirrors_equal_the_ledger(demo_url):
-    from web.demo_data import load
+    from demo import load
 
     with unit_of_work(get_engine(demo_url)) as s:
         before = ledger.head(s).seq

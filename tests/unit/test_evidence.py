@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
+from demo.evidence import photo_with_gps
 from needs.evidence import MAX_BYTES, EvidenceError, store_image, stored_path, strip_metadata
-from web.demo_evidence import photo_with_gps
 
 
 def _exif(data: bytes):
