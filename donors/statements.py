@@ -262,7 +262,7 @@ def _xlsx_rows(data: bytes) -> list[tuple]:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several types for a broken file
+    except Exception:  # openpyxl raises several types for a broken file
         raise StatementError("无法读取 Excel 文件") \
             from None
     try:

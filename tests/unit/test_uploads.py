@@ -23,7 +23,7 @@ from needs.uploads import (
     sniff,
     store_upload,
 )
-from web.demo_evidence import photo_with_gps
+from demo.evidence import photo_with_gps
 
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
