@@ -51,6 +51,24 @@ class User(SQLModel, table=True):
     locale: str = Field(default="zh_CN", max_length=10)
     active: bool = True
     created_at: datetime = Field(default_factory=now)
+    failed_logins: int = 0  # failed sign-ins in a row (core.accounts locks after a few)
+    locked_until: datetime | None = None
+
+    # Flask-Login's user protocol (web.security loads users by id).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
 
 class Membership(SQLModel, table=True):

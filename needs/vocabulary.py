@@ -42,7 +42,18 @@ CATEGORY_WORDS = {
     "助医": _w("category", "助医"),
     "社区": _w("category", "社区"),
 }
-VOCABULARY = {"kind": KIND_WORDS, "state": STATE_WORDS, "category": CATEGORY_WORDS}
+ROLE_WORDS = {
+    "donor": _w("role", "个人捐赠者"),
+    "enterprise_staff": _w("role", "企业经办人"),
+    "enterprise_reviewer": _w("role", "企业审核人"),
+    "org_staff": _w("role", "机构工作人员"),
+    "org_admin": _w("role", "机构管理员"),
+    "verifier": _w("role", "审核员"),
+    "fund_manager": _w("role", "社区基金管理人"),
+    "admin": _w("role", "平台管理员"),
+}
+VOCABULARY = {"kind": KIND_WORDS, "state": STATE_WORDS, "category": CATEGORY_WORDS,
+              "role": ROLE_WORDS}
 assert tuple(KIND_WORDS) == NEED_KINDS and tuple(STATE_WORDS) == NEED_STATES
 assert tuple(CATEGORY_WORDS) == CATEGORIES
 

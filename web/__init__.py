@@ -66,9 +66,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 
+    from web import permissions, security
+    security.init_app(app)
+    permissions.init_app(app)
+
     from web import filters
     filters.init_app(app)
 
+    from web.accounts import bp as accounts_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)

@@ -15,5 +15,6 @@ def init_app(app: Flask) -> None:
         kind_label=lambda k: label("kind", k),
         state_label=lambda s: label("state", s),
         category_label=lambda c: label("category", c),
+        role_label=lambda r: label("role", r),
     )
     app.jinja_env.globals.update(percent=percent, need_choices=CHOICES)

@@ -85,10 +85,13 @@ def _key() -> tuple:
 
 
 def _session_used() -> bool:
-    """Whether the view read or wrote the visitor's session. Looked up on the request
-    context: touching `flask.session` itself would mark it used."""
+    """Whether the page depends on this visitor's session: it wrote it (a CSRF token), or
+    read one that holds something. Reading an empty session (the header asking Flask-Login
+    whether anyone is signed in, for a visitor without a cookie) gives every such visitor
+    the same page. Looked up on the request context: touching `flask.session` itself would
+    mark it used."""
     opened = getattr(request_ctx._get_current_object(), "_session", None)
-    return bool(opened is not None and (opened.accessed or opened.modified))
+    return bool(opened is not None and (opened.modified or (opened.accessed and len(opened))))
 
 
 def init_app(app: Flask) -> None:

@@ -11,12 +11,14 @@ from needs import services as needs
 from needs.models import Organisation
 from tests.conftest import make_app, require_postgres
 from web.db import db_session
+from web.permissions import public
 
 
 def _app_with_scratch_routes(url):
     app = make_app(url)
 
     @app.post("/scratch/caught")
+    @public
     def caught():
         # Writes, then a service refuses; the view handles the error and answers 200.
         needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
@@ -27,12 +29,14 @@ def _app_with_scratch_routes(url):
             return jsonify(error=exc.message("en")), 200
 
     @app.post("/scratch/raised")
+    @public
     def raised():
         needs.create_organisation(db_session(), "写了一半的机构", "山东省/滨州市/邹平市")
         db_session().flush()
         raise UserError("金额不能为空")
 
     @app.post("/scratch/ok")
+    @public
     def ok():
         organisation = needs.create_organisation(db_session(), "好机构", "山东省/滨州市/邹平市")
         outbox.defer(db_session(), "tests.integration.outbox_jobs.note_organisation",
@@ -40,6 +44,7 @@ def _app_with_scratch_routes(url):
         return jsonify(id=organisation.id), 201
 
     @app.post("/scratch/nested")
+    @public
     def nested():
         needs.create_organisation(db_session(), "外层", "山东省/滨州市/邹平市")
         db_session().flush()
@@ -94,6 +99,7 @@ def test_a_job_deferred_by_a_refused_request_never_runs(clean_url):
     app = _app_with_scratch_routes(clean_url)
 
     @app.post("/scratch/defer-then-refuse")
+    @public
     def defer_then_refuse():
         organisation = needs.create_organisation(db_session(), "机构", "山东省/滨州市/邹平市")
         outbox.defer(db_session(), "tests.integration.outbox_jobs.note_organisation",

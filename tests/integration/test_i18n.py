@@ -147,8 +147,10 @@ def test_a_refused_donation_says_so_in_english_on_the_page(english_app):
     """Through the request: Flask-Babel renders the refusal in the visitor's language."""
     from core.errors import UserError
     from core.money import Money
+    from web.permissions import public
 
     @english_app.get("/scratch/refuse")
+    @public
     def refuse():
         raise UserError("金额超过尚需金额（%(open)s）", open=Money.fen(12_345))
 

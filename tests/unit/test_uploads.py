@@ -6,6 +6,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image
 
+from demo.evidence import photo_with_gps
 from needs.evidence import MAX_BYTES
 from needs.uploads import (
     IMAGES,
@@ -23,7 +24,6 @@ from needs.uploads import (
     sniff,
     store_upload,
 )
-from demo.evidence import photo_with_gps
 
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"

@@ -1,0 +1,23 @@
+"""Forms of the accounts pages (Flask-WTF: every one carries a CSRF token)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱")),
+                                                  Length(max=200)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码")),
+                                                   Length(max=200)])
+
+
+class SignUpForm(FlaskForm):
+    name = StringField(_l("姓名或昵称"), validators=[DataRequired(_l("请填写姓名")),
+                                                 Length(max=100)])
+    email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱")),
+                                                  Length(max=200)])
+    password = PasswordField(_l("密码（至少 10 个字符）"),
+                             validators=[DataRequired(_l("请填写密码")), Length(max=200)])
