@@ -6,8 +6,9 @@ Exit status: 0 ok, 2 malformed input (message on stderr), 1 the result failed va
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+import orjson
 
 from .api import EngineError, solve
 from .model import InstanceError, parse_instance
@@ -53,24 +54,30 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as e:
         print(f"invalid result, nothing written: {e}", file=sys.stderr)
         return 1
-    text = json.dumps(result, ensure_ascii=False, indent=1)
+    text = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+        with open(args.output, "wb") as f:
+            f.write(text)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.buffer.write(text)
     return 0
 
 
 def _load(path: str, what: str):
+    """orjson: fast; NaN and nesting deeper than 1024 levels are JSONDecodeErrors (a clear
+    message and exit 2, never a traceback); integers beyond 64 bits become floats, which
+    the parser refuses as amounts."""
     try:
         if path == "-":
-            return json.load(sys.stdin)
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+        return orjson.loads(raw)
     except OSError as e:
         raise InstanceError(f"cannot read {what}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise InstanceError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except UnicodeDecodeError:
-        raise InstanceError("not UTF-8 text") from None
+    except orjson.JSONDecodeError as e:
+        msg = e.msg
+        if "depth limit" in msg:
+            msg = "nested deeper than 1024 levels"
+        raise InstanceError(f"not valid JSON: {msg} at line {e.lineno} column {e.colno}") from None
