@@ -175,6 +175,79 @@ def generate(n_needs: int, seed: int = 7) -> dict:
     return {"as_of": AS_OF.isoformat(), "needs": needs, "sources": sources}
 
 
+# ------------------------------------------------------------------ instance families
+# Each family reshapes the same-seed base instance (so families differ only in the feature
+# they stress) with its own seeded random stream.
+
+def _pledges(inst: dict) -> list[dict]:
+    return [s for s in inst["sources"] if s["kind"] == "pledge"]
+
+
+def _scale_supply(inst: dict, share: float) -> None:
+    demand = sum(n["amount"] - n["funded"] for n in inst["needs"])
+    supply = sum(s["budget"] for s in inst["sources"])
+    for s in inst["sources"]:
+        s["budget"] = int(s["budget"] * share * demand / supply)
+
+
+def _cap_heavy(inst: dict, rng: random.Random) -> None:
+    """Per-beneficiary caps of ¥5,000–20,000 on 40% of pledges, per-grant caps on every fund
+    and on 60% of pledges (¥20,000–200,000)."""
+    for s in _pledges(inst):
+        s["per_beneficiary_cap"] = (rng.choice([500_000, 1_000_000, 2_000_000])
+                                    if rng.random() < 0.4 else None)
+        if rng.random() < 0.6:
+            s["per_grant_cap"] = rng.choice([2_000_000, 5_000_000, 10_000_000, 20_000_000])
+    for s in inst["sources"]:
+        if s["kind"] == "community_fund":
+            s["per_grant_cap"] = rng.choice([100_000, 200_000, 300_000])
+
+
+def _match_heavy(inst: dict, rng: random.Random) -> None:
+    """配捐 on 30% of pledges, ratios 0.5–2, over provinces or the whole country."""
+    for s in _pledges(inst):
+        if rng.random() < 0.3:
+            s["match_ratio"] = rng.choice([0.5, 1.0, 1.5, 2.0])
+            s["need_kinds"] = ["project"]
+            s["categories"] = rng.sample(CATEGORIES, rng.randint(1, 2))
+            s["regions"] = [] if rng.random() < 0.4 else [rng.choice(list(GEO))]
+        else:
+            s.pop("match_ratio", None)
+
+
+def _national(inst: dict, rng: random.Random) -> None:
+    """80% of pledges with no region limit."""
+    for s in _pledges(inst):
+        if rng.random() < 0.8:
+            s["regions"] = []
+
+
+def _concentrated(inst: dict, rng: random.Random) -> None:
+    """Half the needs moved into one city (滨州市), keeping their county-and-below shape."""
+    leaves = [r for r in _regions(random.Random(rng.random())) if r.startswith("山东省/滨州市/")]
+    for n in inst["needs"]:
+        if rng.random() < 0.5 and not n["region"].startswith("山东省/滨州市/"):
+            n["region"] = rng.choice(leaves)
+
+
+FAMILIES = {
+    "base": lambda inst, rng: None,
+    "cap_heavy": _cap_heavy,
+    "match_heavy": _match_heavy,
+    "tight": lambda inst, rng: _scale_supply(inst, 0.2),
+    "abundant": lambda inst, rng: _scale_supply(inst, 1.5),
+    "national": _national,
+    "concentrated": _concentrated,
+}
+
+
+def generate_family(family: str, n_needs: int, seed: int = 7) -> dict:
+    """The base instance of ``n_needs`` reshaped into ``family`` (one of :data:`FAMILIES`)."""
+    inst = generate(n_needs, seed)
+    FAMILIES[family](inst, random.Random(f"{family}/{seed}/{n_needs}"))
+    return inst
+
+
 # ------------------------------------------------------------------ measuring
 
 _CHILD = r"""
