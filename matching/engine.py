@@ -51,9 +51,7 @@ class Engine:
         self.inst = inst
         self.t0 = time.perf_counter()
         self.deadline = None if time_limit is None else self.t0 + time_limit
-        self.net = Network(inst)
-        net = self.net
-        needs = [inst.needs[i] for i in net.live]
+        needs = [n for n in inst.needs if el.is_live(n, inst.as_of)]
         self.lneeds = needs
         self.tb = [_tiebreak(n, inst.as_of) for n in needs]
         keys = [(n.weight / n.open, t) for n, t in zip(needs, self.tb, strict=True)]
@@ -65,6 +63,7 @@ class Engine:
                 rank, prev = rank + 1, keys[j]
             self.cost[j] = rank
         self.order = order[::-1]  # most valuable per fen first
+        self.net = Network(inst, rank=self.cost)
         # state
         self.budget = [s.budget for s in inst.sources]
         self.res_open = [n.open for n in needs]
@@ -89,7 +88,15 @@ class Engine:
         return self.net.decompose(flows, self._room if self.net.relaxed else None)
 
     def _set_upper_bound(self, flows) -> None:
-        f = self.net.need_flows(flows)
+        net = self.net
+        if net.restricted:
+            # the flow used only a selection of the binding pairs: a feasible solution, not
+            # the LP optimum; the bound is the flow on the relaxed network (caps summed)
+            net = Network(self.inst, rank=self.cost, mode="relaxed")
+            flows = net.solve([s.budget for s in self.inst.sources], [n.open for n in self.lneeds],
+                              [True] * len(self.lneeds), {}, {}, self.cost)
+            self.bound_graph = net.stats
+        f = net.need_flows(flows)
         self.upper_bound = math.fsum(n.weight * x / n.open
                                      for n, x in zip(self.lneeds, f, strict=True) if x)
 

@@ -28,6 +28,7 @@ linearly, and only with the number of capped sources × needs above their caps i
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
@@ -39,8 +40,10 @@ from .model import Instance
 from .regions import minimal_cover, prefixes
 
 MAX_BANDS = 12
-PRIVATE_BUDGET = 2  # private arcs per live need before divisible caps are relaxed
+PRIVATE_BUDGET = 4  # private arcs per live need before only a selection of them is kept
 PRIVATE_SLACK = 1000
+ALPHA = 3  # selection: a source's kept caps add up to ALPHA × its budget ...
+GAMMA = 3  # ... and stop being offered a need once GAMMA × its open amount is covered
 INF = float("inf")
 
 # node roles (for decomposition order)
@@ -54,7 +57,11 @@ class FlowError(RuntimeError):
 class Network:
     """Static structure for one instance; :meth:`solve` is called once per engine round."""
 
-    def __init__(self, inst: Instance):
+    def __init__(self, inst: Instance, rank: list[int] | None = None, mode: str = "auto"):
+        """``mode``: "exact" (every binding pair gets its private arc), "relaxed" (divisible
+        caps summed on capped trees: a valid upper bound, not a feasible flow), or "auto"
+        (exact while private arcs stay within the budget, else a selection of them).
+        ``rank[j]``: live need j's priority (higher first), used to select pairs."""
         self.inst = inst
         needs, sources = inst.needs, inst.sources
         self.live = [i for i, n in enumerate(needs) if el.is_live(n, inst.as_of)]
@@ -164,45 +171,61 @@ class Network:
                     lst.sort(key=lambda j: -band[j])
             return need_index, funded_index
 
-        band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=False)
-        # pairs whose per-pair bound binds on a divisible need get private arcs only while
-        # they stay few; beyond the budget those caps are relaxed into "capped trees" and
-        # enforced exactly by the engine's repair (the flow's bound stays a valid bound)
+        band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=mode == "relaxed")
         need_index, funded_index = index(band, want_idx, want_fidx)
-        count = 0
-        for _sig, priv in plans:
-            for cid, p, lvl in priv:
-                if lvl >= 0 and not self.classes[cid][3]:
+        self.relaxed = mode == "relaxed"
+        self.restricted = False
+        if mode == "auto":
+            # private arcs are the pairs where a per-pair bound binds; past the budget only a
+            # selection of them is kept (see _select_pairs): the network stays exact for every
+            # arc it has, the flow is then a feasible solution and the bound comes from a
+            # relaxed network instead (engine)
+            limit = PRIVATE_BUDGET * NL + PRIVATE_SLACK
+            count = 0
+            for _sig, priv in plans:
+                for cid, p, lvl in priv:
+                    if lvl == -2:
+                        count += len(funded_index.get((cid, p), ()))
+                        continue
                     for j in need_index.get((cid, p), ()):  # sorted by band, highest first
                         if band[j] <= lvl:
                             break
                         count += 1
-            if count > PRIVATE_BUDGET * NL + PRIVATE_SLACK:
-                break
-        self.relaxed = count > PRIVATE_BUDGET * NL + PRIVATE_SLACK
-        if self.relaxed:
-            band, plans, entry_prefixes, want_idx, want_fidx, capped = plan(relax=True)
-            need_index, funded_index = index(band, want_idx, want_fidx)
+                if count > limit:
+                    break
+            self.restricted = count > limit
+
+        def pair_limit(s, n):
+            """(static cap, beneficiary) of a private pair, or None when it is not eligible."""
+            lim = el.grant_limit(s, n)
+            bc = s.per_beneficiary_cap if n.beneficiary is not None else None
+            if n.whole:
+                if lim < n.open or (bc is not None and bc < n.open):
+                    return None
+            elif lim <= 0 or bc == 0:
+                return None
+            if bc is not None and bc < lim:
+                lim = bc
+            return lim, (n.beneficiary if bc is not None else None)
 
         # ---- private pairs: (source, need, static cap, beneficiary or None)
-        priv_pairs: list[tuple[int, int, int, str | None]] = []
-        for si, (_sig, priv) in enumerate(plans):
-            s = sources[si]
-            for cid, p, lvl in priv:
-                lst = funded_index.get((cid, p), []) if lvl == -2 else need_index.get((cid, p), [])
-                for j in lst:
-                    if lvl >= 0 and band[j] <= lvl:
-                        break
-                    n = lneeds[j]
-                    # class and scope already match: only the amount limits remain
-                    lim = el.grant_limit(s, n)
-                    bc = s.per_beneficiary_cap if n.beneficiary is not None else None
-                    if n.whole:
-                        if lim < n.open or (bc is not None and bc < n.open):
-                            continue
-                    elif lim <= 0 or bc == 0:
-                        continue
-                    priv_pairs.append((si, j, lim, n.beneficiary if bc is not None else None))
+        if self.restricted:
+            priv_pairs = self._select_pairs(plans, band, need_index, funded_index, lneeds,
+                                            pair_limit, rank)
+        else:
+            priv_pairs = []
+            for si, (_sig, priv) in enumerate(plans):
+                s = sources[si]
+                for cid, p, lvl in priv:
+                    lst = (funded_index.get((cid, p), []) if lvl == -2
+                           else need_index.get((cid, p), []))
+                    for j in lst:
+                        if lvl >= 0 and band[j] <= lvl:
+                            break
+                        # class and scope already match: only the amount limits remain
+                        pl = pair_limit(s, lneeds[j])
+                        if pl is not None:
+                            priv_pairs.append((si, j, pl[0], pl[1]))
         # ---- relaxed mode: a capped source reaches divisible needs above its cap through a
         # "capped tree" per (class, level); a need's arc from it carries at most the sum of
         # the caps of the sources at that level covering it (a relaxation of their caps)
@@ -354,11 +377,69 @@ class Network:
             "nodes": self._next, "arcs": self.n_arcs, "private_arcs": len(self.priv),
             "tree_nodes": len(tree), "chain_nodes": self._n_chain, "entry_nodes": len(entry),
             "relaxed_divisible_caps": self.relaxed, "capped_arcs": len(self.cap_arcs),
+            "selected_private_arcs": self.restricted,
         }
         self.np_tails = np.asarray(tails, dtype=np.int32)
         self.np_heads = np.asarray(heads, dtype=np.int32)
         self.np_cost_arc = np.asarray(self.cost_arc, dtype=np.int64)
         self.reachable = [a >= 0 for a in self.cost_arc]
+
+    # -------------------------------------------------------------- pair selection
+    def _select_pairs(self, plans, band, need_index, funded_index, lneeds, pair_limit, rank):
+        """Too many binding pairs: keep, for each capped source, its best needs in priority
+        order until its caps there add up to ``ALPHA`` × its budget, skipping needs whose
+        selected caps already add up to ``GAMMA`` × their open amount.  Sources with the
+        fewest candidates choose first (they have the least choice).  Every kept arc is exact,
+        so the flow is feasible; a pair left out can still be used by the final greedy pass."""
+        sources = self.inst.sources
+        groups: dict[tuple, list[int]] = {}
+
+        def group(cid, p, lvl):
+            g = groups.get((cid, p, lvl))
+            if g is None:
+                if lvl == -2:
+                    lst = list(funded_index.get((cid, p), ()))
+                else:
+                    lst = []
+                    for j in need_index.get((cid, p), ()):
+                        if band[j] <= lvl:
+                            break
+                        lst.append(j)
+                lst.sort(key=lambda j: -rank[j])
+                g = groups[(cid, p, lvl)] = lst
+            return g
+
+        streams = []
+        for si, (_sig, priv) in enumerate(plans):
+            if priv and sources[si].budget > 0:
+                lists = [group(cid, p, lvl) for cid, p, lvl in priv]
+                streams.append((sum(map(len, lists)), si, lists))
+        streams.sort()
+        cover = [0] * len(lneeds)
+        target = [GAMMA * n.open for n in lneeds]
+        out = []
+        for _size, si, lists in streams:
+            s = sources[si]
+            reserve = ALPHA * s.budget
+            it = lists[0] if len(lists) == 1 else heapq.merge(
+                *lists, key=lambda j: -rank[j])
+            seen = set() if len(lists) > 1 else None
+            for j in it:
+                if cover[j] >= target[j]:
+                    continue
+                if seen is not None:
+                    if j in seen:
+                        continue
+                    seen.add(j)
+                pl = pair_limit(s, lneeds[j])
+                if pl is None:
+                    continue
+                out.append((si, j, pl[0], pl[1]))
+                cover[j] += pl[0]
+                reserve -= pl[0]
+                if reserve <= 0:
+                    break
+        return out
 
     # -------------------------------------------------------------- helpers
     _n_chain = 0
