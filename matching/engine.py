@@ -32,7 +32,7 @@ from . import eligibility as el
 from .graph import Network
 from .model import Instance
 
-MAX_ROUNDS = 1  # >1: re-solve for whole needs the first flow split (measured: little gain)
+SECOND_FLOW_GAIN = 1e-4  # run the second flow when split whole needs hold this share of the bound
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
 
 
@@ -73,8 +73,6 @@ class Engine:
         self.ben_used: dict[tuple[int, str], int] = defaultdict(int)
         self.upper_bound = 0.0
         self.rounds = 0
-        self.capped = [s.per_grant_cap is not None or s.per_beneficiary_cap is not None
-                       or s.match_ratio is not None for s in inst.sources]
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -85,7 +83,7 @@ class Engine:
         if self.rounds == 0:
             self._set_upper_bound(flows)
         self.rounds += 1
-        return self.net.decompose(flows, self._room if self.net.relaxed else None)
+        return self.net.decompose(flows)
 
     def _set_upper_bound(self, flows) -> None:
         net = self.net
@@ -121,12 +119,12 @@ class Engine:
             room = min(room, bc - self.ben_used.get((si, n.beneficiary), 0))
         return room
 
-    def _commit(self, grants: dict[tuple[int, int], int], phase: str) -> int:
-        """Keep what the rules allow: a whole need only when one source funds all of it;
-        divisible grants clipped to their caps (binding only when the network relaxed them)."""
+    def _commit(self, grants: dict[tuple[int, int], int], phase: str,
+                with_divisible: bool = True) -> int:
+        """Keep what the rules allow: a whole need only when one source funds all of it.
+        (The network is exact on every arc it has, so divisible grants need no clipping.)"""
         whole = self.net.whole
-        relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
-        capped, res_open = self.capped, self.res_open
+        res_open = self.res_open
         wholes: dict[int, list[tuple[int, int]]] = defaultdict(list)
         divisible = []
         for (si, j), a in grants.items():
@@ -137,36 +135,24 @@ class Engine:
         kept = 0
         for j in sorted(wholes):
             lst = wholes[j]
-            if (len(lst) == 1 and lst[0][1] == res_open[j] and not self.whole_done[j]
-                    and (not relaxed or self._room(lst[0][0], j) == lst[0][1])):
+            if len(lst) == 1 and lst[0][1] == res_open[j] and not self.whole_done[j]:
                 self._grant(lst[0][0], j, lst[0][1], phase)
                 kept += 1
+        if not with_divisible:
+            return kept
         divisible.sort()
-        sources, lneeds = self.inst.sources, self.lneeds
+        lneeds = self.lneeds
         budget, pair, ben_used, phases = self.budget, self.pair, self.ben_used, self.phase
-        for j, si, a in divisible:  # inlined _room/_grant: this loop sees every grant
+        for j, si, a in divisible:  # inlined _grant: this loop sees every grant
             n = lneeds[j]
-            if a > res_open[j]:
-                a = res_open[j]
-            if relaxed and capped[si]:
-                s = sources[si]
-                used = pair.get((si, j), 0)
-                if s.per_grant_cap is not None and a > s.per_grant_cap - used:
-                    a = s.per_grant_cap - used
-                if s.match_ratio is not None:
-                    a = min(a, el.match_limit(s, n) - used)
-                if s.per_beneficiary_cap is not None and n.beneficiary is not None:
-                    a = min(a, s.per_beneficiary_cap - ben_used.get((si, n.beneficiary), 0))
-                a = min(a, budget[si])
-            if a > 0:
-                key = (si, j)
-                pair[key] += a
-                if key not in phases:
-                    phases[key] = phase
-                budget[si] -= a
-                res_open[j] -= a
-                if n.beneficiary is not None:
-                    ben_used[(si, n.beneficiary)] += a
+            key = (si, j)
+            pair[key] += a
+            if key not in phases:
+                phases[key] = phase
+            budget[si] -= a
+            res_open[j] -= a
+            if n.beneficiary is not None:
+                ben_used[(si, n.beneficiary)] += a
         return kept
 
     def _greedy(self, wholes_only: bool, phase: str) -> None:
@@ -265,21 +251,62 @@ class Engine:
             self._grant(si, j, a, "exact")
         return True
 
+    def _prices(self, grants: dict[tuple[int, int], int]) -> list[float]:
+        """Each source's marginal value per fen in the first flow: that of the least valuable
+        need it funds, or 0 when budget was left over (an LP dual price, read off the flow)."""
+        spent = [0] * len(self.budget)
+        price = [math.inf] * len(self.budget)
+        for (si, j), a in grants.items():
+            spent[si] += a
+            n = self.lneeds[j]
+            price[si] = min(price[si], n.weight / n.open)
+        return [0.0 if spent[si] < b else p for si, (p, b) in enumerate(zip(price, self.budget,
+                                                                             strict=True))]
+
+    def _repack_priced(self, split: list[int], price: list[float]) -> None:
+        """Whole needs the first flow split: each goes whole to the eligible source that gives
+        up the least (lowest price, then tightest budget), if it is worth more per fen than
+        what that source funded; the second flow then re-spreads divisible needs around it."""
+        inst = self.inst
+        index = el.SourceIndex(inst.sources)
+        for j in sorted(split, key=lambda j: -self.cost[j]):
+            n = self.lneeds[j]
+            v = n.weight / n.open
+            best = None
+            for si in index.candidates(n):
+                if price[si] >= v or self.budget[si] < n.open:
+                    continue
+                if best is not None and (price[si], self.budget[si]) >= (price[best],
+                                                                        self.budget[best]):
+                    continue
+                if el.pair_ok(inst.sources[si], n) and self._room(si, j) == n.open:
+                    best = si
+            if best is not None:
+                self._grant(best, j, n.open, "repack")
+
     def run(self) -> None:
         nl = len(self.lneeds)
         if nl and any(self.budget):
             include = [True] * nl
             grants = self._flow(include)
-            if not self.net.relaxed and self._exact_small():
+            if self._exact_small():
                 return
-            self._commit(grants, "flow")
-            while self.rounds < MAX_ROUNDS and not self._out_of_time():
-                include = [r > 0 and not (n.whole and self.whole_done[j])
-                           for j, (n, r) in enumerate(zip(self.lneeds, self.res_open, strict=True))]
-                if not any(inc and n.whole for inc, n in zip(include, self.lneeds, strict=True)):
-                    break
-                if self._commit(self._flow(include), "flow") == 0:
-                    break
+            whole = self.net.whole
+            got: dict[int, int] = defaultdict(int)
+            for (_si, j), a in grants.items():
+                if whole[j]:
+                    got[j] += a
+            self._commit(grants, "flow", with_divisible=False)
+            split = [j for j in got if not self.whole_done[j]]
+            at_stake = math.fsum(self.lneeds[j].weight * got[j] / self.lneeds[j].open
+                                 for j in split)
+            if at_stake > SECOND_FLOW_GAIN * self.upper_bound and not self._out_of_time():
+                # worth a second flow: place the split whole needs first (priced by the first
+                # flow), then the optimal flow for the divisible needs around them
+                self._repack_priced(split, self._prices(grants))
+                include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
+                grants = self._flow(include)
+            self._commit({k: a for k, a in grants.items() if not whole[k[1]]}, "flow")
             self._greedy(wholes_only=True, phase="repack")
             self._greedy(wholes_only=False, phase="leftover")
 

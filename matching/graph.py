@@ -133,8 +133,11 @@ class Network:
                 for cid in src_classes[si]:
                     for p in src_scope[si]:
                         if s.match_ratio is not None:
-                            priv.append((cid, p, -2))
-                            want_fidx.add((cid, p))
+                            if relax:  # 配捐 limits summed per need, like the caps below
+                                cap.append((cid, p, -2, s.match_ratio))
+                            else:
+                                priv.append((cid, p, -2))
+                                want_fidx.add((cid, p))
                             continue
                         t = threshold(s, cid)
                         lvl = len(cuts[cid]) if t == INF else bisect_right(cuts[cid], t) - 1
@@ -238,15 +241,18 @@ class Network:
         cap_att: list[tuple[int, int, int]] = []  # (need, level, static cap)
         if capsum:
             for j, n in enumerate(lneeds):
-                if n.whole:
-                    continue
                 acc: dict[int, int] = defaultdict(int)
                 for p in prefixes(n.region):
                     for lvl, t in capsum.get((ncls[j], p), {}).items():
-                        if lvl < band[j]:
+                        # level -2: 配捐, summed ratios × funded (whole needs included: this
+                        # network only bounds, it is never decomposed into grants)
+                        if (lvl == -2 and n.funded > 0) or (0 <= lvl < band[j] and not n.whole):
                             acc[lvl] += t
                 for lvl in sorted(acc):
-                    cap_att.append((j, lvl, min(n.open, acc[lvl])))
+                    t = acc[lvl]
+                    room = int(t * n.funded) if lvl == -2 else t
+                    if room > 0:
+                        cap_att.append((j, lvl, min(n.open, room)))
 
         need_node = [-1] * NL
         for j in [pp[1] for pp in priv_pairs] + [c[0] for c in cap_att]:
@@ -555,12 +561,9 @@ class Network:
         return out.tolist()
 
     # -------------------------------------------------------------- decomposition
-    def decompose(self, flows: np.ndarray, limit=None) -> dict[tuple[int, int], int]:
+    def decompose(self, flows: np.ndarray) -> dict[tuple[int, int], int]:
         """Split arc flows into (source, live-need) amounts, keeping whole needs single-sourced
-        where the flow allows (best fit of source fragments at every shared node).
-
-        ``limit(source, need)``, when given, is the most one source may give a divisible need;
-        pieces beyond it are left undelivered (needed only when caps were relaxed)."""
+        where the flow allows (best fit of source fragments at every shared node)."""
         out: dict[tuple[int, int], int] = defaultdict(int)
         for arc, si, j, _cap in self.priv:
             f = int(flows[arc])
@@ -589,11 +592,7 @@ class Network:
             arcs = outs[u]
             arcs.sort(key=lambda x: (not (x[2] >= 0 and whole[x[2]]), -x[1], x[0], x[2]))
             for h, f, j in arcs:
-                capped = j >= 0 and limit is not None and not whole[j]
                 k = bisect_left(amts, f)
-                if capped:  # best fit among fragments whose source may give all of f
-                    while k < len(amts) and limit(srcs[k], j) < f:
-                        k += 1
                 if k < len(amts):
                     a, s = amts.pop(k), srcs.pop(k)
                     pieces = [(s, f)]
@@ -601,24 +600,6 @@ class Network:
                         q = bisect_left(amts, a - f)
                         amts.insert(q, a - f)
                         srcs.insert(q, s)
-                elif capped:  # largest fragments first, each within its source's cap
-                    pieces = []
-                    i = len(amts) - 1
-                    while f > 0 and i >= 0:
-                        g = min(amts[i], limit(srcs[i], j), f)
-                        if g > 0:
-                            pieces.append((srcs[i], g))
-                            f -= g
-                            if amts[i] == g:
-                                amts.pop(i)
-                                srcs.pop(i)
-                            else:
-                                a, s = amts.pop(i), srcs.pop(i)
-                                q = bisect_left(amts, a - g)
-                                amts.insert(q, a - g)
-                                srcs.insert(q, s)
-                                i = min(i, len(amts))
-                        i -= 1
                 else:
                     pieces = []
                     while f > 0:
