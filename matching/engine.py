@@ -27,10 +27,12 @@ import itertools
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from . import eligibility as el
 from .graph import Network
 from .model import Instance
+from .regions import prefixes
 
 SECOND_FLOW_GAIN = 1e-4  # run the second flow when split whole needs hold this share of the bound
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
@@ -46,12 +48,37 @@ def _tiebreak(n, as_of) -> int:
     return 2
 
 
+@dataclass
+class Outcome:
+    """What an engine run produced: grants by (source index, live-need index)."""
+    live: list[int]  # live-need index -> index in inst.needs
+    pair: dict[tuple[int, int], int]
+    phase: dict[tuple[int, int], str]
+    upper_bound: float
+    rounds: int
+    graph: dict = field(default_factory=dict)
+
+
+def quick_bound(lneeds: list, total_budget: int) -> float:
+    """A valid upper bound without any flow: the whole budget poured into the needs with the
+    highest value per fen, ignoring who may fund what (a relaxation of every rule)."""
+    left, out = total_budget, []
+    for n in sorted(lneeds, key=lambda n: -n.weight / n.open):
+        if left <= 0:
+            break
+        x = min(left, n.open)
+        out.append(n.weight * x / n.open)
+        left -= x
+    return math.fsum(out)
+
+
 class Engine:
-    def __init__(self, inst: Instance, time_limit: float | None = None):
+    def __init__(self, inst: Instance, deadline: float | None = None):
+        """``deadline``: a ``time.perf_counter()`` instant after which refinement stops."""
         self.inst = inst
-        self.t0 = time.perf_counter()
-        self.deadline = None if time_limit is None else self.t0 + time_limit
-        needs = [n for n in inst.needs if el.is_live(n, inst.as_of)]
+        self.deadline = deadline
+        self.live = [i for i, n in enumerate(inst.needs) if el.is_live(n, inst.as_of)]
+        needs = [inst.needs[i] for i in self.live]
         self.lneeds = needs
         self.tb = [_tiebreak(n, inst.as_of) for n in needs]
         keys = [(n.weight / n.open, t) for n, t in zip(needs, self.tb, strict=True)]
@@ -63,7 +90,7 @@ class Engine:
                 rank, prev = rank + 1, keys[j]
             self.cost[j] = rank
         self.order = order[::-1]  # most valuable per fen first
-        self.net = Network(inst, rank=self.cost)
+        self.net: Network | None = None
         # state
         self.budget = [s.budget for s in inst.sources]
         self.res_open = [n.open for n in needs]
@@ -72,6 +99,7 @@ class Engine:
         self.phase: dict[tuple[int, int], str] = {}
         self.ben_used: dict[tuple[int, str], int] = defaultdict(int)
         self.upper_bound = 0.0
+        self.bound_exact = False  # True once upper_bound is the LP optimum (or a flow bound)
         self.rounds = 0
 
     def _out_of_time(self) -> bool:
@@ -81,22 +109,31 @@ class Engine:
         flows = self.net.solve(self.budget, self.res_open, include, self.pair,
                                self.ben_used, self.cost)
         if self.rounds == 0:
-            self._set_upper_bound(flows)
+            self.first_value = self._flow_value(self.net, flows)
+            if not self.net.restricted:
+                self.upper_bound = self.first_value  # the exact LP optimum
+                self.bound_exact = True
         self.rounds += 1
         return self.net.decompose(flows)
 
-    def _set_upper_bound(self, flows) -> None:
-        net = self.net
-        if net.restricted:
-            # the flow used only a selection of the binding pairs: a feasible solution, not
-            # the LP optimum; the bound is the flow on the relaxed network (caps summed)
-            net = Network(self.inst, rank=self.cost, mode="relaxed")
-            flows = net.solve([s.budget for s in self.inst.sources], [n.open for n in self.lneeds],
-                              [True] * len(self.lneeds), {}, {}, self.cost)
-            self.bound_graph = net.stats
+    def _flow_value(self, net: Network, flows) -> float:
         f = net.need_flows(flows)
-        self.upper_bound = math.fsum(n.weight * x / n.open
-                                     for n, x in zip(self.lneeds, f, strict=True) if x)
+        return math.fsum(n.weight * x / n.open for n, x in zip(self.lneeds, f, strict=True) if x)
+
+    def relaxed_bound(self) -> None:
+        """The first flow used only a selection of the binding pairs (a feasible solution, not
+        the LP optimum): the bound is the flow on the relaxed network (caps summed)."""
+        net = Network(self.inst, rank=self.cost, mode="relaxed")
+        flows = net.solve([s.budget for s in self.inst.sources], [n.open for n in self.lneeds],
+                          [True] * len(self.lneeds), {}, {}, self.cost)
+        self.upper_bound = self._flow_value(net, flows)
+        self.bound_exact = True
+
+    def outcome(self) -> Outcome:
+        ub = self.upper_bound if self.bound_exact else quick_bound(
+            self.lneeds, sum(s.budget for s in self.inst.sources))
+        return Outcome(self.live, dict(self.pair), dict(self.phase), ub, self.rounds,
+                       self.net.stats if self.net is not None else {"network": "not built"})
 
     def _grant(self, si: int, j: int, amt: int, phase: str) -> None:
         n = self.lneeds[j]
@@ -284,34 +321,93 @@ class Engine:
             if best is not None:
                 self._grant(best, j, n.open, "repack")
 
-    def run(self) -> None:
+    def run(self, report=None) -> None:
+        """Flow, repair, bound.  ``report(outcome)``, when given, receives the result as soon
+        as it is complete but for the bound (which may take a flow of its own)."""
         nl = len(self.lneeds)
         if nl and any(self.budget):
+            self.net = Network(self.inst, rank=self.cost)
             include = [True] * nl
             grants = self._flow(include)
-            if self._exact_small():
-                return
-            whole = self.net.whole
-            got: dict[int, int] = defaultdict(int)
-            for (_si, j), a in grants.items():
-                if whole[j]:
-                    got[j] += a
-            self._commit(grants, "flow", with_divisible=False)
-            split = [j for j in got if not self.whole_done[j]]
-            at_stake = math.fsum(self.lneeds[j].weight * got[j] / self.lneeds[j].open
-                                 for j in split)
-            if at_stake > SECOND_FLOW_GAIN * self.upper_bound and not self._out_of_time():
-                # worth a second flow: place the split whole needs first (priced by the first
-                # flow), then the optimal flow for the divisible needs around them
-                self._repack_priced(split, self._prices(grants))
-                include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
-                grants = self._flow(include)
-            self._commit({k: a for k, a in grants.items() if not whole[k[1]]}, "flow")
-            self._greedy(wholes_only=True, phase="repack")
-            self._greedy(wholes_only=False, phase="leftover")
+            if not self._exact_small():
+                self._repair(grants)
+            if self.net.restricted:
+                if report is not None:
+                    report(self.outcome())
+                if not self._out_of_time():
+                    self.relaxed_bound()
+        else:
+            self.bound_exact = True  # nothing can be allocated: the bound is 0
+
+    def _repair(self, grants: dict[tuple[int, int], int]) -> None:
+        """Whole needs kept only when single-sourced; split ones re-placed; second flow."""
+        whole = self.net.whole
+        got: dict[int, int] = defaultdict(int)
+        for (_si, j), a in grants.items():
+            if whole[j]:
+                got[j] += a
+        self._commit(grants, "flow", with_divisible=False)
+        split = [j for j in got if not self.whole_done[j]]
+        at_stake = math.fsum(self.lneeds[j].weight * got[j] / self.lneeds[j].open
+                             for j in split)
+        if at_stake > SECOND_FLOW_GAIN * self.first_value and not self._out_of_time():
+            # worth a second flow: place the split whole needs first (priced by the first
+            # flow), then the optimal flow for the divisible needs around them
+            self._repack_priced(split, self._prices(grants))
+            include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
+            grants = self._flow(include)
+        self._commit({k: a for k, a in grants.items() if not whole[k[1]]}, "flow")
+        self._greedy(wholes_only=True, phase="repack")
+        self._greedy(wholes_only=False, phase="leftover")
+
+    def fallback(self) -> None:
+        """No flow at all, fast: most valuable need per fen first, each taking from the first
+        sources in reach that may still fund it (whole needs from one source), under every
+        rule.  Used as the answer when a time limit leaves no room for the network."""
+        inst, budget, res_open = self.inst, self.budget, self.res_open
+        buckets: dict[tuple, list[int]] = defaultdict(list)
+        for si, s in enumerate(inst.sources):
+            if budget[si] > 0:
+                for c in s.categories or (None,):
+                    for k in s.need_kinds or (None,):
+                        for p in s.regions or ((),):
+                            buckets[(c, k, p)].append(si)
+        for step, j in enumerate(self.order):
+            if step % 1024 == 1023 and self._out_of_time():
+                break
+            n = self.lneeds[j]
+            for p in prefixes(n.region):
+                for key in ((n.category, n.kind, p), (n.category, None, p),
+                            (None, n.kind, p), (None, None, p)):
+                    lst = buckets.get(key)
+                    if not lst:
+                        continue
+                    spent = 0
+                    for si in lst:
+                        b = budget[si]
+                        if b <= 0:
+                            spent += 1
+                            continue
+                        if n.whole and b < n.open:
+                            continue
+                        # the bucket matched category, kind and region; _room has every
+                        # amount rule, so a whole need fits exactly when room == open
+                        room = self._room(si, j)
+                        if n.whole and room < n.open:
+                            continue
+                        if room > 0:
+                            self._grant(si, j, room, "leftover")
+                            if res_open[j] <= 0:
+                                break
+                    if spent * 4 > len(lst):  # drop spent sources so later scans stay short
+                        buckets[key] = [si for si in lst if budget[si] > 0]
+                    if res_open[j] <= 0:
+                        break
+                if res_open[j] <= 0:
+                    break
 
 
-def solve_instance(inst: Instance, time_limit: float | None = None) -> Engine:
-    eng = Engine(inst, time_limit)
+def solve_instance(inst: Instance, deadline: float | None = None) -> Outcome:
+    eng = Engine(inst, deadline)
     eng.run()
-    return eng
+    return eng.outcome()
