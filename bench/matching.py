@@ -1,12 +1,16 @@
-"""Benchmark of the matching engine on seeded, realistic synthetic instances.
+"""Benchmark of the matching engine on seeded synthetic instances, one row per family and size.
 
-    .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--runs 3] [--seed 7]
-    .venv/bin/python bench/matching.py --write 10000 -o /tmp/inst.json   # just the instance
+    .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--families base,tight]
+                                       [--runs 3] [--seed 7] [--exact-lp 10000]
+                                       [--time-limits 1,3]
+    .venv/bin/python bench/matching.py --write 10000 --family cap_heavy -o /tmp/inst.json
 
-Each run solves in a fresh child process (so ``ru_maxrss`` is that run's own peak: Python,
-the parsed instance and OR-Tools' C++ memory); the table shows medians over runs.  Time is
-``matching.solve`` on the loaded JSON dict (parsing included, file reading not).  The two
-baselines run in the same child process after the engine and are validated too.
+Families (``FAMILIES``) reshape the same-seed base instance: base, cap_heavy, match_heavy,
+tight, abundant, national, concentrated.  Time and peak RSS are those of the whole
+``python -m matching solve INSTANCE -o RESULT`` process (interpreter start, imports, JSON,
+solving, the built-in validation, writing), median over ``--runs``.  The result is then
+re-validated here and compared with the two baselines and, with ``--exact-lp``, with the
+exact LP solved by HiGHS on every eligible pair.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import date, datetime, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -298,7 +303,14 @@ def exact_lp_bound(data: dict) -> float:
     lp.a_matrix_.start_ = np.cumsum([0] + [len(r) for r in rows])
     lp.a_matrix_.index_ = np.asarray([i for r in rows for i in r], dtype=np.int32)
     lp.a_matrix_.value_ = np.ones(len(lp.a_matrix_.index_))
-    h = highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)  # HiGHS prints its banner on construction: keep it out of the table
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    try:
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
     h.setOptionValue("output_flag", False)
     h.passModel(lp)
     h.run()
@@ -309,46 +321,68 @@ def exact_lp_bound(data: dict) -> float:
 
 # ------------------------------------------------------------------ measuring
 
-_CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, ROOT)
-import matching
-from matching import baselines
-from matching.eligibility import is_live
-with open(PATH, encoding="utf-8") as f:
-    data = json.load(f)
-ru0 = resource.getrusage(resource.RUSAGE_SELF)
-t0 = time.perf_counter()
-res = matching.solve(data)
-secs = time.perf_counter() - t0
-ru1 = resource.getrusage(resource.RUSAGE_SELF)
-cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-rss = ru1.ru_maxrss * 1024
-inst = matching.parse_instance(data)
-live = {n.id: n for n in inst.needs if is_live(n, inst.as_of)}
-urgent = [n for n in live.values() if n.urgency >= 4]
-def summary(r):
-    tot = {}
-    for a in r["allocations"]:
+def run_cli(path: str, out: str, time_limit: float | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one whole ``python -m matching solve`` process."""
+    cmd = [sys.executable, "-m", "matching", "solve", path, "-o", out]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, ru = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"matching solve failed: {err}")
+    # the forked engine child of a time-limited run is counted by the kernel in ru as well
+    return secs, ru.ru_maxrss * 1024
+
+
+def summary(inst, res: dict, urgent: list) -> dict:
+    import matching
+
+    tot: dict[str, int] = {}
+    for a in res["allocations"]:
         tot[a["need"]] = tot.get(a["need"], 0) + a["amount"]
-    return {"objective": r["stats"]["objective"], "stranded": r["stats"]["stranded"],
+    return {"objective": res["stats"]["objective"], "stranded": res["stats"]["stranded"],
             "urgent_funded": sum(1 for n in urgent if tot.get(n.id) == n.open),
-            "violations": len(matching.validate(inst, r))}
-out = {"seconds": secs, "cpu": cpu, "rss": rss, "upper_bound": res["stats"]["upper_bound"],
-       "urgent_total": len(urgent), "graph": res["stats"]["graph"], "engine": summary(res)}
-if WITH_BASELINES:
-    for name, fn in (("fcfs", baselines.first_come_first_served),
-                     ("greedy", baselines.greedy_by_urgency)):
-        out[name] = summary(fn(inst))
-print(json.dumps(out))
-"""
+            "violations": len(matching.validate(inst, res))}
 
 
-def _run_child(path: str, with_baselines: bool) -> dict:
-    code = (_CHILD.replace("ROOT", repr(ROOT)).replace("PATH", repr(path))
-            .replace("WITH_BASELINES", repr(with_baselines)))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def measure(family: str, n: int, seed: int, runs: int, exact_lp: bool,
+            limits: list[float], tmp: str) -> dict:
+    import matching
+    from matching import baselines
+    from matching.eligibility import is_live
+
+    data = generate_family(family, n, seed)
+    path, out = os.path.join(tmp, "inst.json"), os.path.join(tmp, "res.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+    timings = [run_cli(path, out) for _ in range(runs)]
+    with open(out, encoding="utf-8") as f:
+        res = json.load(f)
+    inst = matching.parse_instance(data)
+    urgent = [m for m in inst.needs if is_live(m, inst.as_of) and m.urgency >= 4]
+    row = {
+        "family": family, "n": n, "seconds": statistics.median(t for t, _ in timings),
+        "runs": [round(t, 2) for t, _ in timings],
+        "rss": statistics.median(r for _, r in timings), "upper_bound": res["stats"]["upper_bound"],
+        "graph": res["stats"]["graph"], "urgent_total": len(urgent),
+        "engine": summary(inst, res, urgent),
+        "fcfs": summary(inst, baselines.first_come_first_served(inst), urgent),
+        "greedy": summary(inst, baselines.greedy_by_urgency(inst), urgent),
+        "lp": exact_lp_bound(data) if exact_lp else None, "limits": [],
+    }
+    for lim in limits:
+        secs, rss = run_cli(path, out, lim)
+        with open(out, encoding="utf-8") as f:
+            r = json.load(f)
+        row["limits"].append({"limit": lim, "seconds": secs, "rss": rss,
+                              "ratio": r["stats"]["objective"] / r["stats"]["upper_bound"],
+                              "vs_free_bound": r["stats"]["objective"] / row["upper_bound"],
+                              "violations": len(matching.validate(inst, r))})
+    return row
 
 
 def _yuan(fen: float) -> str:
@@ -358,13 +392,20 @@ def _yuan(fen: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--families", default=",".join(FAMILIES),
+                    help=f"comma-separated, from: {', '.join(FAMILIES)}")
+    ap.add_argument("--runs", type=int, default=3, help="timed whole-process runs (median)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--exact-lp", type=int, default=0, metavar="N",
+                    help="also solve the exact LP with HiGHS for sizes up to N needs")
+    ap.add_argument("--time-limits", default="", metavar="S,S",
+                    help="also run with each --time-limit and report wall time and quality")
     ap.add_argument("--write", type=int, metavar="N", help="only write an instance of N needs")
+    ap.add_argument("--family", default="base", help="with --write: the family to write")
     ap.add_argument("-o", "--output", default="-")
     args = ap.parse_args(argv)
     if args.write:
-        text = json.dumps(generate(args.write, args.seed), ensure_ascii=False)
+        text = json.dumps(generate_family(args.family, args.write, args.seed), ensure_ascii=False)
         if args.output == "-":
             print(text)
         else:
@@ -373,43 +414,52 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    families = [f for f in args.families.split(",") if f.strip()]
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        ap.error(f"unknown family {unknown[0]!r} (one of {', '.join(FAMILIES)})")
+    limits = [float(x) for x in args.time_limits.split(",") if x.strip()]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            path = os.path.join(tmp, f"inst-{n}.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(generate(n, args.seed), f, ensure_ascii=False)
-            runs = [_run_child(path, with_baselines=(k == 0)) for k in range(args.runs)]
-            first = runs[0]
-            row = {
-                "n": n,
-                "seconds": statistics.median(r["seconds"] for r in runs),
-                "cpu": statistics.median(r["cpu"] for r in runs),
-                "rss": statistics.median(r["rss"] for r in runs),
-                **{k: first[k] for k in ("upper_bound", "urgent_total", "graph", "engine",
-                                          "fcfs", "greedy")},
-            }
-            rows.append(row)
-            print(f"# {n} needs: {[round(r['seconds'], 3) for r in runs]} s, graph {first['graph']}",
-                  file=sys.stderr)
-    print(f"seed {args.seed}, {args.runs} run(s) per size (medians); os.cpu_count()={os.cpu_count()}; "
-          f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+        for fam in families:
+            for n in sizes:
+                row = measure(fam, n, args.seed, args.runs, n <= args.exact_lp, limits, tmp)
+                rows.append(row)
+                print(f"# {fam} {n}: runs {row['runs']} s, graph {row['graph']}", file=sys.stderr,
+                      flush=True)
+    print(f"seed {args.seed}, {args.runs} whole-process run(s) per row (medians); "
+          f"os.cpu_count()={os.cpu_count()}; 1-min load average at the end: "
+          f"{os.getloadavg()[0]:.2f}")
     print()
-    print("| needs | engine wall (CPU) | peak RSS | obj / upper bound | obj / FCFS | obj / greedy "
-          "| urgency 4–5 funded (engine / FCFS / greedy) | stranded (engine / FCFS / greedy) "
-          "| violations |")
-    print("|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    print("| family | needs | wall (whole process) | peak RSS | obj / bound | obj / exact LP "
+          "| obj / FCFS | obj / greedy | urgency 4–5 funded (engine / FCFS / greedy) "
+          "| stranded (engine / FCFS / greedy) | violations |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for r in rows:
         e, f, g = r["engine"], r["fcfs"], r["greedy"]
-        ut = r["urgent_total"]
-        print(f"| {r['n']:,} | {r['seconds']:.2f} s ({r['cpu']:.2f} s) | {r['rss'] / 2**20:.0f} MiB "
-              f"| {e['objective'] / r['upper_bound']:.5f} | {e['objective'] / f['objective']:.2f}× "
-              f"| {e['objective'] / g['objective']:.2f}× "
-              f"| {e['urgent_funded']:,} / {f['urgent_funded']:,} / {g['urgent_funded']:,} of {ut:,} "
+        lp = f"{e['objective'] / r['lp']:.5f}" if r["lp"] else "–"
+        print(f"| {r['family']} | {r['n']:,} | {r['seconds']:.2f} s | {r['rss'] / 2**20:.0f} MiB "
+              f"| {e['objective'] / r['upper_bound']:.5f} | {lp} "
+              f"| {e['objective'] / f['objective']:.2f}× | {e['objective'] / g['objective']:.4f}× "
+              f"| {e['urgent_funded']:,} / {f['urgent_funded']:,} / {g['urgent_funded']:,} "
+              f"of {r['urgent_total']:,} "
               f"| {_yuan(e['stranded'])} / {_yuan(f['stranded'])} / {_yuan(g['stranded'])} "
               f"| {e['violations']} / {f['violations']} / {g['violations']} |")
+    if limits:
+        print()
+        print("| family | needs | --time-limit | wall | obj / its bound | obj / unlimited bound "
+              "| violations |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            for x in r["limits"]:
+                print(f"| {r['family']} | {r['n']:,} | {x['limit']:g} s | {x['seconds']:.2f} s "
+                      f"| {x['ratio']:.5f} | {x['vs_free_bound']:.5f} | {x['violations']} |")
     return 0
 
 
 if __name__ == "__main__":
+    # run as a script, this file's folder comes first on sys.path and its name would shadow
+    # the engine package: put the repository root first instead
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.exit(main())

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import time
 
 from . import eligibility as el
+from .background import die_with_parent
 from .engine import Engine, Outcome
 from .model import Instance
 
@@ -26,6 +27,7 @@ def _value(inst: Instance, out: Outcome) -> float:
 
 
 def _child(inst: Instance, deadline: float, send) -> None:
+    die_with_parent()
     eng = Engine(inst, deadline)
     eng.run(report=lambda o: send.send(("partial", o)))
     send.send(("final", eng.outcome()))
@@ -43,7 +45,8 @@ def solve_by(inst: Instance, deadline: float) -> Outcome:
     # the child and the fallback stop a little earlier, so that their results (pickled
     # through the pipe, scored here) are in hand at the deadline
     early = deadline - 0.1 * max(0.0, deadline - time.perf_counter())
-    proc = ctx.Process(target=_child, args=(inst, early, send), daemon=True)
+    # not a daemon: it may start a helper of its own (background.py); it is killed below
+    proc = ctx.Process(target=_child, args=(inst, early, send))
     proc.start()
     send.close()
     try:

@@ -29,12 +29,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from . import background
 from . import eligibility as el
 from .graph import Network
 from .model import Instance
 from .regions import prefixes
 
-SECOND_FLOW_GAIN = 1e-4  # run the second flow when split whole needs hold this share of the bound
+REPAIR_TOLERANCE = 3e-4  # a repair giving back more than this share of the flow tries again
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
 
 
@@ -57,6 +58,8 @@ class Outcome:
     upper_bound: float
     rounds: int
     graph: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds per phase (not in the result: it
+    # would make the same input give different output)
 
 
 def quick_bound(lneeds: list, total_budget: int) -> float:
@@ -101,6 +104,7 @@ class Engine:
         self.upper_bound = 0.0
         self.bound_exact = False  # True once upper_bound is the LP optimum (or a flow bound)
         self.rounds = 0
+        self.timings: dict[str, float] = {}  # seconds per phase, for stats and profiling
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -120,20 +124,20 @@ class Engine:
         f = net.need_flows(flows)
         return math.fsum(n.weight * x / n.open for n, x in zip(self.lneeds, f, strict=True) if x)
 
-    def relaxed_bound(self) -> None:
+    def relaxed_bound(self) -> float:
         """The first flow used only a selection of the binding pairs (a feasible solution, not
         the LP optimum): the bound is the flow on the relaxed network (caps summed)."""
         net = Network(self.inst, rank=self.cost, mode="relaxed")
         flows = net.solve([s.budget for s in self.inst.sources], [n.open for n in self.lneeds],
                           [True] * len(self.lneeds), {}, {}, self.cost)
-        self.upper_bound = self._flow_value(net, flows)
-        self.bound_exact = True
+        return self._flow_value(net, flows)
 
     def outcome(self) -> Outcome:
         ub = self.upper_bound if self.bound_exact else quick_bound(
             self.lneeds, sum(s.budget for s in self.inst.sources))
-        return Outcome(self.live, dict(self.pair), dict(self.phase), ub, self.rounds,
-                       self.net.stats if self.net is not None else {"network": "not built"})
+        graph = dict(self.net.stats) if self.net is not None else {"network": "not built"}
+        return Outcome(self.live, dict(self.pair), dict(self.phase), ub, self.rounds, graph,
+                       dict(self.timings))
 
     def _grant(self, si: int, j: int, amt: int, phase: str) -> None:
         n = self.lneeds[j]
@@ -321,26 +325,62 @@ class Engine:
             if best is not None:
                 self._grant(best, j, n.open, "repack")
 
+    def _lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = round(self.timings.get(phase, 0.0) + now - self._t, 4)
+        self._t = now
+
     def run(self, report=None) -> None:
         """Flow, repair, bound.  ``report(outcome)``, when given, receives the result as soon
         as it is complete but for the bound (which may take a flow of its own)."""
         nl = len(self.lneeds)
+        self._t = time.perf_counter()
         if nl and any(self.budget):
             self.net = Network(self.inst, rank=self.cost)
+            self._lap("network")
+            # the bound needs a flow of its own on another network: on the second core
+            job = background.start(self.relaxed_bound) if self.net.restricted else None
             include = [True] * nl
             grants = self._flow(include)
+            self._lap("first_flow")
             if not self._exact_small():
                 self._repair(grants)
+            self._lap("repair")
             if self.net.restricted:
                 if report is not None:
                     report(self.outcome())
-                if not self._out_of_time():
-                    self.relaxed_bound()
+                ub = None
+                if job is not None:
+                    ub = job.result(self.deadline)
+                elif not self._out_of_time():
+                    ub = self.relaxed_bound()
+                if ub is not None:
+                    self.upper_bound, self.bound_exact = ub, True
+                self._lap("bound")
         else:
             self.bound_exact = True  # nothing can be allocated: the bound is 0
 
+    def _value(self) -> float:
+        return math.fsum(n.weight * (n.open - r) / n.open
+                         for n, r in zip(self.lneeds, self.res_open, strict=True) if r < n.open)
+
+    def _state(self) -> tuple:
+        return (list(self.budget), list(self.res_open), list(self.whole_done), dict(self.pair),
+                dict(self.phase), dict(self.ben_used), self.rounds)
+
+    def _restore(self, state: tuple) -> None:
+        budget, res_open, whole_done, pair, phase, ben_used, rounds = state
+        self.budget, self.res_open, self.whole_done = list(budget), list(res_open), list(whole_done)
+        self.pair = defaultdict(int, pair)
+        self.phase, self.ben_used = dict(phase), defaultdict(int, ben_used)
+        self.rounds = rounds
+
     def _repair(self, grants: dict[tuple[int, int], int]) -> None:
-        """Whole needs kept only when single-sourced; split ones re-placed; second flow."""
+        """Whole needs are kept when the flow single-sourced them; the split ones are re-packed
+        into leftover budgets.  When that gives back more than ``REPAIR_TOLERANCE`` of the
+        flow's value (small instances, where each whole need weighs more), a second repair is
+        tried and the better one kept: split whole needs placed first, priced by the first
+        flow, then a second flow for the divisible needs around them."""
         whole = self.net.whole
         got: dict[int, int] = defaultdict(int)
         for (_si, j), a in grants.items():
@@ -348,17 +388,23 @@ class Engine:
                 got[j] += a
         self._commit(grants, "flow", with_divisible=False)
         split = [j for j in got if not self.whole_done[j]]
-        at_stake = math.fsum(self.lneeds[j].weight * got[j] / self.lneeds[j].open
-                             for j in split)
-        if at_stake > SECOND_FLOW_GAIN * self.first_value and not self._out_of_time():
-            # worth a second flow: place the split whole needs first (priced by the first
-            # flow), then the optimal flow for the divisible needs around them
-            self._repack_priced(split, self._prices(grants))
-            include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
-            grants = self._flow(include)
+        before = self._state()
         self._commit({k: a for k, a in grants.items() if not whole[k[1]]}, "flow")
         self._greedy(wholes_only=True, phase="repack")
         self._greedy(wholes_only=False, phase="leftover")
+        first = self._value()
+        if first >= (1 - REPAIR_TOLERANCE) * self.first_value or not split \
+                or self._out_of_time():
+            return
+        after = self._state()
+        self._restore(before)
+        self._repack_priced(split, self._prices(grants))
+        include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
+        self._commit(self._flow(include), "flow")
+        self._greedy(wholes_only=True, phase="repack")
+        self._greedy(wholes_only=False, phase="leftover")
+        if self._value() < first:
+            self._restore(after)
 
     def fallback(self) -> None:
         """No flow at all, fast: most valuable need per fen first, each taking from the first
