@@ -1,16 +1,24 @@
 """The allocation engine: LP relaxation by min-cost flow, whole-need repair, re-packing.
 
 1. The first flow solves the linear relaxation (every need divisible) on
-   :class:`graph.Network`; its value is ``upper_bound``.
+   :class:`graph.Network`.  On an exact network its value is ``upper_bound``; when the
+   network keeps only a selection of the binding pairs (large instances), the flow is a
+   feasible solution and the bound comes from a relaxed network, solved meanwhile on the
+   second core (:mod:`background`).
 2. The flow is decomposed into (source, need) grants; a whole need is kept only when one
-   source funds all of it; everything else is released.
-3. Unfunded whole needs are re-packed, most valuable per fen first, into the tightest single
-   leftover budget that can take them whole.
-4. What is left is spent greedily, most valuable per fen first, under every rule.  (A second
-   min-cost flow here was measured to add nothing at 1k/10k needs and to do worse than this
-   pass at 100k, where the network relaxes some caps, so it is not run.)
+   source funds all of it; every other grant of the flow is kept as it is (each arc of the
+   network is exact, so no grant breaks a cap).
+3. Split whole needs are re-packed, most valuable per fen first, into the tightest single
+   leftover budget that can take them whole; what is left is spent greedily, most valuable
+   need per fen first, under every rule.
+4. When that repair gives back more than ``REPAIR_TOLERANCE`` of the flow's value (small
+   instances, where one whole need weighs more), a second repair is tried and the better kept:
+   the split whole needs are placed first (on the source that gives up the least, by the
+   first flow's marginal values), then a second flow re-spreads the divisible needs.
 
-Tiny instances are solved exactly instead (:meth:`Engine._exact_small`).
+Tiny instances are solved exactly instead (:meth:`Engine._exact_small`).  With a deadline,
+refinement stops when it passes; :mod:`deadline` runs the whole engine in a child process that
+can be killed, with :meth:`Engine.fallback` (no flow) as the answer if nothing better arrives.
 
 Costs: every cost sits on a need's arc to the sink, so the feasible vectors of amounts per
 need form a polymatroid (Megiddo's lexicographically optimal multi-sink flows): the LP optimum

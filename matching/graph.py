@@ -24,6 +24,15 @@ Pairs where a per-pair bound *does* bind (key above the source's level, or any s
 exact model of the LP in which whole needs are divisible but still only eligible for sources
 that could fund them entirely; the private arcs are the only part that can grow faster than
 linearly, and only with the number of capped sources × needs above their caps in reach.
+
+Past ``PRIVATE_BUDGET`` private arcs per live need, only a *selection* is kept
+(:meth:`Network._select_pairs`: each capped source's most valuable needs, spread so that no
+need is offered far more than it can take).  Every arc is still exact, so the flow is a
+feasible solution (measured within 0.02% of the exact network's on every bench family); the
+bound then comes from a ``mode="relaxed"`` network, in which the caps of the sources at one
+level (and the 配捐 limits) covering a need are summed on a "capped tree": a valid upper
+bound (measured 0.0–0.02% above the exact LP at 10k needs, up to 0.7% on 1k cap-heavy
+ones, where the exact network is used anyway), never decomposed into grants.
 """
 
 from __future__ import annotations
