@@ -40,8 +40,10 @@ def solve(instance: dict | Instance, time_limit: float | None = None,
     if time_limit is None:
         eng = solve_instance(inst)
     else:
-        # keep time for building the result and validating it (both linear in the size)
-        reserve = POST_SECONDS_PER_NEED * len(inst.needs) + 0.03 * time_limit
+        # keep time for building, validating and writing the result: linear in the size, and
+        # on a busy machine about half of what reading and parsing took (``started`` on)
+        spent = time.perf_counter() - t0
+        reserve = max(POST_SECONDS_PER_NEED * len(inst.needs), 0.5 * spent) + 0.03 * time_limit
         eng = solve_by(inst, t0 + time_limit - reserve)
     live = eng.live
     allocations = []

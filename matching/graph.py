@@ -42,7 +42,6 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from . import eligibility as el
 from .model import Instance
@@ -547,6 +546,10 @@ class Network:
         ca, cn = z["cost_arc"], z["cost_need"]
         cap[ca] = ro[cn]
         cost[ca] = -np.asarray(costs_need, dtype=np.int64)[cn]
+        # imported here: OR-Tools takes ~0.3 s to import, which a time-limited run spends in
+        # its engine process only (the fallback never needs it)
+        from ortools.graph.python import min_cost_flow
+
         smcf = min_cost_flow.SimpleMinCostFlow()
         smcf.add_arcs_with_capacity_and_unit_cost(self.np_tails, self.np_heads, cap, cost)
         supplies = np.zeros(self._next, dtype=np.int64)
