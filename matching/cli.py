@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     try:
-        raw = _load(args.instance, "instance")
-        inst = parse_instance(raw)
+        inst = parse_instance(_load(args.instance, "instance"))  # the JSON dict is freed here
     except InstanceError as e:
         print(f"error: {args.instance}: {e}", file=sys.stderr)
         return 2
