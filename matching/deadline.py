@@ -9,26 +9,25 @@ Without ``fork`` (not Linux/macOS) the engine runs here and the limit only stops
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import time
 
 from . import eligibility as el
 from .background import die_with_parent
-from .engine import Engine, Outcome
+from .engine import Engine, Outcome, quick_bound
 from .model import Instance
 
 
 def _value(inst: Instance, out: Outcome) -> float:
-    totals: dict[str, int] = {}
-    for (_si, j), a in out.pair.items():
-        nid = inst.needs[out.live[j]].id
-        totals[nid] = totals.get(nid, 0) + a
-    return el.objective(inst, totals)
+    needs, live = inst.needs, out.live
+    return math.fsum(needs[live[j]].weight * a / needs[live[j]].open
+                     for (_si, j), a in out.pair.items())
 
 
-def _child(inst: Instance, deadline: float, send) -> None:
+def _child(inst: Instance, deadline: float, quick_ub: float, send) -> None:
     die_with_parent()
-    eng = Engine(inst, deadline)
+    eng = Engine(inst, deadline, quick_ub)
     eng.run(report=lambda o: send.send(("partial", o)))
     send.send(("final", eng.outcome()))
     send.close()
@@ -42,15 +41,17 @@ def solve_by(inst: Instance, deadline: float) -> Outcome:
         return eng.outcome()
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    # the child and the fallback stop a little earlier, so that their results (pickled
-    # through the pipe, scored here) are in hand at the deadline
-    early = deadline - 0.1 * max(0.0, deadline - time.perf_counter())
+    lneeds = [n for n in inst.needs if el.is_live(n, inst.as_of)]
+    quick_ub = quick_bound(lneeds, sum(s.budget for s in inst.sources))  # once, for both
+    # the child and the fallback stop earlier, so that their results (pickled through the
+    # pipe, scored here) are in hand at the deadline
+    early = deadline - 0.15 * max(0.0, deadline - time.perf_counter())
     # not a daemon: it may start a helper of its own (background.py); it is killed below
-    proc = ctx.Process(target=_child, args=(inst, early, send))
+    proc = ctx.Process(target=_child, args=(inst, early, quick_ub, send))
     proc.start()
     send.close()
     try:
-        fb = Engine(inst, early)
+        fb = Engine(inst, early, quick_ub)
         fb.fallback()
         best = fb.outcome()
         best_value = _value(inst, best)

@@ -43,6 +43,8 @@ from .graph import Network
 from .model import Instance
 from .regions import prefixes
 
+INF = math.inf
+
 REPAIR_TOLERANCE = 3e-4  # a repair giving back more than this share of the flow tries again
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
 
@@ -84,10 +86,13 @@ def quick_bound(lneeds: list, total_budget: int) -> float:
 
 
 class Engine:
-    def __init__(self, inst: Instance, deadline: float | None = None):
-        """``deadline``: a ``time.perf_counter()`` instant after which refinement stops."""
+    def __init__(self, inst: Instance, deadline: float | None = None,
+                 quick_ub: float | None = None):
+        """``deadline``: a ``time.perf_counter()`` instant after which refinement stops;
+        ``quick_ub``: :func:`quick_bound` when the caller has it already."""
         self.inst = inst
         self.deadline = deadline
+        self.quick_ub = quick_ub
         self.live = [i for i, n in enumerate(inst.needs) if el.is_live(n, inst.as_of)]
         needs = [inst.needs[i] for i in self.live]
         self.lneeds = needs
@@ -141,8 +146,12 @@ class Engine:
         return self._flow_value(net, flows)
 
     def outcome(self) -> Outcome:
-        ub = self.upper_bound if self.bound_exact else quick_bound(
-            self.lneeds, sum(s.budget for s in self.inst.sources))
+        if self.bound_exact:
+            ub = self.upper_bound
+        else:
+            if self.quick_ub is None:
+                self.quick_ub = quick_bound(self.lneeds, sum(s.budget for s in self.inst.sources))
+            ub = self.quick_ub
         graph = dict(self.net.stats) if self.net is not None else {"network": "not built"}
         return Outcome(self.live, dict(self.pair), dict(self.phase), ub, self.rounds, graph,
                        dict(self.timings))
@@ -426,10 +435,17 @@ class Engine:
                     for k in s.need_kinds or (None,):
                         for p in s.regions or ((),):
                             buckets[(c, k, p)].append(si)
+        # a whole need skips, without computing its room, the sources whose caps cannot take
+        # it (with wide reach, one bucket can hold thousands of sources)
+        grant_cap = [INF if s.per_grant_cap is None else s.per_grant_cap for s in inst.sources]
+        ben_cap = [INF if s.per_beneficiary_cap is None else s.per_beneficiary_cap
+                   for s in inst.sources]
         for step, j in enumerate(self.order):
-            if step % 1024 == 1023 and self._out_of_time():
+            if step % 32 == 31 and self._out_of_time():
                 break
             n = self.lneeds[j]
+            need = n.open
+            whole, hasben = n.whole, n.beneficiary is not None
             for p in prefixes(n.region):
                 for key in ((n.category, n.kind, p), (n.category, None, p),
                             (None, n.kind, p), (None, None, p)):
@@ -442,7 +458,8 @@ class Engine:
                         if b <= 0:
                             spent += 1
                             continue
-                        if n.whole and b < n.open:
+                        if whole and (b < need or grant_cap[si] < need
+                                      or (hasben and ben_cap[si] < need)):
                             continue
                         # the bucket matched category, kind and region; _room has every
                         # amount rule, so a whole need fits exactly when room == open
