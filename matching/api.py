@@ -12,9 +12,9 @@ from .explain import why
 from .model import Instance, parse_instance
 from .validate import validate
 
-# measured: building, validating and writing the result take about 11 µs per need (2 cores
-# shared with other work); kept for them out of a time limit
-POST_SECONDS_PER_NEED = 1.2e-5
+# measured: building, validating and writing the result take 10 µs per need on a quiet
+# machine and up to 25 on this shared 2-core one; kept for them out of a time limit
+POST_SECONDS_PER_NEED = 2.5e-5
 
 
 class EngineError(RuntimeError):
@@ -40,11 +40,8 @@ def solve(instance: dict | Instance, time_limit: float | None = None,
     if time_limit is None:
         eng = solve_instance(inst)
     else:
-        # keep time for building, validating and writing the result: linear in the size, and
-        # measured at up to 1.5× what start-up, reading and parsing took (``started`` on) on
-        # a busy machine, where both slow down alike
-        spent = time.perf_counter() - t0
-        reserve = max(POST_SECONDS_PER_NEED * len(inst.needs), 1.2 * spent) + 0.03 * time_limit
+        # keep time for building, validating and writing the result (linear in the size)
+        reserve = POST_SECONDS_PER_NEED * len(inst.needs) + 0.03 * time_limit
         eng = solve_by(inst, t0 + time_limit - reserve)
     live = eng.live
     allocations = []
