@@ -1,12 +1,16 @@
-"""Benchmark of the matching engine on seeded, realistic synthetic instances.
+"""Benchmark of the matching engine on seeded synthetic instances, one row per family and size.
 
-    .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--runs 3] [--seed 7]
-    .venv/bin/python bench/matching.py --write 10000 -o /tmp/inst.json   # just the instance
+    .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--families base,tight]
+                                       [--runs 3] [--seed 7] [--exact-lp 10000]
+                                       [--time-limits 1,3]
+    .venv/bin/python bench/matching.py --write 10000 --family cap_heavy -o /tmp/inst.json
 
-Each run solves in a fresh child process (so ``ru_maxrss`` is that run's own peak: Python,
-the parsed instance and OR-Tools' C++ memory); the table shows medians over runs.  Time is
-``matching.solve`` on the loaded JSON dict (parsing included, file reading not).  The two
-baselines run in the same child process after the engine and are validated too.
+Families (``FAMILIES``) reshape the same-seed base instance: base, cap_heavy, match_heavy,
+tight, abundant, national, concentrated.  Time and peak RSS are those of the whole
+``python -m matching solve INSTANCE -o RESULT`` process (interpreter start, imports, JSON,
+solving, the built-in validation, writing), median over ``--runs``.  The result is then
+re-validated here and compared with the two baselines and, with ``--exact-lp``, with the
+exact LP solved by HiGHS on every eligible pair.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import date, datetime, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -175,48 +180,240 @@ def generate(n_needs: int, seed: int = 7) -> dict:
     return {"as_of": AS_OF.isoformat(), "needs": needs, "sources": sources}
 
 
+# ------------------------------------------------------------------ instance families
+# Each family reshapes the same-seed base instance (so families differ only in the feature
+# they stress) with its own seeded random stream.
+
+def _pledges(inst: dict) -> list[dict]:
+    return [s for s in inst["sources"] if s["kind"] == "pledge"]
+
+
+def _scale_supply(inst: dict, share: float) -> None:
+    demand = sum(n["amount"] - n["funded"] for n in inst["needs"])
+    supply = sum(s["budget"] for s in inst["sources"])
+    if not supply:
+        return
+    for s in inst["sources"]:
+        s["budget"] = int(s["budget"] * share * demand / supply)
+
+
+def _cap_heavy(inst: dict, rng: random.Random) -> None:
+    """Per-beneficiary caps of ¥5,000–20,000 on 40% of pledges, per-grant caps on every fund
+    and on 60% of pledges (¥20,000–200,000)."""
+    for s in _pledges(inst):
+        s["per_beneficiary_cap"] = (rng.choice([500_000, 1_000_000, 2_000_000])
+                                    if rng.random() < 0.4 else None)
+        if rng.random() < 0.6:
+            s["per_grant_cap"] = rng.choice([2_000_000, 5_000_000, 10_000_000, 20_000_000])
+    for s in inst["sources"]:
+        if s["kind"] == "community_fund":
+            s["per_grant_cap"] = rng.choice([100_000, 200_000, 300_000])
+
+
+def _match_heavy(inst: dict, rng: random.Random) -> None:
+    """配捐 on 30% of pledges, ratios 0.5–2, over provinces or the whole country."""
+    for s in _pledges(inst):
+        if rng.random() < 0.3:
+            s["match_ratio"] = rng.choice([0.5, 1.0, 1.5, 2.0])
+            s["need_kinds"] = ["project"]
+            s["categories"] = rng.sample(CATEGORIES, rng.randint(1, 2))
+            s["regions"] = [] if rng.random() < 0.4 else [rng.choice(list(GEO))]
+        else:
+            s.pop("match_ratio", None)
+
+
+def _national(inst: dict, rng: random.Random) -> None:
+    """80% of pledges with no region limit."""
+    for s in _pledges(inst):
+        if rng.random() < 0.8:
+            s["regions"] = []
+
+
+def _concentrated(inst: dict, rng: random.Random) -> None:
+    """Half the needs moved into one city (滨州市), keeping their county-and-below shape."""
+    leaves = [r for r in _regions(random.Random(rng.random())) if r.startswith("山东省/滨州市/")]
+    for n in inst["needs"]:
+        if rng.random() < 0.5 and not n["region"].startswith("山东省/滨州市/"):
+            n["region"] = rng.choice(leaves)
+
+
+FAMILIES = {
+    "base": lambda inst, rng: None,
+    "cap_heavy": _cap_heavy,
+    "match_heavy": _match_heavy,
+    "tight": lambda inst, rng: _scale_supply(inst, 0.2),
+    "abundant": lambda inst, rng: _scale_supply(inst, 1.5),
+    "national": _national,
+    "concentrated": _concentrated,
+}
+
+
+def generate_family(family: str, n_needs: int, seed: int = 7) -> dict:
+    """The base instance of ``n_needs`` reshaped into ``family`` (one of :data:`FAMILIES`)."""
+    inst = generate(n_needs, seed)
+    FAMILIES[family](inst, random.Random(f"{family}/{seed}/{n_needs}"))
+    return inst
+
+
+# ------------------------------------------------------------------ the exact LP (HiGHS)
+
+def exact_lp_bound(data: dict) -> float:
+    """The linear relaxation solved directly with HiGHS on every eligible (source, need) pair:
+    each need divisible, a whole need only with sources that could fund it entirely, every
+    per-beneficiary cap across all of that beneficiary's needs.  Independent of the engine's
+    network; practical up to ~10k needs (dev dependency ``highspy``)."""
+    import highspy
+    import numpy as np
+
+    from matching import eligibility as el
+    from matching import parse_instance
+
+    inst = parse_instance(data)
+    live = [n for n in inst.needs if el.is_live(n, inst.as_of)]
+    index = el.SourceIndex(inst.sources)
+    cost, upper, rows = [], [], []  # rows: per column, the row indices it appears in
+    ben_row: dict[tuple[int, str], int] = {}
+    n_src, n_need = len(inst.sources), len(live)
+    for j, n in enumerate(live):
+        for si in index.candidates(n):
+            s = inst.sources[si]
+            if not el.pair_ok(s, n):
+                continue
+            r = [si, n_src + j]
+            bc = el.beneficiary_cap(s, n)
+            if bc is not None:
+                k = ben_row.setdefault((si, n.beneficiary), n_src + n_need + len(ben_row))
+                r.append(k)
+            cost.append(n.weight / n.open)
+            upper.append(min(el.grant_limit(s, n), n.open, s.budget))
+            rows.append(r)
+    if not cost:
+        return 0.0
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), n_src + n_need + len(ben_row)
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.zeros(len(cost))
+    lp.col_upper_ = np.asarray(upper, dtype=float)
+    lp.row_lower_ = np.zeros(lp.num_row_)
+    lp.row_upper_ = np.asarray([s.budget for s in inst.sources] + [n.open for n in live]
+                               + [inst.sources[si].per_beneficiary_cap for si, _b in ben_row],
+                               dtype=float)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.cumsum([0] + [len(r) for r in rows])
+    lp.a_matrix_.index_ = np.asarray([i for r in rows for i in r], dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(lp.a_matrix_.index_))
+    sys.stdout.flush()
+    saved = os.dup(1)  # HiGHS prints its banner on construction: keep it out of the table
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    try:
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"HiGHS: {h.modelStatusToString(h.getModelStatus())}")
+    return h.getInfo().objective_function_value
+
+
 # ------------------------------------------------------------------ measuring
 
-_CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, ROOT)
-import matching
-from matching import baselines
-from matching.eligibility import is_live
-with open(PATH, encoding="utf-8") as f:
-    data = json.load(f)
-ru0 = resource.getrusage(resource.RUSAGE_SELF)
-t0 = time.perf_counter()
-res = matching.solve(data)
-secs = time.perf_counter() - t0
-ru1 = resource.getrusage(resource.RUSAGE_SELF)
-cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-rss = ru1.ru_maxrss * 1024
-inst = matching.parse_instance(data)
-live = {n.id: n for n in inst.needs if is_live(n, inst.as_of)}
-urgent = [n for n in live.values() if n.urgency >= 4]
-def summary(r):
-    tot = {}
-    for a in r["allocations"]:
+def _hwm(pid: int) -> int:
+    """Peak resident set (VmHWM) of a live process in bytes, 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def run_cli(path: str, out: str, time_limit: float | None = None) -> tuple[float, int, int]:
+    """Wall seconds of one whole ``python -m matching solve`` process, its peak RSS, and the
+    sum of the peaks of it and its helpers (forked bound flow / time-limited engine).
+
+    Peaks are read from /proc every 10 ms while it runs (``ru_maxrss`` would not do: Linux
+    carries the forking benchmark's own peak over into the child across exec)."""
+    cmd = [sys.executable, "-m", "matching", "solve", path, "-o", out]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks: dict[int, int] = {}
+    while proc.poll() is None:
+        todo = [proc.pid]
+        while todo:
+            pid = todo.pop()
+            peaks[pid] = max(peaks.get(pid, 0), _hwm(pid))
+            todo += _children(pid)
+        time.sleep(0.01)
+    secs = time.perf_counter() - t0
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"matching solve failed: {err}")
+    return secs, peaks.get(proc.pid, 0), sum(peaks.values())
+
+
+def summary(inst, res: dict, urgent: list) -> dict:
+    import matching
+
+    tot: dict[str, int] = {}
+    for a in res["allocations"]:
         tot[a["need"]] = tot.get(a["need"], 0) + a["amount"]
-    return {"objective": r["stats"]["objective"], "stranded": r["stats"]["stranded"],
+    return {"objective": res["stats"]["objective"], "stranded": res["stats"]["stranded"],
             "urgent_funded": sum(1 for n in urgent if tot.get(n.id) == n.open),
-            "violations": len(matching.validate(inst, r))}
-out = {"seconds": secs, "cpu": cpu, "rss": rss, "upper_bound": res["stats"]["upper_bound"],
-       "urgent_total": len(urgent), "graph": res["stats"]["graph"], "engine": summary(res)}
-if WITH_BASELINES:
-    for name, fn in (("fcfs", baselines.first_come_first_served),
-                     ("greedy", baselines.greedy_by_urgency)):
-        out[name] = summary(fn(inst))
-print(json.dumps(out))
-"""
+            "violations": len(matching.validate(inst, res))}
 
 
-def _run_child(path: str, with_baselines: bool) -> dict:
-    code = (_CHILD.replace("ROOT", repr(ROOT)).replace("PATH", repr(path))
-            .replace("WITH_BASELINES", repr(with_baselines)))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def measure(family: str, n: int, seed: int, runs: int, exact_lp: bool,
+            limits: list[float], tmp: str) -> dict:
+    import matching
+    from matching import baselines
+    from matching.eligibility import is_live
+
+    data = generate_family(family, n, seed)
+    path, out = os.path.join(tmp, "inst.json"), os.path.join(tmp, "res.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+    timings = [run_cli(path, out) for _ in range(runs)]
+    with open(out, encoding="utf-8") as f:
+        res = json.load(f)
+    inst = matching.parse_instance(data)
+    urgent = [m for m in inst.needs if is_live(m, inst.as_of) and m.urgency >= 4]
+    row = {
+        "family": family, "n": n, "seconds": statistics.median(t[0] for t in timings),
+        "runs": [round(t[0], 2) for t in timings], "rss": statistics.median(t[1] for t in timings),
+        "rss_all": statistics.median(t[2] for t in timings),
+        "upper_bound": res["stats"]["upper_bound"],
+        "graph": res["stats"]["graph"], "urgent_total": len(urgent),
+        "engine": summary(inst, res, urgent),
+        "fcfs": summary(inst, baselines.first_come_first_served(inst), urgent),
+        "greedy": summary(inst, baselines.greedy_by_urgency(inst), urgent),
+        "lp": exact_lp_bound(data) if exact_lp else None, "limits": [],
+    }
+    for lim in limits:
+        secs, rss, _all = run_cli(path, out, lim)
+        with open(out, encoding="utf-8") as f:
+            r = json.load(f)
+        row["limits"].append({"limit": lim, "seconds": secs, "rss": rss,
+                              "ratio": r["stats"]["objective"] / r["stats"]["upper_bound"],
+                              "vs_free_bound": r["stats"]["objective"] / row["upper_bound"],
+                              "violations": len(matching.validate(inst, r))})
+    return row
 
 
 def _yuan(fen: float) -> str:
@@ -226,13 +423,20 @@ def _yuan(fen: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--families", default=",".join(FAMILIES),
+                    help=f"comma-separated, from: {', '.join(FAMILIES)}")
+    ap.add_argument("--runs", type=int, default=3, help="timed whole-process runs (median)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--exact-lp", type=int, default=0, metavar="N",
+                    help="also solve the exact LP with HiGHS for sizes up to N needs")
+    ap.add_argument("--time-limits", default="", metavar="S,S",
+                    help="also run with each --time-limit and report wall time and quality")
     ap.add_argument("--write", type=int, metavar="N", help="only write an instance of N needs")
+    ap.add_argument("--family", default="base", help="with --write: the family to write")
     ap.add_argument("-o", "--output", default="-")
     args = ap.parse_args(argv)
     if args.write:
-        text = json.dumps(generate(args.write, args.seed), ensure_ascii=False)
+        text = json.dumps(generate_family(args.family, args.write, args.seed), ensure_ascii=False)
         if args.output == "-":
             print(text)
         else:
@@ -241,43 +445,54 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    families = [f for f in args.families.split(",") if f.strip()]
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        ap.error(f"unknown family {unknown[0]!r} (one of {', '.join(FAMILIES)})")
+    limits = [float(x) for x in args.time_limits.split(",") if x.strip()]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            path = os.path.join(tmp, f"inst-{n}.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(generate(n, args.seed), f, ensure_ascii=False)
-            runs = [_run_child(path, with_baselines=(k == 0)) for k in range(args.runs)]
-            first = runs[0]
-            row = {
-                "n": n,
-                "seconds": statistics.median(r["seconds"] for r in runs),
-                "cpu": statistics.median(r["cpu"] for r in runs),
-                "rss": statistics.median(r["rss"] for r in runs),
-                **{k: first[k] for k in ("upper_bound", "urgent_total", "graph", "engine",
-                                          "fcfs", "greedy")},
-            }
-            rows.append(row)
-            print(f"# {n} needs: {[round(r['seconds'], 3) for r in runs]} s, graph {first['graph']}",
-                  file=sys.stderr)
-    print(f"seed {args.seed}, {args.runs} run(s) per size (medians); os.cpu_count()={os.cpu_count()}; "
-          f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+        for fam in families:
+            for n in sizes:
+                row = measure(fam, n, args.seed, args.runs, n <= args.exact_lp, limits, tmp)
+                rows.append(row)
+                print(f"# {fam} {n}: runs {row['runs']} s, graph {row['graph']}", file=sys.stderr,
+                      flush=True)
+    print(f"seed {args.seed}, {args.runs} whole-process run(s) per row (medians); "
+          f"os.cpu_count()={os.cpu_count()}; 1-min load average at the end: "
+          f"{os.getloadavg()[0]:.2f}")
     print()
-    print("| needs | engine wall (CPU) | peak RSS | obj / upper bound | obj / FCFS | obj / greedy "
-          "| urgency 4–5 funded (engine / FCFS / greedy) | stranded (engine / FCFS / greedy) "
-          "| violations |")
-    print("|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    print("| family | needs | wall (whole process) | peak RSS (with helper) | obj / bound "
+          "| obj / exact LP "
+          "| obj / FCFS | obj / greedy | urgency 4–5 funded (engine / FCFS / greedy) "
+          "| stranded (engine / FCFS / greedy) | violations |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for r in rows:
         e, f, g = r["engine"], r["fcfs"], r["greedy"]
-        ut = r["urgent_total"]
-        print(f"| {r['n']:,} | {r['seconds']:.2f} s ({r['cpu']:.2f} s) | {r['rss'] / 2**20:.0f} MiB "
-              f"| {e['objective'] / r['upper_bound']:.5f} | {e['objective'] / f['objective']:.2f}× "
-              f"| {e['objective'] / g['objective']:.2f}× "
-              f"| {e['urgent_funded']:,} / {f['urgent_funded']:,} / {g['urgent_funded']:,} of {ut:,} "
+        lp = f"{e['objective'] / r['lp']:.5f}" if r["lp"] else "–"
+        print(f"| {r['family']} | {r['n']:,} | {r['seconds']:.2f} s "
+              f"| {r['rss'] / 2**20:.0f} MiB ({r['rss_all'] / 2**20:.0f} MiB) "
+              f"| {e['objective'] / r['upper_bound']:.5f} | {lp} "
+              f"| {e['objective'] / f['objective']:.2f}× | {e['objective'] / g['objective']:.4f}× "
+              f"| {e['urgent_funded']:,} / {f['urgent_funded']:,} / {g['urgent_funded']:,} "
+              f"of {r['urgent_total']:,} "
               f"| {_yuan(e['stranded'])} / {_yuan(f['stranded'])} / {_yuan(g['stranded'])} "
               f"| {e['violations']} / {f['violations']} / {g['violations']} |")
+    if limits:
+        print()
+        print("| family | needs | --time-limit | wall | obj / its bound | obj / unlimited bound "
+              "| violations |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            for x in r["limits"]:
+                print(f"| {r['family']} | {r['n']:,} | {x['limit']:g} s | {x['seconds']:.2f} s "
+                      f"| {x['ratio']:.5f} | {x['vs_free_bound']:.5f} | {x['violations']} |")
     return 0
 
 
 if __name__ == "__main__":
+    # run as a script, this file's folder comes first on sys.path and its name would shadow
+    # the engine package: put the repository root first instead
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.exit(main())

@@ -1,16 +1,24 @@
 """The allocation engine: LP relaxation by min-cost flow, whole-need repair, re-packing.
 
 1. The first flow solves the linear relaxation (every need divisible) on
-   :class:`graph.Network`; its value is ``upper_bound``.
+   :class:`graph.Network`.  On an exact network its value is ``upper_bound``; when the
+   network keeps only a selection of the binding pairs (large instances), the flow is a
+   feasible solution and the bound comes from a relaxed network, solved meanwhile on the
+   second core (:mod:`background`).
 2. The flow is decomposed into (source, need) grants; a whole need is kept only when one
-   source funds all of it; everything else is released.
-3. Unfunded whole needs are re-packed, most valuable per fen first, into the tightest single
-   leftover budget that can take them whole.
-4. What is left is spent greedily, most valuable per fen first, under every rule.  (A second
-   min-cost flow here was measured to add nothing at 1k/10k needs and to do worse than this
-   pass at 100k, where the network relaxes some caps, so it is not run.)
+   source funds all of it; every other grant of the flow is kept as it is (each arc of the
+   network is exact, so no grant breaks a cap).
+3. Split whole needs are re-packed, most valuable per fen first, into the tightest single
+   leftover budget that can take them whole; what is left is spent greedily, most valuable
+   need per fen first, under every rule.
+4. When that repair gives back more than ``REPAIR_TOLERANCE`` of the flow's value (small
+   instances, where one whole need weighs more), a second repair is tried and the better kept:
+   the split whole needs are placed first (on the source that gives up the least, by the
+   first flow's marginal values), then a second flow re-spreads the divisible needs.
 
-Tiny instances are solved exactly instead (:meth:`Engine._exact_small`).
+Tiny instances are solved exactly instead (:meth:`Engine._exact_small`).  With a deadline,
+refinement stops when it passes; :mod:`deadline` runs the whole engine in a child process that
+can be killed, with :meth:`Engine.fallback` (no flow) as the answer if nothing better arrives.
 
 Costs: every cost sits on a need's arc to the sink, so the feasible vectors of amounts per
 need form a polymatroid (Megiddo's lexicographically optimal multi-sink flows): the LP optimum
@@ -27,12 +35,17 @@ import itertools
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
+from . import background
 from . import eligibility as el
 from .graph import Network
 from .model import Instance
+from .regions import prefixes
 
-MAX_ROUNDS = 1  # >1: re-solve for whole needs the first flow split (measured: little gain)
+INF = math.inf
+
+REPAIR_TOLERANCE = 3e-4  # a repair giving back more than this share of the flow tries again
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances
 
 
@@ -46,14 +59,42 @@ def _tiebreak(n, as_of) -> int:
     return 2
 
 
+@dataclass
+class Outcome:
+    """What an engine run produced: grants by (source index, live-need index)."""
+    live: list[int]  # live-need index -> index in inst.needs
+    pair: dict[tuple[int, int], int]
+    phase: dict[tuple[int, int], str]
+    upper_bound: float
+    rounds: int
+    graph: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds per phase (not in the result: it
+    # would make the same input give different output)
+
+
+def quick_bound(lneeds: list, total_budget: int) -> float:
+    """A valid upper bound without any flow: the whole budget poured into the needs with the
+    highest value per fen, ignoring who may fund what (a relaxation of every rule)."""
+    left, out = total_budget, []
+    for n in sorted(lneeds, key=lambda n: -n.weight / n.open):
+        if left <= 0:
+            break
+        x = min(left, n.open)
+        out.append(n.weight * x / n.open)
+        left -= x
+    return math.fsum(out)
+
+
 class Engine:
-    def __init__(self, inst: Instance, time_limit: float | None = None):
+    def __init__(self, inst: Instance, deadline: float | None = None,
+                 quick_ub: float | None = None):
+        """``deadline``: a ``time.perf_counter()`` instant after which refinement stops;
+        ``quick_ub``: :func:`quick_bound` when the caller has it already."""
         self.inst = inst
-        self.t0 = time.perf_counter()
-        self.deadline = None if time_limit is None else self.t0 + time_limit
-        self.net = Network(inst)
-        net = self.net
-        needs = [inst.needs[i] for i in net.live]
+        self.deadline = deadline
+        self.quick_ub = quick_ub
+        self.live = [i for i, n in enumerate(inst.needs) if el.is_live(n, inst.as_of)]
+        needs = [inst.needs[i] for i in self.live]
         self.lneeds = needs
         self.tb = [_tiebreak(n, inst.as_of) for n in needs]
         keys = [(n.weight / n.open, t) for n, t in zip(needs, self.tb, strict=True)]
@@ -65,6 +106,7 @@ class Engine:
                 rank, prev = rank + 1, keys[j]
             self.cost[j] = rank
         self.order = order[::-1]  # most valuable per fen first
+        self.net: Network | None = None
         # state
         self.budget = [s.budget for s in inst.sources]
         self.res_open = [n.open for n in needs]
@@ -73,9 +115,9 @@ class Engine:
         self.phase: dict[tuple[int, int], str] = {}
         self.ben_used: dict[tuple[int, str], int] = defaultdict(int)
         self.upper_bound = 0.0
+        self.bound_exact = False  # True once upper_bound is the LP optimum (or a flow bound)
         self.rounds = 0
-        self.capped = [s.per_grant_cap is not None or s.per_beneficiary_cap is not None
-                       or s.match_ratio is not None for s in inst.sources]
+        self.timings: dict[str, float] = {}  # seconds per phase, for stats and profiling
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.perf_counter() > self.deadline
@@ -84,14 +126,35 @@ class Engine:
         flows = self.net.solve(self.budget, self.res_open, include, self.pair,
                                self.ben_used, self.cost)
         if self.rounds == 0:
-            self._set_upper_bound(flows)
+            self.first_value = self._flow_value(self.net, flows)
+            if not self.net.restricted:
+                self.upper_bound = self.first_value  # the exact LP optimum
+                self.bound_exact = True
         self.rounds += 1
-        return self.net.decompose(flows, self._room if self.net.relaxed else None)
+        return self.net.decompose(flows)
 
-    def _set_upper_bound(self, flows) -> None:
-        f = self.net.need_flows(flows)
-        self.upper_bound = math.fsum(n.weight * x / n.open
-                                     for n, x in zip(self.lneeds, f, strict=True) if x)
+    def _flow_value(self, net: Network, flows) -> float:
+        f = net.need_flows(flows)
+        return math.fsum(n.weight * x / n.open for n, x in zip(self.lneeds, f, strict=True) if x)
+
+    def relaxed_bound(self) -> float:
+        """The first flow used only a selection of the binding pairs (a feasible solution, not
+        the LP optimum): the bound is the flow on the relaxed network (caps summed)."""
+        net = Network(self.inst, rank=self.cost, mode="relaxed")
+        flows = net.solve([s.budget for s in self.inst.sources], [n.open for n in self.lneeds],
+                          [True] * len(self.lneeds), {}, {}, self.cost)
+        return self._flow_value(net, flows)
+
+    def outcome(self) -> Outcome:
+        if self.bound_exact:
+            ub = self.upper_bound
+        else:
+            if self.quick_ub is None:
+                self.quick_ub = quick_bound(self.lneeds, sum(s.budget for s in self.inst.sources))
+            ub = self.quick_ub
+        graph = dict(self.net.stats) if self.net is not None else {"network": "not built"}
+        return Outcome(self.live, dict(self.pair), dict(self.phase), ub, self.rounds, graph,
+                       dict(self.timings))
 
     def _grant(self, si: int, j: int, amt: int, phase: str) -> None:
         n = self.lneeds[j]
@@ -114,12 +177,12 @@ class Engine:
             room = min(room, bc - self.ben_used.get((si, n.beneficiary), 0))
         return room
 
-    def _commit(self, grants: dict[tuple[int, int], int], phase: str) -> int:
-        """Keep what the rules allow: a whole need only when one source funds all of it;
-        divisible grants clipped to their caps (binding only when the network relaxed them)."""
+    def _commit(self, grants: dict[tuple[int, int], int], phase: str,
+                with_divisible: bool = True) -> int:
+        """Keep what the rules allow: a whole need only when one source funds all of it.
+        (The network is exact on every arc it has, so divisible grants need no clipping.)"""
         whole = self.net.whole
-        relaxed = self.net.relaxed  # exact networks only deliver what the rules allow
-        capped, res_open = self.capped, self.res_open
+        res_open = self.res_open
         wholes: dict[int, list[tuple[int, int]]] = defaultdict(list)
         divisible = []
         for (si, j), a in grants.items():
@@ -130,36 +193,24 @@ class Engine:
         kept = 0
         for j in sorted(wholes):
             lst = wholes[j]
-            if (len(lst) == 1 and lst[0][1] == res_open[j] and not self.whole_done[j]
-                    and (not relaxed or self._room(lst[0][0], j) == lst[0][1])):
+            if len(lst) == 1 and lst[0][1] == res_open[j] and not self.whole_done[j]:
                 self._grant(lst[0][0], j, lst[0][1], phase)
                 kept += 1
+        if not with_divisible:
+            return kept
         divisible.sort()
-        sources, lneeds = self.inst.sources, self.lneeds
+        lneeds = self.lneeds
         budget, pair, ben_used, phases = self.budget, self.pair, self.ben_used, self.phase
-        for j, si, a in divisible:  # inlined _room/_grant: this loop sees every grant
+        for j, si, a in divisible:  # inlined _grant: this loop sees every grant
             n = lneeds[j]
-            if a > res_open[j]:
-                a = res_open[j]
-            if relaxed and capped[si]:
-                s = sources[si]
-                used = pair.get((si, j), 0)
-                if s.per_grant_cap is not None and a > s.per_grant_cap - used:
-                    a = s.per_grant_cap - used
-                if s.match_ratio is not None:
-                    a = min(a, el.match_limit(s, n) - used)
-                if s.per_beneficiary_cap is not None and n.beneficiary is not None:
-                    a = min(a, s.per_beneficiary_cap - ben_used.get((si, n.beneficiary), 0))
-                a = min(a, budget[si])
-            if a > 0:
-                key = (si, j)
-                pair[key] += a
-                if key not in phases:
-                    phases[key] = phase
-                budget[si] -= a
-                res_open[j] -= a
-                if n.beneficiary is not None:
-                    ben_used[(si, n.beneficiary)] += a
+            key = (si, j)
+            pair[key] += a
+            if key not in phases:
+                phases[key] = phase
+            budget[si] -= a
+            res_open[j] -= a
+            if n.beneficiary is not None:
+                ben_used[(si, n.beneficiary)] += a
         return kept
 
     def _greedy(self, wholes_only: bool, phase: str) -> None:
@@ -258,26 +309,176 @@ class Engine:
             self._grant(si, j, a, "exact")
         return True
 
-    def run(self) -> None:
+    def _prices(self, grants: dict[tuple[int, int], int]) -> list[float]:
+        """Each source's marginal value per fen in the first flow: that of the least valuable
+        need it funds, or 0 when budget was left over (an LP dual price, read off the flow)."""
+        spent = [0] * len(self.budget)
+        price = [math.inf] * len(self.budget)
+        for (si, j), a in grants.items():
+            spent[si] += a
+            n = self.lneeds[j]
+            price[si] = min(price[si], n.weight / n.open)
+        return [0.0 if spent[si] < b else p for si, (p, b) in enumerate(zip(price, self.budget,
+                                                                             strict=True))]
+
+    def _repack_priced(self, split: list[int], price: list[float]) -> None:
+        """Whole needs the first flow split: each goes whole to the eligible source that gives
+        up the least (lowest price, then tightest budget), if it is worth more per fen than
+        what that source funded; the second flow then re-spreads divisible needs around it."""
+        inst = self.inst
+        index = el.SourceIndex(inst.sources)
+        for j in sorted(split, key=lambda j: -self.cost[j]):
+            n = self.lneeds[j]
+            v = n.weight / n.open
+            best = None
+            for si in index.candidates(n):
+                if price[si] >= v or self.budget[si] < n.open:
+                    continue
+                if best is not None and (price[si], self.budget[si]) >= (price[best],
+                                                                        self.budget[best]):
+                    continue
+                if el.pair_ok(inst.sources[si], n) and self._room(si, j) == n.open:
+                    best = si
+            if best is not None:
+                self._grant(best, j, n.open, "repack")
+
+    def _lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = round(self.timings.get(phase, 0.0) + now - self._t, 4)
+        self._t = now
+
+    def run(self, report=None) -> None:
+        """Flow, repair, bound.  ``report(outcome)``, when given, receives the result as soon
+        as it is complete but for the bound (which may take a flow of its own)."""
         nl = len(self.lneeds)
+        self._t = time.perf_counter()
         if nl and any(self.budget):
+            self.net = Network(self.inst, rank=self.cost)
+            self._lap("network")
+            # the bound needs a flow of its own on another network: on the second core
+            job = background.start(self.relaxed_bound) if self.net.restricted else None
             include = [True] * nl
             grants = self._flow(include)
-            if not self.net.relaxed and self._exact_small():
-                return
-            self._commit(grants, "flow")
-            while self.rounds < MAX_ROUNDS and not self._out_of_time():
-                include = [r > 0 and not (n.whole and self.whole_done[j])
-                           for j, (n, r) in enumerate(zip(self.lneeds, self.res_open, strict=True))]
-                if not any(inc and n.whole for inc, n in zip(include, self.lneeds, strict=True)):
+            self._lap("first_flow")
+            if not self._exact_small():
+                self._repair(grants)
+            self._lap("repair")
+            if self.net.restricted:
+                if report is not None:
+                    report(self.outcome())
+                ub = None
+                if job is not None:
+                    ub = job.result(self.deadline)
+                elif not self._out_of_time():
+                    ub = self.relaxed_bound()
+                if ub is not None:
+                    self.upper_bound, self.bound_exact = ub, True
+                self._lap("bound")
+        else:
+            self.bound_exact = True  # nothing can be allocated: the bound is 0
+
+    def _value(self) -> float:
+        return math.fsum(n.weight * (n.open - r) / n.open
+                         for n, r in zip(self.lneeds, self.res_open, strict=True) if r < n.open)
+
+    def _state(self) -> tuple:
+        return (list(self.budget), list(self.res_open), list(self.whole_done), dict(self.pair),
+                dict(self.phase), dict(self.ben_used), self.rounds)
+
+    def _restore(self, state: tuple) -> None:
+        budget, res_open, whole_done, pair, phase, ben_used, rounds = state
+        self.budget, self.res_open, self.whole_done = list(budget), list(res_open), list(whole_done)
+        self.pair = defaultdict(int, pair)
+        self.phase, self.ben_used = dict(phase), defaultdict(int, ben_used)
+        self.rounds = rounds
+
+    def _repair(self, grants: dict[tuple[int, int], int]) -> None:
+        """Whole needs are kept when the flow single-sourced them; the split ones are re-packed
+        into leftover budgets.  When that gives back more than ``REPAIR_TOLERANCE`` of the
+        flow's value (small instances, where each whole need weighs more), a second repair is
+        tried and the better one kept: split whole needs placed first, priced by the first
+        flow, then a second flow for the divisible needs around them."""
+        whole = self.net.whole
+        got: dict[int, int] = defaultdict(int)
+        for (_si, j), a in grants.items():
+            if whole[j]:
+                got[j] += a
+        self._commit(grants, "flow", with_divisible=False)
+        split = [j for j in got if not self.whole_done[j]]
+        before = self._state()
+        self._commit({k: a for k, a in grants.items() if not whole[k[1]]}, "flow")
+        self._greedy(wholes_only=True, phase="repack")
+        self._greedy(wholes_only=False, phase="leftover")
+        first = self._value()
+        if first >= (1 - REPAIR_TOLERANCE) * self.first_value or not split \
+                or self._out_of_time():
+            return
+        after = self._state()
+        self._restore(before)
+        self._repack_priced(split, self._prices(grants))
+        include = [not w and r > 0 for w, r in zip(whole, self.res_open, strict=True)]
+        self._commit(self._flow(include), "flow")
+        self._greedy(wholes_only=True, phase="repack")
+        self._greedy(wholes_only=False, phase="leftover")
+        if self._value() < first:
+            self._restore(after)
+
+    def fallback(self) -> None:
+        """No flow at all, fast: most valuable need per fen first, each taking from the first
+        sources in reach that may still fund it (whole needs from one source), under every
+        rule.  Used as the answer when a time limit leaves no room for the network."""
+        inst, budget, res_open = self.inst, self.budget, self.res_open
+        buckets: dict[tuple, list[int]] = defaultdict(list)
+        for si, s in enumerate(inst.sources):
+            if budget[si] > 0:
+                for c in s.categories or (None,):
+                    for k in s.need_kinds or (None,):
+                        for p in s.regions or ((),):
+                            buckets[(c, k, p)].append(si)
+        # a whole need skips, without computing its room, the sources whose caps cannot take
+        # it (with wide reach, one bucket can hold thousands of sources)
+        grant_cap = [INF if s.per_grant_cap is None else s.per_grant_cap for s in inst.sources]
+        ben_cap = [INF if s.per_beneficiary_cap is None else s.per_beneficiary_cap
+                   for s in inst.sources]
+        for step, j in enumerate(self.order):
+            if step % 32 == 31 and self._out_of_time():
+                break
+            n = self.lneeds[j]
+            need = n.open
+            whole, hasben = n.whole, n.beneficiary is not None
+            for p in prefixes(n.region):
+                for key in ((n.category, n.kind, p), (n.category, None, p),
+                            (None, n.kind, p), (None, None, p)):
+                    lst = buckets.get(key)
+                    if not lst:
+                        continue
+                    spent = 0
+                    for si in lst:
+                        b = budget[si]
+                        if b <= 0:
+                            spent += 1
+                            continue
+                        if whole and (b < need or grant_cap[si] < need
+                                      or (hasben and ben_cap[si] < need)):
+                            continue
+                        # the bucket matched category, kind and region; _room has every
+                        # amount rule, so a whole need fits exactly when room == open
+                        room = self._room(si, j)
+                        if n.whole and room < n.open:
+                            continue
+                        if room > 0:
+                            self._grant(si, j, room, "leftover")
+                            if res_open[j] <= 0:
+                                break
+                    if spent * 4 > len(lst):  # drop spent sources so later scans stay short
+                        buckets[key] = [si for si in lst if budget[si] > 0]
+                    if res_open[j] <= 0:
+                        break
+                if res_open[j] <= 0:
                     break
-                if self._commit(self._flow(include), "flow") == 0:
-                    break
-            self._greedy(wholes_only=True, phase="repack")
-            self._greedy(wholes_only=False, phase="leftover")
 
 
-def solve_instance(inst: Instance, time_limit: float | None = None) -> Engine:
-    eng = Engine(inst, time_limit)
+def solve_instance(inst: Instance, deadline: float | None = None) -> Outcome:
+    eng = Engine(inst, deadline)
     eng.run()
-    return eng
+    return eng.outcome()

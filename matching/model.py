@@ -17,7 +17,15 @@ from typing import Any
 from .regions import split
 
 NEED_KINDS = ("wish", "project", "sponsorship", "microgrant")
+SOURCE_KINDS = ("pledge", "community_fund")
 WHOLE_BY_DEFAULT = {"wish", "sponsorship"}
+# Documented input limits: one amount, budget or cap at most ¥10^12, all budgets together at
+# most ¥10^12, at most 10^7 people per need.  They keep every sum and every flow cost inside
+# int64 (OR-Tools multiplies flow by cost) and the objective a finite float.
+MAX_FEN = 10**14
+MAX_TOTAL_BUDGET = 10**14
+MAX_PEOPLE = 10**7
+MAX_RATIO = 100  # 配捐: a source matching more than 100× the public money is a typo
 
 
 class InstanceError(ValueError):
@@ -78,14 +86,17 @@ def _get(obj: dict, key: str, path: str, required: bool = True, default: Any = N
     return v
 
 
-def _int(v: Any, path: str, minimum: int | None = 0) -> int:
+def _int(v: Any, path: str, minimum: int | None = 0, maximum: int = MAX_FEN,
+         what: str = "an integer (fen)") -> int:
+    # 26000.0 is refused too: JSON from the platform writes fen as integers, so a float means
+    # something upstream computed money in floating point
     if isinstance(v, bool) or not isinstance(v, int):
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        else:
-            raise InstanceError(f"{path}: expected an integer (fen), got {type(v).__name__} {v!r}")
+        raise InstanceError(f"{path}: expected {what}, got {type(v).__name__} {v!r}")
     if minimum is not None and v < minimum:
         raise InstanceError(f"{path}: must be >= {minimum}, got {v}")
+    if v > maximum:
+        yuan = f" fen (¥{maximum // 100:,})" if maximum == MAX_FEN else ""
+        raise InstanceError(f"{path}: {v} is above the maximum {maximum}{yuan}")
     return v
 
 
@@ -127,6 +138,18 @@ def _str_list(v: Any, path: str) -> tuple[str, ...]:
     return tuple(_str(x, f"{path}[{i}]") for i, x in enumerate(v))
 
 
+def _region(v: Any, path: str) -> tuple[str, ...]:
+    """A region path exactly as the platform writes it: ``省/市/县``, no empty or padded
+    segment, no leading or trailing ``/`` (anything else is a bug upstream, not a region)."""
+    if not isinstance(v, str) or not v:
+        raise InstanceError(f"{path}: expected a region path like '山东省/滨州市', got {v!r}")
+    parts = split(v)
+    if "/".join(parts) != v:
+        raise InstanceError(f"{path}: malformed region path {v!r} (segments separated by one '/', "
+                            "none empty, no spaces around them, no leading or trailing '/')")
+    return parts
+
+
 def _cap(v: Any, path: str) -> int | None:
     return None if v is None else _int(v, path, minimum=0)
 
@@ -134,8 +157,9 @@ def _cap(v: Any, path: str) -> int | None:
 def _ratio(v: Any, path: str) -> Fraction | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-        raise InstanceError(f"{path}: expected a non-negative number, got {v!r}")
+    if (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0
+            or v > MAX_RATIO):
+        raise InstanceError(f"{path}: expected a number from 0 to {MAX_RATIO}, got {v!r}")
     return Fraction(repr(v)) if isinstance(v, float) else Fraction(v)
 
 
@@ -148,14 +172,12 @@ def _need(d: Any, path: str) -> Need:
     funded, people, whole, ver = g("funded", 0), g("people", 1), g("whole"), g("verified", False)
     # fast path for well-formed needs; anything odd goes through the checks that explain it
     if not (type(nid) is str and nid.strip() and kind in NEED_KINDS and type(amount) is int
-            and type(funded) is int and 0 <= funded <= amount and type(cat) is str
-            and cat.strip() and type(region) is str and type(urg) is int and 1 <= urg <= 5
-            and type(people) is int and people >= 1 and (whole is None or type(whole) is bool)
-            and type(ver) is bool):
+            and amount <= MAX_FEN and type(funded) is int and 0 <= funded <= amount
+            and type(cat) is str and cat.strip() and type(region) is str and type(urg) is int
+            and 1 <= urg <= 5 and type(people) is int and 1 <= people <= MAX_PEOPLE
+            and (whole is None or type(whole) is bool) and type(ver) is bool):
         return _need_slow(d, path)
-    parts = split(region)
-    if not parts:
-        raise InstanceError(f"{path}.region: empty region path")
+    parts = _region(region, f"{path}.region")
     ben, deadline, posted = g("beneficiary"), g("deadline"), g("posted_at")
     return Need(
         id=nid, kind=kind, amount=amount, funded=funded,
@@ -176,9 +198,8 @@ def _need_slow(d: dict, path: str) -> Need:
     funded = _int(_get(d, "funded", path, False, 0), f"{path}.funded")
     if funded > amount:
         raise InstanceError(f"{path}.funded: {funded} exceeds amount {amount}")
-    urgency = _int(_get(d, "urgency", path), f"{path}.urgency", minimum=1)
-    if urgency > 5:
-        raise InstanceError(f"{path}.urgency: must be 1..5, got {urgency}")
+    urgency = _int(_get(d, "urgency", path), f"{path}.urgency", minimum=1, maximum=5,
+                   what="an integer 1..5")
     whole = d.get("whole")
     ben = d.get("beneficiary")
     deadline = d.get("deadline")
@@ -192,19 +213,13 @@ def _need_slow(d: dict, path: str) -> Need:
         category=_str(_get(d, "category", path), f"{path}.category"),
         region=_region(_get(d, "region", path), f"{path}.region"),
         urgency=urgency,
-        people=_int(_get(d, "people", path, False, 1), f"{path}.people", minimum=1),
+        people=_int(_get(d, "people", path, False, 1), f"{path}.people", minimum=1,
+                    maximum=MAX_PEOPLE, what="a whole number of people"),
         deadline=None if deadline is None else _date(deadline, f"{path}.deadline"),
         beneficiary=None if ben is None else _str(ben, f"{path}.beneficiary"),
         verified=_bool(_get(d, "verified", path, False, False), f"{path}.verified"),
         posted_at=None if posted is None else _str(posted, f"{path}.posted_at"),
     )
-
-
-def _region(v: Any, path: str) -> tuple[str, ...]:
-    parts = split(_str(v, path))
-    if not parts:
-        raise InstanceError(f"{path}: empty region path")
-    return parts
 
 
 def _source(d: Any, path: str) -> Source:
@@ -215,9 +230,13 @@ def _source(d: Any, path: str) -> Source:
         if k not in NEED_KINDS:
             raise InstanceError(f"{path}.need_kinds[{i}]: unknown need kind {k!r}")
     regions = _str_list(d.get("regions"), f"{path}.regions")
+    kind = _str(_get(d, "kind", path), f"{path}.kind")
+    if kind not in SOURCE_KINDS:
+        raise InstanceError(f"{path}.kind: unknown source kind {kind!r} "
+                            f"(one of {', '.join(SOURCE_KINDS)})")
     return Source(
         id=_str(_get(d, "id", path), f"{path}.id"),
-        kind=_str(_get(d, "kind", path), f"{path}.kind"),
+        kind=kind,
         budget=_int(_get(d, "budget", path), f"{path}.budget"),
         categories=_str_list(d.get("categories"), f"{path}.categories"),
         regions=tuple(_region(r, f"{path}.regions[{i}]") for i, r in enumerate(regions)),
@@ -241,6 +260,10 @@ def parse_instance(data: Any) -> Instance:
         raise InstanceError("instance.sources: expected a list")
     needs = tuple(_need(d, f"needs[{i}]") for i, d in enumerate(raw_needs))
     sources = tuple(_source(d, f"sources[{i}]") for i, d in enumerate(raw_sources))
+    total = sum(s.budget for s in sources)
+    if total > MAX_TOTAL_BUDGET:
+        raise InstanceError(f"instance.sources: budgets total {total} fen, above the maximum "
+                            f"{MAX_TOTAL_BUDGET} fen (¥{MAX_TOTAL_BUDGET // 100:,})")
     for label, items in (("needs", needs), ("sources", sources)):
         seen: set[str] = set()
         for i, x in enumerate(items):

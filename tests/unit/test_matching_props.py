@@ -135,9 +135,9 @@ def test_tiny_instances_match_brute_force(data):
 
 @settings(max_examples=80, deadline=None)
 @given(instances(max_needs=12, max_sources=4, max_amount=200))
-def test_relaxed_caps_mode_stays_valid_with_honest_bound(data):
+def test_selected_pairs_mode_stays_valid_with_honest_bound(data):
     old = graph.PRIVATE_BUDGET, graph.PRIVATE_SLACK
-    graph.PRIVATE_BUDGET, graph.PRIVATE_SLACK = 0, -1  # force capped trees + repair
+    graph.PRIVATE_BUDGET, graph.PRIVATE_SLACK = 0, -1  # force the large-instance network
     try:
         res = solve(data)
     finally:
