@@ -6,4 +6,5 @@ import core.audit  # noqa: F401
 import core.users  # noqa: F401
 import donors.models  # noqa: F401
 import funds.models  # noqa: F401
+import funds.tlog_models  # noqa: F401
 import needs.models  # noqa: F401

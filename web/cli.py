@@ -1,7 +1,5 @@
-"""`flask --app web db upgrade`, `ledger verify [FILE]`, `demo load`."""
+"""`flask --app web db upgrade`, `ledger …` (web/tlog_cli.py), `demo load`."""
 from __future__ import annotations
-
-import sys
 
 import click
 from flask import Flask, current_app
@@ -9,8 +7,6 @@ from flask.cli import AppGroup
 
 from core import migrate
 from core.db import get_engine, unit_of_work
-from funds import ledger
-from funds.ledger_format import verify_lines
 
 
 def register_cli(app: Flask) -> None:
@@ -33,19 +29,6 @@ def register_cli(app: Flask) -> None:
     def db_downgrade(revision: str) -> None:
         migrate.downgrade(_url(), revision)
 
-    @ledger_cli.command("verify")
-    @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
-    def ledger_verify(file: str | None) -> None:
-        """Recompute the chain (of the database, or of a downloaded FILE); exit 1 on a break."""
-        if file:
-            with open(file, encoding="utf-8") as handle:
-                verdict = verify_lines(handle)
-        else:
-            with unit_of_work(get_engine(_url())) as session:
-                verdict = ledger.verify(session)
-        click.echo(str(verdict), err=not verdict.ok)
-        sys.exit(0 if verdict.ok else 1)
-
     @demo_cli.command("load")
     def demo_load() -> None:
         """Load the demo programmes, needs, funds and money (idempotent)."""
@@ -54,6 +37,9 @@ def register_cli(app: Flask) -> None:
         with unit_of_work(get_engine(_url())) as session:
             loaded = load(session)
         click.echo("demo data loaded" if loaded else "demo data already present")
+
+    from web import tlog_cli
+    tlog_cli.register(ledger_cli)  # verify, checkpoint, consistency, witness
 
     app.cli.add_command(db_cli)
     app.cli.add_command(ledger_cli)
