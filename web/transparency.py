@@ -39,7 +39,7 @@ def published_verifier() -> str:
 
 
 def _text(message: str, status: int) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain; charset=utf-8")
+    return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 def _error(exc: UserError, status: int) -> Response:
@@ -51,9 +51,11 @@ def _error(exc: UserError, status: int) -> Response:
 def _positive(name: str) -> int:
     raw = request.args.get(name, "")
     if not SIZE.match(raw):
-        shown = repr(raw[:30]) if raw else "—"
-        raise transparency.BadProofRequest(f"参数 {name} 应为正整数（收到 {shown}）",
-                                           f"{name} must be a positive whole number (got {shown})")
+        shown = repr(raw[:30])
+        raise transparency.BadProofRequest(
+            f"参数 {name} 应为正整数（收到 {shown}）" if raw else f"缺少参数 {name}（正整数）",
+            f"{name} must be a positive whole number (got {shown})" if raw
+            else f"{name} is missing (a positive whole number)")
     return int(raw)
 
 
@@ -63,7 +65,7 @@ def checkpoint():
     if latest is None:
         return _text("尚未签发检查点，请一分钟后再试 / no checkpoint has been issued yet; "
                      "try again in a minute", 404)
-    return Response(latest.note, mimetype="text/plain; charset=utf-8",
+    return Response(latest.note, content_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": "no-cache"})
 
 
