@@ -434,3 +434,33 @@ def test_concurrent_appends_and_checkpoints_keep_the_tree_equal_to_the_ledger(cl
             assert bytes.fromhex(row.root) == merkle.root(leaves[:row.size]), row.size
         assert s.execute(text("SELECT count(*) FROM ledger_tree_node")).scalar() == \
             2 * 200 - bin(200).count("1")
+
+
+def test_migration_builds_the_tree_of_an_existing_ledger(tmp_path):
+    from core import migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0005")
+    hashes = []
+    with unit_of_work(get_engine(url)) as s:  # a ledger written before the tree existed
+        from funds.ledger_format import GENESIS, txn_hash
+        prev = GENESIS
+        for seq in range(1, 38):
+            body = {"seq": seq, "at": "2026-11-24T10:00:00Z", "kind": "donation",
+                    "ref": f"donation:{seq}", "memo": "", "prev": prev,
+                    "postings": [{"account": "donor:a", "amount": -1},
+                                 {"account": "need:W-1", "amount": 1}]}
+            prev = txn_hash(body)
+            s.execute(text("INSERT INTO ledger_txn (seq, at, kind, ref, memo, prev, hash) "
+                           "VALUES (:seq, '2026-11-24 10:00:00', 'donation', :ref, '', "
+                           ":prev, :hash)"),
+                      {"seq": seq, "ref": f"donation:{seq}", "prev": body["prev"], "hash": prev})
+            hashes.append(prev)
+    migrate.upgrade(url)
+    with unit_of_work(get_engine(url)) as s:
+        leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in hashes]
+        assert tree_store.size(s) == 37
+        for size in range(1, 38):
+            assert tree_store.root(s, size) == merkle.root(leaves[:size])
+    migrate.downgrade(url, "0005")
+    get_engine(url).dispose()
