@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 GENESIS = "0" * 64
 MAX_LINE = 1 << 20  # 1 MiB: no honest transaction comes near it
@@ -56,7 +57,12 @@ def _is_int(value) -> bool:
 
 
 def _valid_at(at) -> bool:
-    if not isinstance(at, str) or not AT_FORMAT.match(at):
+    return isinstance(at, str) and _real_time(at)
+
+
+@lru_cache(maxsize=4096)  # consecutive transactions share their second: parse each once
+def _real_time(at: str) -> bool:
+    if not AT_FORMAT.match(at):
         return False
     try:
         datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ")

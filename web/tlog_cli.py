@@ -1,4 +1,4 @@
-"""`flask --app web ledger verify|checkpoint|consistency|witness`: the ledger's commands
+"""`flask --app web ledger verify|checkpoint|consistency|witness|key|keygen`: the ledger's commands
 that an operator and an outside party run. Attached to the `ledger` group by web/cli.py.
 
 Exit status: 0 verified; 1 the ledger or log is broken or misbehaved; 2 it could not be
@@ -16,7 +16,7 @@ from core.db import get_engine, unit_of_work
 from funds import checkpoints, ledger, tree_store
 from funds.checkpoints import TlogConfig
 from funds.ledger_format import verify_file
-from funds.signed_note import NoteError, open_checkpoint, parse_verifier
+from funds.signed_note import NoteError, Signer, open_checkpoint, parse_verifier
 from funds.witness import (
     WitnessError,
     check_extends,
@@ -81,6 +81,22 @@ def register(ledger_cli: AppGroup) -> None:
         click.echo(("issued" if issued else "unchanged since the last checkpoint") +
                    f": size {latest.size}", err=True)
         click.echo(latest.note, nl=False)
+
+    @ledger_cli.command("key")
+    def ledger_key() -> None:
+        """Print the verifier key of this server's signing key (what /disclosure/verify shows)."""
+        click.echo(str(_verifier(None)))
+
+    @ledger_cli.command("keygen")
+    @click.option("--name", default=None, help="Key name (default: LEDGER_ORIGIN).")
+    def ledger_keygen(name: str | None) -> None:
+        """Print a new signing key for LEDGER_SIGNING_KEY (stdout) and its verifier key."""
+        try:
+            signer = Signer.generate(name or TlogConfig.from_env().origin)
+        except NoteError as exc:
+            _fail(str(exc), 2)
+        click.echo(signer.encode())
+        click.echo(f"verifier key: {signer.verifier}", err=True)
 
     @ledger_cli.command("consistency")
     @click.argument("old_checkpoint", type=click.Path(exists=True, dir_okay=False))

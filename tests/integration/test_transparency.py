@@ -272,6 +272,11 @@ def test_cli_checkpoint_verify_and_consistency(clean_url, tmp_path, client):
     assert refused.returncode == 1 and "UTF-8" in refused.stderr
     assert "Traceback" not in refused.stderr
 
+    assert _cli(clean_url, "key").stdout.strip() == VKEY
+    made = _cli(clean_url, "keygen", "--name", "new.example/log", key=False)
+    assert made.stdout.startswith("PRIVATE+KEY+new.example/log+") and "verifier key" in made.stderr
+    assert _cli(clean_url, "keygen", "--name", "has space", key=False).returncode == 2
+
     consistent = _cli(clean_url, "consistency", str(old), str(new), "--key", VKEY)
     assert consistent.returncode == 0 and "extends" in consistent.stdout, consistent.stderr
     backwards = _cli(clean_url, "consistency", str(new), str(old), "--key", VKEY)
