@@ -8,7 +8,7 @@ needs none of its own.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, LargeBinary, bindparam, cast, exists, func, insert, select
 from sqlmodel import Session
 
 from funds import merkle
@@ -16,6 +16,18 @@ from funds.models import LedgerTxn
 from funds.tlog_models import LEVEL_SHIFT, LedgerTreeNode
 
 LEAF_LEVEL_END = 1 << LEVEL_SHIFT  # ids below this are leaves (level 0)
+NODES = LedgerTreeNode.__table__
+# Built once and run on the session's connection: the append path stays a couple of
+# cached Core statements, with no ORM bookkeeping (it runs inside every ledger append).
+_SELECT_NODES = select(NODES.c.id, NODES.c.hash).where(
+    NODES.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_NODES = insert(NODES)
+# An even leaf completes no subtree, so it needs no read: it is inserted only if the leaf
+# before it exists (one statement; no row back means the tree is behind the ledger).
+_INSERT_AFTER_PREVIOUS = insert(NODES).from_select(
+    ["id", "hash"],
+    select(cast(bindparam("id"), BigInteger), cast(bindparam("hash"), LargeBinary))
+    .where(exists().where(NODES.c.id == bindparam("previous")))).returning(NODES.c.id)
 
 
 def node_id(level: int, index: int) -> int:
@@ -25,9 +37,7 @@ def node_id(level: int, index: int) -> int:
 def _lookup(session: Session):
     def lookup(nodes: list[merkle.Node]) -> dict[merkle.Node, bytes]:
         ids = {node_id(level, index): (level, index) for level, index in nodes}
-        rows = session.execute(
-            select(LedgerTreeNode.id, LedgerTreeNode.hash).where(LedgerTreeNode.id.in_(ids))
-        ).all()
+        rows = session.connection().execute(_SELECT_NODES, {"ids": list(ids)}).all()
         return {ids[row_id]: bytes(h) for row_id, h in rows}
     return lookup
 
@@ -42,23 +52,31 @@ def size(session: Session) -> int:
 def append_leaf(session: Session, seq: int, txn_hash_hex: str) -> None:
     """Add transaction `seq` (its hash is the leaf) and every subtree it completes. Called
     by funds.ledger.append under the chain lock. If the tree is behind the ledger (rows
-    written before the tree existed), it first catches up from the ledger itself."""
+    written without ledger.append), it first catches up from the ledger itself."""
     index = seq - 1
+    h = merkle.leaf_hash(bytes.fromhex(txn_hash_hex))
+    connection = session.connection()
+    if index % 2 == 0:
+        if index == 0:
+            connection.execute(_INSERT_NODES, [{"id": 0, "hash": h}])
+            return
+        params = {"id": node_id(0, index), "hash": h, "previous": node_id(0, index - 1)}
+        if connection.execute(_INSERT_AFTER_PREVIOUS, params).first() is None:
+            sync(session, upto=index)
+            connection.execute(_INSERT_NODES, [{"id": node_id(0, index), "hash": h}])
+        return
     wanted = _left_siblings(index)
-    if index > 0 and not wanted:
-        wanted = [(0, index - 1)]  # not needed for hashing: proves the tree is not behind
-    found = _lookup(session)(wanted) if wanted else {}
+    found = _lookup(session)(wanted)
     if len(found) < len(wanted):
         sync(session, upto=index)
         found = _lookup(session)(wanted)
-    h = merkle.leaf_hash(bytes.fromhex(txn_hash_hex))
     rows = [{"id": node_id(0, index), "hash": h}]
     level, i = 0, index
     while i & 1:
         h = merkle.node_hash(found[(level, i - 1)], h)
         level, i = level + 1, i >> 1
         rows.append({"id": node_id(level, i), "hash": h})
-    session.execute(insert(LedgerTreeNode), rows)
+    connection.execute(_INSERT_NODES, rows)
 
 
 def _left_siblings(index: int) -> list[merkle.Node]:
@@ -106,7 +124,7 @@ def sync(session: Session, upto: int | None = None, batch: int = 5000) -> int:
                 raise LookupError(f"ledger has no transaction {have + 1}")
             rows.extend(builder.push(have, merkle.leaf_hash(bytes.fromhex(txn_h))))
             have += 1
-        session.execute(insert(LedgerTreeNode), rows)
+        session.connection().execute(_INSERT_NODES, rows)
     return have
 
 

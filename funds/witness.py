@@ -54,13 +54,16 @@ def http_fetch(base_url: str, timeout: float = 30) -> Fetch:
     def fetch(path: str) -> bytes:
         try:
             with urllib.request.urlopen(base + path, timeout=timeout) as response:  # noqa: S310
-                return response.read(MAX_RESPONSE + 1)[:MAX_RESPONSE + 1]
+                body = response.read(MAX_RESPONSE + 1)
         except urllib.error.HTTPError as exc:
             detail = exc.read(500).decode("utf-8", "replace").strip()
             raise WitnessError(f"{base + path} answered {exc.code}: {detail}",
                                misbehaved=False) from None
         except (urllib.error.URLError, OSError) as exc:
             raise WitnessError(f"cannot reach {base + path}: {exc}", misbehaved=False) from None
+        if len(body) > MAX_RESPONSE:
+            raise WitnessError(f"{base + path} answered more than {MAX_RESPONSE} bytes")
+        return body
     return fetch
 
 
