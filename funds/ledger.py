@@ -78,7 +78,7 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
     session.add_all(LedgerPosting(seq=seq, position=i, account=p.account, amount=p.amount)
                     for i, p in enumerate(checked))
     session.flush()
-    tree_store.append_leaf(session, seq, txn.hash)  # the transparency log, same transaction
+    tree_store.append_leaf(session, seq, txn.hash, prev)  # the transparency log, same txn
     return txn
 
 

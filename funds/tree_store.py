@@ -8,7 +8,9 @@ needs none of its own.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, LargeBinary, bindparam, cast, exists, func, insert, select
+import threading
+
+from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import Session
 
 from funds import merkle
@@ -22,12 +24,6 @@ NODES = LedgerTreeNode.__table__
 _SELECT_NODES = select(NODES.c.id, NODES.c.hash).where(
     NODES.c.id.in_(bindparam("ids", expanding=True)))
 _INSERT_NODES = insert(NODES)
-# An even leaf completes no subtree, so it needs no read: it is inserted only if the leaf
-# before it exists (one statement; no row back means the tree is behind the ledger).
-_INSERT_AFTER_PREVIOUS = insert(NODES).from_select(
-    ["id", "hash"],
-    select(cast(bindparam("id"), BigInteger), cast(bindparam("hash"), LargeBinary))
-    .where(exists().where(NODES.c.id == bindparam("previous")))).returning(NODES.c.id)
 
 
 def node_id(level: int, index: int) -> int:
@@ -49,42 +45,61 @@ def size(session: Session) -> int:
     return 0 if top is None else int(top) + 1
 
 
-def append_leaf(session: Session, seq: int, txn_hash_hex: str) -> None:
-    """Add transaction `seq` (its hash is the leaf) and every subtree it completes. Called
-    by funds.ledger.append under the chain lock. If the tree is behind the ledger (rows
-    written without ledger.append), it first catches up from the ledger itself."""
-    index = seq - 1
-    h = merkle.leaf_hash(bytes.fromhex(txn_hash_hex))
-    connection = session.connection()
-    if index % 2 == 0:
-        if index == 0:
-            connection.execute(_INSERT_NODES, [{"id": 0, "hash": h}])
-            return
-        params = {"id": node_id(0, index), "hash": h, "previous": node_id(0, index - 1)}
-        if connection.execute(_INSERT_AFTER_PREVIOUS, params).first() is None:
-            sync(session, upto=index)
-            connection.execute(_INSERT_NODES, [{"id": node_id(0, index), "hash": h}])
-        return
-    wanted = _left_siblings(index)
-    found = _lookup(session)(wanted)
+class _FrontierMemo:
+    """The last frontier this process built, keyed by (tree size, hash of its last
+    transaction). The hash chain makes that key determine the whole history, so a hit is
+    right even if other processes appended or our own transaction rolled back; a miss just
+    reads the frontier from the database. A hit saves the append's only read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: tuple[int, str] | None = None
+        self.stack: list[tuple[int, int, bytes]] = []
+
+    def get(self, size: int, last_hash: str | None) -> list[tuple[int, int, bytes]] | None:
+        with self.lock:
+            return list(self.stack) if last_hash and self.key == (size, last_hash) else None
+
+    def put(self, size: int, last_hash: str, stack: list[tuple[int, int, bytes]]) -> None:
+        with self.lock:
+            self.key, self.stack = (size, last_hash), list(stack)
+
+
+_memo = _FrontierMemo()
+
+
+def _frontier(session: Session, tree_size: int) -> list[tuple[int, int, bytes]] | None:
+    """The complete subtrees of the tree of `tree_size` leaves (levels decreasing), or None
+    if the stored tree lacks some of them (it is behind the ledger)."""
+    nodes = merkle.complete_subtrees(0, tree_size)
+    if not nodes or nodes[-1][0] == 0:
+        wanted = nodes
+    else:  # make sure leaf tree_size-1 exists, so a tree behind the ledger is noticed
+        wanted = [*nodes, (0, tree_size - 1)]
+    found = _lookup(session)(wanted) if wanted else {}
     if len(found) < len(wanted):
-        sync(session, upto=index)
-        found = _lookup(session)(wanted)
-    rows = [{"id": node_id(0, index), "hash": h}]
-    level, i = 0, index
-    while i & 1:
-        h = merkle.node_hash(found[(level, i - 1)], h)
-        level, i = level + 1, i >> 1
-        rows.append({"id": node_id(level, i), "hash": h})
-    connection.execute(_INSERT_NODES, rows)
+        return None
+    return [(level, i, found[(level, i)]) for level, i in nodes]
 
 
-def _left_siblings(index: int) -> list[merkle.Node]:
-    out, level, i = [], 0, index
-    while i & 1:
-        out.append((level, i - 1))
-        level, i = level + 1, i >> 1
-    return out
+def append_leaf(session: Session, seq: int, txn_hash_hex: str, prev_hex: str | None = None
+                ) -> None:
+    """Add transaction `seq` (its hash is the leaf; `prev_hex` the previous transaction's
+    hash) and every subtree it completes: one INSERT, and one indexed read unless this
+    process built the frontier itself. Called by funds.ledger.append under the chain lock.
+    If the tree is behind the ledger (rows written without ledger.append), it first
+    catches up from the ledger itself."""
+    index = seq - 1
+    frontier = _memo.get(index, prev_hex)
+    if frontier is None:
+        frontier = _frontier(session, index)
+        if frontier is None:
+            sync(session, upto=index)
+            frontier = _frontier(session, index)
+    builder = _Builder(frontier)
+    rows = builder.push(index, merkle.leaf_hash(bytes.fromhex(txn_hash_hex)))
+    session.connection().execute(_INSERT_NODES, rows)
+    _memo.put(seq, txn_hash_hex, builder.stack)
 
 
 class _Builder:

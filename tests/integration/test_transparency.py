@@ -81,10 +81,25 @@ def test_tree_follows_every_append_and_proofs_match_recomputation(clean_url):
         assert nodes == 2 * 70 - bin(70).count("1")
 
 
+def test_rolled_back_appends_and_other_writers_never_mislead_the_frontier_memo(clean_url):
+    _append(clean_url, 5)
+    with pytest.raises(RuntimeError), unit_of_work(get_engine(clean_url)) as s:
+        ledger.append(s, "donation", "donation:rolled-back", [("donor:r", -9), ("need:W-1", 9)])
+        raise RuntimeError("the rest of the unit of work failed")
+    _append(clean_url, 2, start=50, tag="z")  # seq 6 is now another transaction
+    stale = (tree_store._memo.key, tree_store._memo.stack)
+    _append(clean_url, 1, start=60, tag="other")  # as if another process wrote seq 8
+    tree_store._memo.key, tree_store._memo.stack = stale
+    _append(clean_url, 3, start=70, tag="y")
+    with unit_of_work(get_engine(clean_url)) as s:
+        _assert_tree_is_the_ledgers(s)
+
+
 def test_a_tree_behind_the_ledger_catches_up(clean_url):
     _append(clean_url, 13)
     with get_engine(clean_url).begin() as conn:  # as after migrating a ledger that had no tree
         conn.execute(delete(LedgerTreeNode))
+    tree_store._memo.key = None  # ...in a process that never saw this ledger
     _append(clean_url, 4, start=13)
     with unit_of_work(get_engine(clean_url)) as s:
         _assert_tree_is_the_ledgers(s)
