@@ -16,6 +16,7 @@ from core.clock import iso_z, now
 from core.db import is_postgres
 from core.errors import UserError
 from core.money import Money
+from funds import tree_store
 from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
 from funds.models import LedgerPosting, LedgerTxn
 
@@ -78,6 +79,7 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
     session.add_all(LedgerPosting(seq=seq, position=i, account=p.account, amount=p.amount)
                     for i, p in enumerate(checked))
     session.flush()
+    tree_store.append_leaf(session, seq, txn.hash, prev)  # the transparency log, same txn
     return txn
 
 

@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(i18n_bp)
+    from web import transparency
+    transparency.init_app(app)  # checkpoints, proofs, /disclosure/ledger/<seq>
 
     from web.cli import register_cli
     register_cli(app)

@@ -7,9 +7,12 @@ from core.cli import db_group
 from demo.cli import demo_group
 from funds.cli import ledger_group
 from readside.reconcile import first_mismatch
+from web import tlog_cli
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group())
-    app.cli.add_command(ledger_group(mirror_check=first_mismatch))
+    ledger = ledger_group(mirror_check=first_mismatch)
+    tlog_cli.register(ledger, mirror_check=first_mismatch)  # verify --checkpoint, witness, …
+    app.cli.add_command(ledger)
     app.cli.add_command(demo_group())

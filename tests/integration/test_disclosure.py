@@ -226,7 +226,7 @@ def test_published_verifier_accepts_our_ledger_and_rejects_a_change(demo_client,
     page = demo_client.get("/disclosure/verify").get_data(as_text=True)
     code = htmllib.unescape(re.search(r'<pre class="code"><code>(.*?)</code></pre>', page,
                                       re.S).group(1))
-    assert 10 <= len(code.strip().splitlines()) <= 25
+    assert 10 <= len(code.strip().splitlines()) <= 60  # still read in a minute (issue 13)
     assert "flask --app web ledger verify" in page
     script = tmp_path / "verify_ledger.py"
     script.write_text(code, encoding="utf-8")

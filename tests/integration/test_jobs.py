@@ -106,5 +106,6 @@ def test_the_cron_timetable_registers_the_reconcile():
 
     scheduler = CronScheduler(connection=fakeredis.FakeRedis())
     scheduler.load_config_from_file("jobs.cron")
-    assert [(j.func_name, j.cron) for j in scheduler.get_jobs()] == [
-        ("jobs.tasks.reconcile_ledger", "17 * * * *")]
+    jobs = {j.func_name: j for j in scheduler.get_jobs()}
+    assert jobs["jobs.tasks.reconcile_ledger"].cron == "17 * * * *"
+    assert jobs["jobs.checkpoints.issue_checkpoint"].interval == 60

@@ -21,6 +21,9 @@ from core.db import get_engine, unit_of_work
 
 NEED_LINK = re.compile(r"/needs/[A-Z]+-\d+")
 SKIP_ENDPOINTS = {"static"}
+# Routes whose parameters are in the query string (the rest are in the path).
+QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
+           "transparency.consistency_proof": "?from=1&to=1"}
 
 
 # ------------------------------------------------------------------ what is private ---
@@ -164,7 +167,7 @@ def public_urls(app, codes) -> dict[str, list[str]]:
             continue
         args = sorted(rule.arguments)
         if not args:
-            urls[rule.endpoint] = [rule.rule]
+            urls[rule.endpoint] = [rule.rule + QUERIES.get(rule.endpoint, "")]
             continue
         combos = [{}]
         for arg in args:
@@ -197,6 +200,17 @@ def secrets(demo_url):
 def codes(demo_url):
     with unit_of_work(get_engine(demo_url)) as s:
         return demo_codes(s)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def signed_demo(demo_url):
+    """The demo ledger signed, as the checkpoint job would have done by now."""
+    from funds import checkpoints
+    from funds.signed_note import Signer
+
+    with unit_of_work(get_engine(demo_url)) as s:
+        config = checkpoints.TlogConfig(signing_key=Signer.generate("test").encode())
+        checkpoints.issue(s, config)
 
 
 @pytest.fixture

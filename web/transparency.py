@@ -1,0 +1,123 @@
+"""The transparency log on the web: the latest signed checkpoint, inclusion and consistency
+proofs (shared/ledger-format.md, "Checkpoints and proofs"), and one transaction's page with
+its inclusion proof. Never page-cached: a checkpoint can change while the ledger does not.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import get_locale
+
+from core.errors import NotFound, UserError
+from funds import checkpoints, transparency
+from funds.checkpoints import TlogConfig
+from web.db import db_session
+
+bp = Blueprint("transparency", __name__, url_prefix="/disclosure")
+SIZE = re.compile(r"^[1-9][0-9]{0,17}$")  # a positive decimal, no sign, no leading zero
+SCRIPT = Path(__file__).parent / "static" / "verify_ledger.py"
+
+
+def tlog_config() -> TlogConfig:
+    """From the environment unless the app was given one (tests)."""
+    config = current_app.config.get("TLOG")
+    if config is None:
+        config = current_app.config["TLOG"] = TlogConfig.from_env()
+    return config
+
+
+@bp.app_template_global()
+def ledger_verifier_key() -> str:
+    return str(tlog_config().signer().verifier)
+
+
+@bp.app_template_global()
+def published_verifier() -> str:
+    return SCRIPT.read_text(encoding="utf-8")
+
+
+def _text(message: str, status: int) -> Response:
+    return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _error(exc: UserError, status: int) -> Response:
+    response = jsonify({"error": exc.message(str(get_locale()))})
+    response.status_code = status
+    return response
+
+
+def _positive(name: str) -> int:
+    raw = request.args.get(name, "")
+    if not SIZE.match(raw):
+        shown = repr(raw[:30])
+        raise transparency.BadProofRequest(
+            f"参数 {name} 应为正整数（收到 {shown}）" if raw else f"缺少参数 {name}（正整数）",
+            f"{name} must be a positive whole number (got {shown})" if raw
+            else f"{name} is missing (a positive whole number)")
+    return int(raw)
+
+
+@bp.get("/checkpoint")
+def checkpoint():
+    latest = checkpoints.latest(db_session())
+    if latest is None:
+        return _text("尚未签发检查点，请一分钟后再试 / no checkpoint has been issued yet; "
+                     "try again in a minute", 404)
+    return Response(latest.note, content_type="text/plain; charset=utf-8",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/proof/inclusion")
+def inclusion_proof():
+    try:
+        proof = transparency.inclusion(db_session(), _positive("seq"),
+                                       _positive("size"))
+    except NotFound as exc:
+        return _error(exc, 404)
+    except UserError as exc:
+        return _error(exc, 400)
+    return jsonify(proof)
+
+
+@bp.get("/proof/consistency")
+def consistency_proof():
+    try:
+        proof = transparency.consistency(db_session(), _positive("from"),
+                                         _positive("to"))
+    except NotFound as exc:
+        return _error(exc, 404)
+    except UserError as exc:
+        return _error(exc, 400)
+    return jsonify(proof)
+
+
+@bp.get("/ledger/<int:seq>")
+def transaction(seq: int):
+    view = transparency.transaction_proof(db_session(), seq)  # NotFound → the 404 page
+    return render_template("disclosure/transaction.html", view=view,
+                           verifier_key=ledger_verifier_key())
+
+
+def start_checkpoint_clock(app: Flask) -> None:
+    """Without Redis, sign checkpoints from this process (see jobs/checkpoints.py): started
+    on the first request, so CLI commands and tests never start it."""
+    settings = app.config["SHANLIAN"]
+    if settings.redis_url:
+        return
+
+    @app.before_request
+    def _start_once():
+        if current_app.testing or not current_app.config.get("CHECKPOINT_CLOCK", True):
+            return
+        from jobs.checkpoints import start_clock
+        from jobs.queue import enqueue, get_queue
+
+        queue = get_queue(settings)
+        start_clock(settings.database_url, lambda func, *args: enqueue(queue, func, *args))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    start_checkpoint_clock(app)
