@@ -21,7 +21,7 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translation
 # The call names pybabel extracts message ids from (babel.cfg, tests/integration/test_i18n).
 EXTRACT_KEYWORDS = ("UserError", "NotFound", "MoneyError", "RegionError", "LedgerError",
                     "EvidenceError", "GatewayError", "StatementError", "WebhookRejected",
-                    "BadReference")
+                    "BadReference", "BadProofRequest")
 
 
 class UserError(ValueError):

@@ -26,27 +26,26 @@ def _latest_size(session: Session) -> int:
 def _within_latest(session: Session, size: int) -> None:
     latest = _latest_size(session)
     if size > latest:
-        raise NotFound(f"树大小 {size} 超出最新检查点的大小 {latest}",
-                       f"size {size} is beyond the latest checkpoint's size {latest}")
+        raise NotFound("树大小 %(size)s 超出最新检查点的大小 %(latest)s", size=size, latest=latest)
 
 
 def inclusion(session: Session, seq: int, size: int) -> dict:
     if not 1 <= seq <= size:
-        raise BadProofRequest(f"需要 1 ≤ seq ≤ size（收到 seq={seq}, size={size}）",
-                              f"need 1 <= seq <= size (got seq={seq}, size={size})")
+        raise BadProofRequest("需要 1 ≤ seq ≤ size（收到 seq=%(seq)s, size=%(size)s）",
+                              seq=seq, size=size)
     _within_latest(session, size)
     leaf = tree_store.leaf(session, seq - 1)
     txn = session.execute(select(LedgerTxn.hash).where(LedgerTxn.seq == seq)).scalar()
     if leaf is None or txn is None or merkle.leaf_hash(bytes.fromhex(txn)) != leaf:
-        raise NotFound(f"没有第 {seq} 笔交易", f"no transaction {seq}")
+        raise NotFound("没有第 %(seq)s 笔交易", seq=seq)
     return {"seq": seq, "size": size, "leaf": txn,
             "path": [h.hex() for h in tree_store.inclusion_proof(session, seq - 1, size)]}
 
 
 def consistency(session: Session, old: int, new: int) -> dict:
     if not 1 <= old <= new:
-        raise BadProofRequest(f"需要 1 ≤ from ≤ to（收到 from={old}, to={new}）",
-                              f"need 1 <= from <= to (got from={old}, to={new})")
+        raise BadProofRequest("需要 1 ≤ from ≤ to（收到 from=%(old)s, to=%(new)s）",
+                              old=old, new=new)
     _within_latest(session, new)
     return {"from": old, "to": new,
             "path": [h.hex() for h in tree_store.consistency_proof(session, old, new)]}
@@ -65,7 +64,7 @@ class TransactionProof:
 def transaction_proof(session: Session, seq: int) -> TransactionProof:
     row = session.get(LedgerTxn, seq)
     if row is None:
-        raise NotFound(f"没有第 {seq} 笔交易", f"no transaction {seq}")
+        raise NotFound("没有第 %(seq)s 笔交易", seq=seq)
     postings = session.execute(
         select(LedgerPosting).where(LedgerPosting.seq == seq).order_by(LedgerPosting.position)
     ).scalars().all()

@@ -52,10 +52,10 @@ def _positive(name: str) -> int:
     raw = request.args.get(name, "")
     if not SIZE.match(raw):
         shown = repr(raw[:30])
-        raise transparency.BadProofRequest(
-            f"参数 {name} 应为正整数（收到 {shown}）" if raw else f"缺少参数 {name}（正整数）",
-            f"{name} must be a positive whole number (got {shown})" if raw
-            else f"{name} is missing (a positive whole number)")
+        if raw:
+            raise transparency.BadProofRequest("参数 %(name)s 应为正整数（收到 %(shown)s）",
+                                               name=name, shown=shown)
+        raise transparency.BadProofRequest("缺少参数 %(name)s（正整数）", name=name)
     return int(raw)
 
 

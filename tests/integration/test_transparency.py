@@ -460,7 +460,7 @@ def test_migration_builds_the_tree_of_an_existing_ledger(tmp_path):
     from core import migrate
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(url, "0005")
+    migrate.upgrade(url, "0012")
     hashes = []
     with unit_of_work(get_engine(url)) as s:  # a ledger written before the tree existed
         from funds.ledger_format import GENESIS, txn_hash
@@ -482,5 +482,5 @@ def test_migration_builds_the_tree_of_an_existing_ledger(tmp_path):
         assert tree_store.size(s) == 37
         for size in range(1, 38):
             assert tree_store.root(s, size) == merkle.root(leaves[:size])
-    migrate.downgrade(url, "0005")
+    migrate.downgrade(url, "0012")
     get_engine(url).dispose()
