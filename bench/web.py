@@ -56,7 +56,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-DB_NAME = "shanlian_bench"
+# Several engineers share one PostgreSQL server: BENCH_DB names this run's database.
+DB_NAME = os.environ.get("BENCH_DB", "shanlian_bench")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
 

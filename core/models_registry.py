@@ -6,5 +6,6 @@ import core.audit  # noqa: F401
 import core.data_version  # noqa: F401
 import core.users  # noqa: F401
 import donors.models  # noqa: F401
+import funds.ledger_aggregates  # noqa: F401
 import funds.models  # noqa: F401
 import needs.models  # noqa: F401

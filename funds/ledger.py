@@ -15,6 +15,7 @@ from sqlmodel import Session
 from core.clock import iso_z, now
 from core.db import is_postgres
 from core.errors import UserError
+from funds import ledger_aggregates
 from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
 from funds.models import LedgerPosting, LedgerTxn
 
@@ -77,6 +78,7 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
     session.add_all(LedgerPosting(seq=seq, position=i, account=p.account, amount=p.amount)
                     for i, p in enumerate(checked))
     session.flush()
+    ledger_aggregates.record(session, seq, at, kind, [(p.account, p.amount) for p in checked])
     return txn
 
 

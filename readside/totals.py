@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.clock import now
-from core.data_version import data_version
+from core.data_version import LISTS, SITE, scope_version
 from core.regions import county_path
 from donors.models import Donation, Pledge
 from funds.models import CommunityFund
@@ -122,9 +122,10 @@ def clear_cache() -> None:
 
 
 def need_summary(session: Session) -> NeedSummary:
-    """Cached until the data version moves, and for at most a minute (overdue flags)."""
+    """Cached until money moves or anything else changes (the `lists` and `site` data
+    scopes), and for at most a minute (overdue flags)."""
     at = now()
-    key = (data_version(session), at.replace(second=0))
+    key = (scope_version(session, SITE, LISTS), at.replace(second=0))
     url = str(session.get_bind().url)
     with _cache_lock:
         cached = _need_cache.get(url)
