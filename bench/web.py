@@ -442,6 +442,11 @@ def build_database(n_needs: int, n_txns: int, reuse: bool) -> None:
                               ("donation", "id"), ("allocation", "id"), ("disbursement", "id")):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "
                         f"(SELECT coalesce(max({column}), 1) FROM \"{table}\"))")
+        # COPY bypasses ledger.append: fill the totals it keeps from the postings.
+        from funds.ledger_aggregates import rebuild_statements
+
+        for statement in rebuild_statements("postgresql"):
+            cur.execute(statement)
     _vacuum_analyze()
     print(f"loaded in {time.perf_counter() - t0:.0f} s (generation {t1 - t0:.0f} s)", flush=True)
 

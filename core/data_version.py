@@ -36,23 +36,30 @@ LISTS = "lists"
 
 _WROTE = "shanlian_wrote"          # connection.info: {(verb, table)} written this transaction
 _ACCOUNTS = "shanlian_accounts"    # session.info: ledger accounts posted to this transaction
+_NEEDS = "shanlian_needs"          # session.info: codes of needs the ORM flushed changes to
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"?(\w+)"?',
                     re.IGNORECASE)
 _OWN_TABLES = ("data_version", "data_scope")
 
-# (verb, table) a pure money movement may write: the ledger and its aggregates, the mirror
-# columns, the rows that record the gift, and the bookkeeping around it. An UPDATE of a
-# donor, a programme, an organisation, a need's text... is not here: it stamps `site`.
+# What a pure money movement may write: INSERTs into these tables, UPDATEs of these columns
+# (the mirror columns and the rows that record the gift). An UPDATE of a donor, a programme,
+# an organisation, a need's text... is not here: it stamps `site`.
 MONEY_WRITES = frozenset({
     ("INSERT", "ledger_txn"), ("INSERT", "ledger_posting"),
-    ("INSERT", "ledger_account_total"), ("UPDATE", "ledger_account_total"),
-    ("INSERT", "ledger_month_total"), ("UPDATE", "ledger_month_total"),
-    ("UPDATE", "need"), ("UPDATE", "pledge"), ("UPDATE", "communityfund"),
-    ("INSERT", "donation"), ("UPDATE", "donation"), ("INSERT", "donor"),
-    ("INSERT", "allocation"), ("UPDATE", "allocation"),
-    ("INSERT", "disbursement"), ("UPDATE", "milestone"),
-    ("INSERT", "audit_log"),
+    ("INSERT", "ledger_account_total"), ("INSERT", "ledger_month_total"),
+    ("UPDATE", "ledger_account_total.money_in"), ("UPDATE", "ledger_account_total.money_out"),
+    ("UPDATE", "ledger_account_total.last_seq"), ("UPDATE", "ledger_month_total.positive"),
+    ("UPDATE", "ledger_month_total.net"), ("UPDATE", "ledger_month_total.txns"),
+    ("UPDATE", "need.funded"), ("UPDATE", "need.disbursed"), ("UPDATE", "need.state"),
+    ("UPDATE", "pledge.paid_in"), ("UPDATE", "pledge.allocated"),
+    ("UPDATE", "communityfund.balance"),
+    ("INSERT", "donation"), ("UPDATE", "donation.status"), ("UPDATE", "donation.ledger_seq"),
+    ("INSERT", "donor"), ("INSERT", "allocation"), ("UPDATE", "allocation.status"),
+    ("UPDATE", "allocation.ledger_seq"), ("INSERT", "disbursement"),
+    ("UPDATE", "milestone.done_at"), ("INSERT", "audit_log"),
 })
+_SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
+_SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
 _CLOCK_BUMP = text("UPDATE data_version SET version = version + 1 WHERE id = 1")
 _CLOCK_SEED = text("INSERT INTO data_version (id, version) VALUES (1, 1)")
@@ -121,21 +128,44 @@ def note_accounts(session: OrmSession, accounts: Iterable[str]) -> None:
     session.info.setdefault(_ACCOUNTS, set()).update(accounts)
 
 
-def scopes_for(writes: set[tuple[str, str]], accounts: set[str]) -> set[str]:
-    """Which scopes a unit of work changed, from what it wrote and the accounts it posted to."""
-    if accounts and writes <= MONEY_WRITES:
-        needs = {need_scope(a.partition(":")[2]) for a in accounts
-                 if a.startswith(("need:", "disbursed:"))}
-        return {LISTS, *needs}
+def scopes_for(writes: set[tuple[str, str]], accounts: set[str],
+               flushed_needs: set[str] = frozenset()) -> set[str]:
+    """Which scopes a unit of work changed, from what it wrote, the accounts it posted to
+    and the needs whose rows it changed through the ORM. Money moved and nothing else was
+    written: the lists and the needs posted to. Anything else: the whole site."""
+    posted = {a.partition(":")[2] for a in accounts if a.startswith(("need:", "disbursed:"))}
+    if accounts and writes <= MONEY_WRITES and flushed_needs <= posted:
+        return {LISTS, *(need_scope(code) for code in posted)}
     return {SITE}
+
+
+def _written(statement: str) -> set[tuple[str, str]]:
+    """(verb, table) for an INSERT or DELETE, (UPDATE, table.column) per column SET."""
+    match = _WRITE.match(statement)
+    if not match or match.group(2).lower() in _OWN_TABLES:
+        return set()
+    verb, table = match.group(1).split()[0].upper(), match.group(2).lower()
+    if verb != "UPDATE":
+        return {(verb, table)}
+    clause = _SET_CLAUSE.search(statement)
+    columns = _SET_COLUMN.findall(clause.group(1)) if clause else []
+    return {(verb, f"{table}.{c.lower()}") for c in columns} or {(verb, table)}
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_writes(conn, _cursor, statement, _params, _context, _executemany):
-    match = _WRITE.match(statement)
-    if match and match.group(2).lower() not in _OWN_TABLES:
-        verb = match.group(1).split()[0].upper()
-        conn.info.setdefault(_WROTE, set()).add((verb, match.group(2).lower()))
+    written = _written(statement)
+    if written:
+        conn.info.setdefault(_WROTE, set()).update(written)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _note_flushed_needs(session: OrmSession, _context) -> None:
+    """A need row changed through the ORM must be one the ledger posted to (else: `site`)."""
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) == "need" and (
+                obj in session.new or obj in session.deleted or session.is_modified(obj)):
+            session.info.setdefault(_NEEDS, set()).add(getattr(obj, "code", None))
 
 
 @event.listens_for(Engine, "rollback")
@@ -154,15 +184,17 @@ def _bump_on_commit(session: OrmSession) -> None:
         return
     session.flush()  # pending ORM changes are written now, so they count
     accounts = session.info.pop(_ACCOUNTS, set())
+    needs = session.info.pop(_NEEDS, set())
     for connection in _connections(session):
         writes = connection.info.pop(_WROTE, None)
         if writes:
-            bump(connection, scopes_for(writes, accounts))
+            bump(connection, scopes_for(writes, accounts, needs))
 
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_accounts(session: OrmSession) -> None:
     session.info.pop(_ACCOUNTS, None)
+    session.info.pop(_NEEDS, None)
 
 
 def _connections(session: OrmSession):

@@ -18,7 +18,7 @@ from core.clock import add_months, aware
 from core.db import get_engine, unit_of_work
 from donors.models import Enterprise, Pledge
 from funds import ledger
-from funds.models import CommunityFund, LedgerPosting, LedgerTxn
+from funds.models import CommunityFund, LedgerPosting
 from needs.models import PUBLIC_STATES, BeneficiaryPrivate, Need, Programme
 from readside import ledger_totals, rules
 
