@@ -76,6 +76,11 @@ class TxnRow:
     postings: list[tuple[AccountLabel, int]]
     amount: int = 0  # for an account's page: this transaction's effect on the account
 
+    @property
+    def shown(self) -> tuple:
+        """Everything a rendered row shows (a transaction never changes; names may)."""
+        return (self.seq, self.hash, self.amount, tuple(self.postings))
+
 
 def _txn_rows(session: Session, txns: list[LedgerTxn]) -> list[TxnRow]:
     if not txns:

@@ -39,8 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from web import filters
+    from web import filters, fragments
     filters.init_app(app)
+    fragments.init_app(app)
 
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
