@@ -68,6 +68,8 @@ _STAMP = text("INSERT INTO data_scope (scope, version) VALUES (:scope, :version)
               "ON CONFLICT (scope) DO UPDATE SET version = excluded.version")
 _SCOPES_READ = text("SELECT COALESCE(MAX(version), 0) FROM data_scope WHERE scope IN :scopes"
                     ).bindparams(bindparam("scopes", expanding=True))
+_SCOPES_EACH = text("SELECT scope, version FROM data_scope WHERE scope IN :scopes"
+                    ).bindparams(bindparam("scopes", expanding=True))
 _CHANGED_SINCE = text("SELECT scope, version FROM data_scope WHERE version > :after "
                       "UNION ALL SELECT '', version FROM data_version WHERE id = 1")
 
@@ -99,6 +101,12 @@ def scope_version(session_or_connection, *scopes: str) -> int:
     """The newest change to any of `scopes` (0 if none was ever stamped)."""
     return int(session_or_connection.execute(_SCOPES_READ, {"scopes": list(scopes)}).scalar()
                or 0)
+
+
+def scope_versions(session_or_connection, *scopes: str) -> dict[str, int]:
+    """{scope: its last stamp (0 if never)} for each of `scopes`, in one query."""
+    found = dict(session_or_connection.execute(_SCOPES_EACH, {"scopes": list(scopes)}).all())
+    return {scope: int(found.get(scope) or 0) for scope in scopes}
 
 
 def changed_since(session_or_connection, after: int) -> tuple[int, dict[str, int]]:

@@ -129,3 +129,31 @@ def test_a_gift_stamps_the_lists_and_its_need_and_a_refused_gift_stamps_nothing(
         _give(clean_url, a_id, donor_id, 10_000_000)
     assert _stamps(clean_url) == after
     assert need_scope(b_code) not in after
+
+
+def test_totals_brought_forward_by_gifts_equal_a_recount(clean_url, two_projects):
+    """After gifts need_summary only adds the new postings (a disbursement also records a
+    disclosure date, so it recounts); the result is what counting every need again gives."""
+    from needs.funding import disburse
+    from readside import totals
+
+    (a_id, _a), (b_id, _b), donor_id = two_projects
+
+    def summary(fresh=False):
+        if fresh:
+            totals.clear_cache()
+        with unit_of_work(get_engine(clean_url)) as s:
+            got = totals.need_summary(s)
+            return (got.needs, got.amount, got.funded, got.disbursed,
+                    [(b.label, b.needs, b.amount, b.funded, b.disbursed) for b in
+                     (*got.by_category, *got.by_county, *(b for _p, b in got.programmes))])
+
+    totals.clear_cache()
+    assert summary()[2] == 0
+    _give(clean_url, a_id, donor_id, 7_000)
+    _give(clean_url, b_id, donor_id, 3_000)
+    with unit_of_work(get_engine(clean_url)) as s:
+        disburse(s, s.get(Need, a_id), 2_500, paid_to="食堂供应商")
+    brought_forward = summary()
+    assert brought_forward[2:4] == (10_000, 2_500)
+    assert brought_forward == summary(fresh=True)
