@@ -80,9 +80,20 @@ GIVING_TARGET_RATIO = 0.40  # with --giving R (the cache on)
 
 def bench_app():
     """The real app plus a trivial route, for gunicorn: 'bench.web:bench_app()'."""
+    import faulthandler
+
     from web import create_app
 
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # kill -USR2 <worker>: stacks
     app = create_app()
+    # Each worker builds its search index before it takes traffic (tens of seconds at 100k
+    # needs on a loaded machine); otherwise the first searches hold every thread of a cold
+    # worker, and even the trivial route routed to it waits.
+    from readside.search_cache import search_index
+    from web.db import session
+
+    with app.app_context():
+        search_index(session())
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
 
@@ -559,12 +570,14 @@ def cache_counts(base: str, workers: int) -> dict[str, list[int]]:
     """Hits and misses per URL summed over the workers (each answers for itself, so ask until
     every worker has answered)."""
     seen: dict[int, dict] = {}
-    for _ in range(100):
+    for _ in range(1000):
         with urllib.request.urlopen(base + "/bench/cache-stats", timeout=10) as response:
             data = json.load(response)
         seen[data["pid"]] = data["counts"]
         if len(seen) >= workers:
             break
+    else:
+        raise SystemExit(f"only {len(seen)} of {workers} workers answered")
     total: dict[str, list[int]] = {}
     for counts in seen.values():
         for url, (hits, misses) in counts.items():
@@ -588,19 +601,20 @@ def start_server(port: int, workers: int, threads: int, page_cache: bool = True)
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     proc = subprocess.Popen(
         [gunicorn, "--workers", str(workers), "--threads", str(threads), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "bench.web:bench_app()"],
+         f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "180",
+         "bench.web:bench_app()"],
         cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.time() + 30
+    deadline = time.time() + 180  # each worker builds its search index first
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/trivial", timeout=2).read()
+            cache_counts(f"http://127.0.0.1:{port}", workers)  # every worker answers
             return proc
         except OSError:
             if proc.poll() is not None:
                 raise SystemExit("gunicorn exited during start-up") from None
             time.sleep(0.3)
     stop_server(proc)
-    raise SystemExit("gunicorn did not answer within 30 s")
+    raise SystemExit("gunicorn did not answer within 180 s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -641,10 +655,13 @@ def run_wrk(url: str, seconds: float, connections: int, check: bool = True
                           "--timeout", "30s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     if not check:
-        return 0.0, 0.0
-    if ("Non-2xx" in out or re.search(r"Socket errors: connect [1-9]|read [1-9]", out)
-            or not re.search(r"Requests/sec:\s+[1-9]", out)):
+        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        return 0.0, float(found.group(1)) if found else 0.0
+    if "Non-2xx" in out or re.search(r"Socket errors: connect [1-9]|read [1-9]", out):
         raise SystemExit(f"errors while loading {url}:\n{out}")
+    if not re.search(r"Requests/sec:\s+[1-9]", out):  # a stall: kept as a measurement
+        print(f"  no answer from {url} in {seconds:g} s", flush=True)
+        return 0.0, 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
     return float(value) * _UNITS[unit], rps
@@ -683,13 +700,22 @@ def run_python(url: str, seconds: float, connections: int, check: bool = True
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    if not latencies:
+        if check:
+            raise SystemExit(f"{url} answered nothing in {seconds:g} s")
+        return 0.0, 0.0
     return statistics.median(latencies) * 1e3, len(latencies) / elapsed
 
 
 def measure(base: str, pages: dict[str, str], seconds: float, runs: int, connections: int,
-            driver) -> dict[str, tuple[float, float]]:
-    for url in pages.values():  # warm-up: caches, connection pools, worker imports
-        driver(base + encode(url), 2, connections, check=False)
+            driver, after_warm_up=None) -> dict[str, tuple[float, float]]:
+    for url in pages.values():  # warm-up: caches, connection pools, worker imports, and
+        deadline = time.monotonic() + 120  # each worker's first search index build
+        while driver(base + encode(url), 2, connections, check=False)[1] == 0:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} answered nothing for 120 s")
+    if after_warm_up:
+        after_warm_up()
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in pages}
     for r in range(runs):
         for name, url in pages.items():
@@ -760,17 +786,22 @@ def main(argv: list[str] | None = None) -> int:
               f"measuring with {driver.__name__}, gunicorn {args.workers} workers x "
               f"{args.threads} threads, {args.connections} connections, "
               f"{args.runs} x {args.duration:g} s per URL", flush=True)
-        giver = None
-        if args.giving > 0:
-            giver = Giver(args.giving)
-            giver.start()
-            print(f"giving {args.giving:g} gifts/s through donors.services.donate_to_need",
-                  flush=True)
-        before = cache_counts(base, args.workers) if giver else {}
+        giver = Giver(args.giving) if args.giving > 0 else None
+        before: dict[str, list[int]] = {}
+
+        def start_giving() -> None:  # after the warm-up: measure a running site, not a cold one
+            nonlocal before
+            if giver:
+                giver.start()
+                print(f"giving {args.giving:g} gifts/s through donors.services.donate_to_need",
+                      flush=True)
+                before = cache_counts(base, args.workers)
+
         try:
-            medians = measure(base, pages, args.duration, args.runs, args.connections, driver)
+            medians = measure(base, pages, args.duration, args.runs, args.connections, driver,
+                              after_warm_up=start_giving)
         finally:
-            achieved = giver.stop() if giver else 0.0
+            achieved = giver.stop() if giver and giver.is_alive() else 0.0
         hit_rates = None
         if giver:
             after = cache_counts(base, args.workers)
