@@ -589,10 +589,102 @@ def cache_counts(base: str, workers: int) -> dict[str, list[int]]:
 
 # -------------------------------------------------------------------------- server ---
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(ports: str = "") -> int:
+    """A free port on loopback, from `ports` ("5140-5149") when given, else any."""
+    low, _, high = ports.partition("-")
+    candidates = range(int(low), int(high or low) + 1) if low else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit(f"no free port in {ports}")
+
+
+# ------------------------------------------------------------ proxy and slow clients ---
+
+NGINX_CONF = """daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {deploy}/shanlian-http.conf;
+    upstream shanlian_app {{ server 127.0.0.1:{app_port}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{proxy_port};
+        include {deploy}/shanlian-proxy.conf;
+    }}
+}}
+"""
+
+
+def start_proxy(app_port: int, proxy_port: int) -> tuple[subprocess.Popen, str]:
+    """nginx (Debian's package) with the shipped deploy/nginx configuration in front of the
+    benchmark's gunicorn."""
+    import tempfile
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = tempfile.mkdtemp(prefix="shanlian-nginx-")
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write(NGINX_CONF.format(prefix=prefix, deploy=os.path.join(ROOT, "deploy", "nginx"),
+                                   app_port=app_port, proxy_port=proxy_port))
+    proc = subprocess.Popen([nginx, "-p", prefix, "-c", conf], start_new_session=True)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}/healthz", timeout=2).read()
+            return proc, prefix
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"nginx exited; see {prefix}/error.log") from None
+            time.sleep(0.2)
+    stop_server(proc)
+    raise SystemExit("nginx did not answer within 15 s")
+
+
+def _slow_client(port: int, stop: threading.Event) -> None:
+    """A client that sends its request one header line a second and never finishes."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n")
+            while not stop.wait(1.0):
+                sock.sendall(b"X-Slow: 1\r\n")
+    except OSError:
+        pass  # the server gave up on us: that is the point
+
+
+def slow_client_case(port: int, clients: int, probes: int = 5, timeout: float = 5.0
+                     ) -> tuple[int, float | None]:
+    """While `clients` slow clients hold connections, how many of `probes` GET /healthz are
+    answered within `timeout` s, and their median latency (ms)."""
+    stop = threading.Event()
+    holders = [threading.Thread(target=_slow_client, args=(port, stop), daemon=True)
+               for _ in range(clients)]
+    for t in holders:
+        t.start()
+    time.sleep(2)  # they have connected and are dribbling headers
+    latencies = []
+    for _ in range(probes):
+        started = time.perf_counter()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout).read()
+            latencies.append((time.perf_counter() - started) * 1e3)
+        except OSError:
+            pass
+    stop.set()
+    for t in holders:
+        t.join(10)
+    return len(latencies), statistics.median(latencies) if latencies else None
 
 
 def start_server(port: int, workers: int, threads: int, page_cache: bool = True) -> subprocess.Popen:
@@ -761,6 +853,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--giving", type=float, default=0.0, metavar="R",
                         help="drive R confirmed gifts per second through the real services "
                              "while measuring (target: every page >= 40%% with the cache on)")
+    parser.add_argument("--proxy", action="store_true",
+                        help="put nginx (deploy/nginx) in front and measure through it")
+    parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
+                        help="also check /healthz while N clients send one header a second, "
+                             "directly and through nginx")
     parser.add_argument("--json", help="also write the medians to this file")
     args = parser.parse_args(argv)
 
@@ -772,10 +869,25 @@ def main(argv: list[str] | None = None) -> int:
         candidates[name.strip()] = [url.strip()]
 
     driver = run_python if args.python_client or not shutil.which("wrk") else run_wrk
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    port = free_port(os.environ.get("BENCH_APP_PORTS", ""))
     proc = start_server(port, args.workers, args.threads, page_cache=not args.no_page_cache)
+    proxy = None
+    base = direct = f"http://127.0.0.1:{port}"  # cache counts always from gunicorn itself
     try:
+        if args.proxy or args.slow_clients:
+            proxy_port = free_port(os.environ.get("BENCH_PROXY_PORTS", ""))
+            proxy, _prefix = start_proxy(port, proxy_port)
+            if args.proxy:
+                base = f"http://127.0.0.1:{proxy_port}"
+        if args.slow_clients:
+            print(f"\n/healthz while {args.slow_clients} clients send one header a second:")
+            print("| path | answered (of 5, 5 s timeout) | median latency (ms) |")
+            print("|---|---:|---:|")
+            for label, p in (("gunicorn directly", port), ("through nginx", proxy_port)):
+                answered, latency = slow_client_case(p, args.slow_clients)
+                shown = "–" if latency is None else f"{latency:.1f}"
+                print(f"| {label} | {answered} | {shown} |", flush=True)
+            print()
         pages = {}
         for name, urls in candidates.items():
             chosen = next((u for u in urls if status_of(base, u) == 200), None)
@@ -783,6 +895,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"no candidate URL for {name!r} answers 200: {urls}")
             pages[name] = chosen
         print(f"page cache {'off' if args.no_page_cache else 'on'}; "
+              f"{'through nginx; ' if args.proxy else ''}"
               f"measuring with {driver.__name__}, gunicorn {args.workers} workers x "
               f"{args.threads} threads, {args.connections} connections, "
               f"{args.runs} x {args.duration:g} s per URL", flush=True)
@@ -795,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
                 giver.start()
                 print(f"giving {args.giving:g} gifts/s through donors.services.donate_to_need",
                       flush=True)
-                before = cache_counts(base, args.workers)
+                before = cache_counts(direct, args.workers)
 
         try:
             medians = measure(base, pages, args.duration, args.runs, args.connections, driver,
@@ -804,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
             achieved = giver.stop() if giver and giver.is_alive() else 0.0
         hit_rates = None
         if giver:
-            after = cache_counts(base, args.workers)
+            after = cache_counts(direct, args.workers)
             hit_rates = {}
             for name, url in pages.items():
                 old_hits, old_misses = before.get(url, [0, 0])
@@ -813,6 +926,8 @@ def main(argv: list[str] | None = None) -> int:
                 if served and name != "trivial":
                     hit_rates[name] = (hits - old_hits) / served
     finally:
+        if proxy is not None:
+            stop_server(proxy)
         stop_server(proc)
     print()
     target = GIVING_TARGET_RATIO if args.giving > 0 else TARGET_RATIO
