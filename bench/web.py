@@ -566,18 +566,19 @@ class Giver(threading.Thread):
         return self.given / max(1e-9, self.stopped_at - self.started_at)
 
 
-def cache_counts(base: str, workers: int) -> dict[str, list[int]]:
+def cache_counts(base: str, workers: int, wait: float = 30) -> dict[str, list[int]]:
     """Hits and misses per URL summed over the workers (each answers for itself, so ask until
-    every worker has answered)."""
+    every worker has answered, for at most `wait` seconds)."""
     seen: dict[int, dict] = {}
-    for _ in range(1000):
+    deadline = time.monotonic() + wait
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(seen)} of {workers} workers answered in {wait:g} s")
         with urllib.request.urlopen(base + "/bench/cache-stats", timeout=10) as response:
             data = json.load(response)
         seen[data["pid"]] = data["counts"]
-        if len(seen) >= workers:
-            break
-    else:
-        raise SystemExit(f"only {len(seen)} of {workers} workers answered")
+        if len(seen) < workers:
+            time.sleep(0.01)
     total: dict[str, list[int]] = {}
     for counts in seen.values():
         for url, (hits, misses) in counts.items():
@@ -699,7 +700,8 @@ def start_server(port: int, workers: int, threads: int, page_cache: bool = True)
     deadline = time.time() + 180  # each worker builds its search index first
     while time.time() < deadline:
         try:
-            cache_counts(f"http://127.0.0.1:{port}", workers)  # every worker answers
+            cache_counts(f"http://127.0.0.1:{port}", workers,  # every worker answers
+                         wait=max(1.0, deadline - time.time()))
             return proc
         except OSError:
             if proc.poll() is not None:
