@@ -48,27 +48,42 @@ class PageCache:
         self.hits = self.misses = 0
         self.by_endpoint: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [hits, misses]
 
-    def _refresh(self) -> None:
-        if self.floor is None:
-            self.floor = self.seen = data_version(session())
-            return
-        now_clock, changed = changed_since(session(), self.seen)
-        if now_clock < self.seen or len(self.known) + len(changed) > MAX_SCOPES:
-            # A database whose clock went back, or too much to remember: start over.
-            self.floor, self.seen, self.known = now_clock, now_clock, {}
-            return
-        self.known.update(changed)
-        self.seen = now_clock
-
     def version_of(self, scopes: tuple[str, ...]) -> int:
-        """The newest change to any of `scopes`, reading new stamps at most once per TTL."""
+        """The newest change to any of `scopes`, reading new stamps at most once per TTL.
+        The query runs outside the lock: a thread waiting for the database (SQLite's
+        single writer) must never hold what another request needs to finish."""
         ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
+        now = time.monotonic()
         with self.lock:
-            now = time.monotonic()
-            if self.floor is None or now - self.checked_at >= ttl:
-                self._refresh()
-                self.checked_at = now
+            due = self.floor is None or now - self.checked_at >= ttl
+            first, after = self.floor is None, self.seen
+        if due:
+            if first:
+                clock, changed = data_version(session()), None
+            else:
+                clock, changed = changed_since(session(), after)
+            self._apply(first, after, clock, changed, now)
+        with self.lock:
             return max(self.known.get(s, self.floor) for s in scopes)
+
+    def _apply(self, first: bool, after: int, clock: int, changed: dict | None,
+               now: float) -> None:
+        """Merge one read of the stamps; reads from several threads may land in any order,
+        so a stamp only ever moves forward."""
+        with self.lock:
+            self.checked_at = now
+            if first or self.floor is None:
+                if self.floor is None:
+                    self.floor = self.seen = clock
+                return
+            if clock < after or len(self.known) + len(changed or {}) > MAX_SCOPES:
+                # A database whose clock went back, or too much to remember: start over.
+                self.floor, self.seen, self.known = clock, clock, {}
+                return
+            for scope, version in (changed or {}).items():
+                if version > self.known.get(scope, 0):
+                    self.known[scope] = version
+            self.seen = max(self.seen, clock)
 
     def forget_version(self) -> None:
         """After a write through this worker, read the stamps again on the next request."""
