@@ -698,17 +698,20 @@ def start_server(port: int, workers: int, threads: int, page_cache: bool = True)
          "bench.web:bench_app()"],
         cwd=ROOT, env=env, start_new_session=True)
     deadline = time.time() + 180  # each worker builds its search index first
-    while time.time() < deadline:
-        try:
-            cache_counts(f"http://127.0.0.1:{port}", workers,  # every worker answers
-                         wait=max(1.0, deadline - time.time()))
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("gunicorn exited during start-up") from None
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit("gunicorn did not answer within 180 s")
+    try:
+        while time.time() < deadline:
+            try:
+                cache_counts(f"http://127.0.0.1:{port}", workers,  # every worker answers
+                             wait=max(1.0, deadline - time.time()))
+                return proc
+            except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit("gunicorn exited during start-up") from None
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer within 180 s")
+    except BaseException:
+        stop_server(proc)  # never leave a server running behind a failed start
+        raise
 
 
 def stop_server(proc: subprocess.Popen) -> None:
