@@ -5,11 +5,14 @@
 Builds `needs.search.SearchIndex` from seeded synthetic rows (realistic titles, stories,
 programmes, organisations and regions), then times `index.search(q, 50)` for a set of
 queries — exact 汉字, typos, 全拼, 首字母, traditional characters, two-token queries, garbage —
-and prints the median and the worst of `--runs` runs per query, plus the build time.
+and prints the median and the worst of `--runs` runs per query, plus the build time and the
+resident memory the index adds: each gunicorn worker on each host holds and builds its own
+(see README, "Several gunicorn hosts").
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -59,6 +62,12 @@ def rows(n: int, seed: int) -> list[SearchRow]:
     return out
 
 
+def _rss() -> int:
+    """Resident set size of this process, bytes (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100_000)
@@ -67,11 +76,16 @@ def main() -> None:
     args = ap.parse_args()
 
     data = rows(args.size, args.seed)
+    gc.collect()
+    before = _rss()
     t0 = time.perf_counter()
     index = SearchIndex.build(data)
     build = time.perf_counter() - t0
+    gc.collect()
+    grown = _rss() - before
     print(f"index of {len(index):,} needs built in {build:.2f} s "
-          f"({len(index.keys):,} grams, {len(index.postings):,} postings)")
+          f"({len(index.keys):,} grams, {len(index.postings):,} postings); "
+          f"resident memory +{grown / 2**20:,.0f} MiB — paid by every worker of every host")
     print(f"{'query':<16}{'hits':>6}{'median ms':>12}{'max ms':>9}")
     medians = []
     for q in QUERIES:

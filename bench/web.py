@@ -47,6 +47,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +58,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-DB_NAME = "shanlian_bench"
+# Several engineers share one PostgreSQL server: BENCH_DB names this run's database.
+DB_NAME = os.environ.get("BENCH_DB", "shanlian_bench")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
 
@@ -72,19 +74,31 @@ PAGES: dict[str, list[str]] = {
     "totals": ["/disclosure/", "/"],
 }
 TARGET_RATIO = 0.25
+GIVING_TARGET_RATIO = 0.40  # with --giving R (the cache on)
 
 
 # --------------------------------------------------------------------------- the app ---
 
 def bench_app():
     """The real app plus a trivial route, for gunicorn: 'bench.web:bench_app()'."""
+    import faulthandler
+
     from core.config import Settings
     from web import create_app
 
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # kill -USR2 <worker>: stacks
     settings = Settings.from_env()
     if not os.environ.get("SECRET_KEY"):  # a benchmark signs nothing real
         settings = dataclasses.replace(settings, secret_key="bench-only")
     app = create_app(settings)
+    # Each worker builds its search index before it takes traffic (tens of seconds at 100k
+    # needs on a loaded machine); otherwise the first searches hold every thread of a cold
+    # worker, and even the trivial route routed to it waits.
+    from readside.search_cache import search_index
+    from web.db import db_session
+
+    with app.app_context():
+        search_index(db_session())
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
 
@@ -92,6 +106,26 @@ def bench_app():
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     app.add_url_rule("/bench/trivial", "bench_trivial", trivial)
+
+    # Page-cache hits and misses per URL in this worker, for the hit rate under --giving.
+    from flask import g, jsonify, request
+
+    counts: dict[str, list[int]] = {}
+    counts_lock = threading.Lock()
+
+    @app.after_request
+    def _count(response):
+        if "page_cache_key" in g:
+            with counts_lock:
+                cell = counts.setdefault(request.full_path.rstrip("?"), [0, 0])
+                cell[0 if g.get("page_cache_hit") else 1] += 1
+        return response
+
+    def cache_stats():
+        with counts_lock:
+            return jsonify(pid=os.getpid(), counts=counts)
+
+    app.add_url_rule("/bench/cache-stats", "bench_cache_stats", cache_stats)
     return app
 
 
@@ -446,6 +480,11 @@ def build_database(n_needs: int, n_txns: int, reuse: bool) -> None:
                               ("donation", "id"), ("allocation", "id"), ("disbursement", "id")):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "
                         f"(SELECT coalesce(max({column}), 1) FROM \"{table}\"))")
+        # COPY bypasses ledger.append: fill the totals it keeps from the postings.
+        from funds.ledger_aggregates import rebuild_statements
+
+        for statement in rebuild_statements("postgresql"):
+            cur.execute(statement)
     _vacuum_analyze()
     print(f"loaded in {time.perf_counter() - t0:.0f} s (generation {t1 - t0:.0f} s)", flush=True)
 
@@ -468,12 +507,190 @@ def busiest_project() -> str:
     return row[0]
 
 
+# ------------------------------------------------------------------------ giving ---
+
+class Giver(threading.Thread):
+    """R confirmed gifts per second through the real service (donors.services.donate_to_need,
+    one unit of work each: donation row, need's mirror column, ledger append), to random open
+    projects, while the pages are measured. Does not burst to catch up when it falls behind."""
+
+    def __init__(self, rate: float, seed: int = 11) -> None:
+        super().__init__(daemon=True)
+        self.rate, self.rng = rate, random.Random(seed)
+        self.stopping = threading.Event()
+        self.given = self.refused = 0
+        self.errors: list[str] = []
+        self.started_at = self.stopped_at = 0.0
+
+    def run(self) -> None:
+        from sqlmodel import select
+
+        from core.db import get_engine, unit_of_work
+        from core.errors import UserError
+        from donors import services as donors
+        from donors.models import Donor
+        from needs.models import Need
+
+        engine = get_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with unit_of_work(engine) as s:
+            open_ids = list(s.exec(select(Need.id).where(
+                Need.kind == "project", Need.state == "verified",
+                Need.funded + 100_000 <= Need.amount)).all())
+            donor_ids = list(s.exec(select(Donor.id)).all())
+        lock = threading.Lock()
+
+        def give(donor_id: int, need_id: int, amount: int) -> None:
+            try:
+                with unit_of_work(engine) as s:
+                    donors.donate_to_need(s, s.get(Donor, donor_id), s.get(Need, need_id),
+                                          amount)
+                with lock:
+                    self.given += 1
+            except UserError:
+                with lock:
+                    self.refused += 1
+            except Exception as exc:  # noqa: BLE001 — reported at the end, not lost in the pool
+                with lock:
+                    self.errors.append(repr(exc))
+
+        # A few gifts in flight at once, as from several checkout requests.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            self.started_at = next_at = time.monotonic()
+            while not self.stopping.is_set():
+                next_at = max(next_at + 1 / self.rate, time.monotonic() - 1 / self.rate)
+                self.stopping.wait(max(0.0, next_at - time.monotonic()))
+                if pool._work_queue.qsize() < 8:  # behind: drop a tick rather than pile up
+                    pool.submit(give, self.rng.choice(donor_ids), self.rng.choice(open_ids),
+                                self.rng.randrange(1, 50) * 100)
+            self.stopped_at = time.monotonic()
+
+    def stop(self) -> float:
+        """Stop; the rate achieved, gifts per second."""
+        self.stopping.set()
+        self.join(30)
+        return self.given / max(1e-9, self.stopped_at - self.started_at)
+
+
+def cache_counts(base: str, workers: int, wait: float = 30) -> dict[str, list[int]]:
+    """Hits and misses per URL summed over the workers (each answers for itself, so ask until
+    every worker has answered, for at most `wait` seconds)."""
+    seen: dict[int, dict] = {}
+    deadline = time.monotonic() + wait
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(seen)} of {workers} workers answered in {wait:g} s")
+        with urllib.request.urlopen(base + "/bench/cache-stats", timeout=10) as response:
+            data = json.load(response)
+        seen[data["pid"]] = data["counts"]
+        if len(seen) < workers:
+            time.sleep(0.01)
+    total: dict[str, list[int]] = {}
+    for counts in seen.values():
+        for url, (hits, misses) in counts.items():
+            cell = total.setdefault(urllib.parse.unquote(url), [0, 0])
+            cell[0] += hits
+            cell[1] += misses
+    return total
+
+
 # -------------------------------------------------------------------------- server ---
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(ports: str = "") -> int:
+    """A free port on loopback, from `ports` ("5140-5149") when given, else any."""
+    low, _, high = ports.partition("-")
+    candidates = range(int(low), int(high or low) + 1) if low else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit(f"no free port in {ports}")
+
+
+# ------------------------------------------------------------ proxy and slow clients ---
+
+NGINX_CONF = """daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {deploy}/shanlian-http.conf;
+    upstream shanlian_app {{ server 127.0.0.1:{app_port}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{proxy_port};
+        include {deploy}/shanlian-proxy.conf;
+    }}
+}}
+"""
+
+
+def start_proxy(app_port: int, proxy_port: int) -> tuple[subprocess.Popen, str]:
+    """nginx (Debian's package) with the shipped deploy/nginx configuration in front of the
+    benchmark's gunicorn."""
+    import tempfile
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = tempfile.mkdtemp(prefix="shanlian-nginx-")
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write(NGINX_CONF.format(prefix=prefix, deploy=os.path.join(ROOT, "deploy", "nginx"),
+                                   app_port=app_port, proxy_port=proxy_port))
+    proc = subprocess.Popen([nginx, "-p", prefix, "-c", conf], start_new_session=True)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}/healthz", timeout=2).read()
+            return proc, prefix
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"nginx exited; see {prefix}/error.log") from None
+            time.sleep(0.2)
+    stop_server(proc)
+    raise SystemExit("nginx did not answer within 15 s")
+
+
+def _slow_client(port: int, stop: threading.Event) -> None:
+    """A client that sends its request one header line a second and never finishes."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n")
+            while not stop.wait(1.0):
+                sock.sendall(b"X-Slow: 1\r\n")
+    except OSError:
+        pass  # the server gave up on us: that is the point
+
+
+def slow_client_case(port: int, clients: int, probes: int = 5, timeout: float = 5.0
+                     ) -> tuple[int, float | None]:
+    """While `clients` slow clients hold connections, how many of `probes` GET /healthz are
+    answered within `timeout` s, and their median latency (ms)."""
+    stop = threading.Event()
+    holders = [threading.Thread(target=_slow_client, args=(port, stop), daemon=True)
+               for _ in range(clients)]
+    for t in holders:
+        t.start()
+    time.sleep(2)  # they have connected and are dribbling headers
+    latencies = []
+    for _ in range(probes):
+        started = time.perf_counter()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout).read()
+            latencies.append((time.perf_counter() - started) * 1e3)
+        except OSError:
+            pass
+    stop.set()
+    for t in holders:
+        t.join(10)
+    return len(latencies), statistics.median(latencies) if latencies else None
 
 
 def start_server(port: int, workers: int, threads: int, page_cache: bool = True) -> subprocess.Popen:
@@ -482,19 +699,24 @@ def start_server(port: int, workers: int, threads: int, page_cache: bool = True)
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     proc = subprocess.Popen(
         [gunicorn, "--workers", str(workers), "--threads", str(threads), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "bench.web:bench_app()"],
+         f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "180",
+         "bench.web:bench_app()"],
         cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/trivial", timeout=2).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("gunicorn exited during start-up") from None
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit("gunicorn did not answer within 30 s")
+    deadline = time.time() + 180  # each worker builds its search index first
+    try:
+        while time.time() < deadline:
+            try:
+                cache_counts(f"http://127.0.0.1:{port}", workers,  # every worker answers
+                             wait=max(1.0, deadline - time.time()))
+                return proc
+            except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit("gunicorn exited during start-up") from None
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer within 180 s")
+    except BaseException:
+        stop_server(proc)  # never leave a server running behind a failed start
+        raise
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -527,19 +749,28 @@ def status_of(base: str, url: str) -> int:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
-def run_wrk(url: str, seconds: float, connections: int) -> tuple[float, float]:
-    """(median latency ms, requests per second) from one wrk run."""
+def run_wrk(url: str, seconds: float, connections: int, check: bool = True
+            ) -> tuple[float, float]:
+    """(median latency ms, requests per second) from one wrk run. `check=False` for the
+    warm-up, whose first requests may wait for a cache or the search index to be built."""
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                           "--timeout", "30s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
+    if not check:
+        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        return 0.0, float(found.group(1)) if found else 0.0
     if "Non-2xx" in out or re.search(r"Socket errors: connect [1-9]|read [1-9]", out):
         raise SystemExit(f"errors while loading {url}:\n{out}")
+    if not re.search(r"Requests/sec:\s+[1-9]", out):  # a stall: kept as a measurement
+        print(f"  no answer from {url} in {seconds:g} s", flush=True)
+        return 0.0, 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
     return float(value) * _UNITS[unit], rps
 
 
-def run_python(url: str, seconds: float, connections: int) -> tuple[float, float]:
+def run_python(url: str, seconds: float, connections: int, check: bool = True
+               ) -> tuple[float, float]:
     """The same measurement without wrk: keep-alive connections, one thread each."""
     import http.client
 
@@ -571,13 +802,22 @@ def run_python(url: str, seconds: float, connections: int) -> tuple[float, float
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    if not latencies:
+        if check:
+            raise SystemExit(f"{url} answered nothing in {seconds:g} s")
+        return 0.0, 0.0
     return statistics.median(latencies) * 1e3, len(latencies) / elapsed
 
 
 def measure(base: str, pages: dict[str, str], seconds: float, runs: int, connections: int,
-            driver) -> dict[str, tuple[float, float]]:
-    for url in pages.values():  # warm-up: caches, connection pools, worker imports
-        driver(base + encode(url), 2, connections)
+            driver, after_warm_up=None) -> dict[str, tuple[float, float]]:
+    for url in pages.values():  # warm-up: caches, connection pools, worker imports, and
+        deadline = time.monotonic() + 120  # each worker's first search index build
+        while driver(base + encode(url), 2, connections, check=False)[1] == 0:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} answered nothing for 120 s")
+    if after_warm_up:
+        after_warm_up()
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in pages}
     for r in range(runs):
         for name, url in pages.items():
@@ -587,15 +827,21 @@ def measure(base: str, pages: dict[str, str], seconds: float, runs: int, connect
             for name, res in results.items()}
 
 
-def table(pages: dict[str, str], medians: dict[str, tuple[float, float]]) -> str:
+def table(pages: dict[str, str], medians: dict[str, tuple[float, float]],
+          target: float = TARGET_RATIO, hit_rates: dict[str, float] | None = None) -> str:
     trivial_rps = medians["trivial"][1]
-    lines = ["| page | URL | median latency (ms) | req/s | ratio to trivial |",
-             "|---|---|---:|---:|---:|"]
+    extra = " cache hit rate |" if hit_rates is not None else ""
+    lines = ["| page | URL | median latency (ms) | req/s | ratio to trivial |" + extra,
+             "|---|---|---:|---:|---:|" + ("---:|" if extra else "")]
     for name, url in pages.items():
         latency, rps = medians[name]
         ratio = rps / trivial_rps
-        flag = "" if name == "trivial" or ratio >= TARGET_RATIO else " ✗"
-        lines.append(f"| {name} | `{url}` | {latency:.1f} | {rps:,.0f} | {ratio:.0%}{flag} |")
+        flag = "" if name == "trivial" or ratio >= target else " ✗"
+        row = f"| {name} | `{url}` | {latency:.1f} | {rps:,.0f} | {ratio:.0%}{flag} |"
+        if hit_rates is not None:
+            rate = hit_rates.get(name)
+            row += " – |" if rate is None else f" {rate:.1%} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
@@ -614,6 +860,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-client", action="store_true", help="do not use wrk")
     parser.add_argument("--no-page-cache", action="store_true",
                         help="turn the public-page micro-cache off: every request renders")
+    parser.add_argument("--giving", type=float, default=0.0, metavar="R",
+                        help="drive R confirmed gifts per second through the real services "
+                             "while measuring (target: every page >= 40%% with the cache on)")
+    parser.add_argument("--proxy", action="store_true",
+                        help="put nginx (deploy/nginx) in front and measure through it")
+    parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
+                        help="also check /healthz while N clients send one header a second, "
+                             "directly and through nginx")
     parser.add_argument("--json", help="also write the medians to this file")
     args = parser.parse_args(argv)
 
@@ -625,10 +879,25 @@ def main(argv: list[str] | None = None) -> int:
         candidates[name.strip()] = [url.strip()]
 
     driver = run_python if args.python_client or not shutil.which("wrk") else run_wrk
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    port = free_port(os.environ.get("BENCH_APP_PORTS", ""))
     proc = start_server(port, args.workers, args.threads, page_cache=not args.no_page_cache)
+    proxy = None
+    base = direct = f"http://127.0.0.1:{port}"  # cache counts always from gunicorn itself
     try:
+        if args.proxy or args.slow_clients:
+            proxy_port = free_port(os.environ.get("BENCH_PROXY_PORTS", ""))
+            proxy, _prefix = start_proxy(port, proxy_port)
+            if args.proxy:
+                base = f"http://127.0.0.1:{proxy_port}"
+        if args.slow_clients:
+            print(f"\n/healthz while {args.slow_clients} clients send one header a second:")
+            print("| path | answered (of 5, 5 s timeout) | median latency (ms) |")
+            print("|---|---:|---:|")
+            for label, p in (("gunicorn directly", port), ("through nginx", proxy_port)):
+                answered, latency = slow_client_case(p, args.slow_clients)
+                shown = "–" if latency is None else f"{latency:.1f}"
+                print(f"| {label} | {answered} | {shown} |", flush=True)
+            print()
         pages = {}
         for name, urls in candidates.items():
             chosen = next((u for u in urls if status_of(base, u) == 200), None)
@@ -636,19 +905,52 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"no candidate URL for {name!r} answers 200: {urls}")
             pages[name] = chosen
         print(f"page cache {'off' if args.no_page_cache else 'on'}; "
+              f"{'through nginx; ' if args.proxy else ''}"
               f"measuring with {driver.__name__}, gunicorn {args.workers} workers x "
               f"{args.threads} threads, {args.connections} connections, "
               f"{args.runs} x {args.duration:g} s per URL", flush=True)
-        medians = measure(base, pages, args.duration, args.runs, args.connections, driver)
+        giver = Giver(args.giving) if args.giving > 0 else None
+        before: dict[str, list[int]] = {}
+
+        def start_giving() -> None:  # after the warm-up: measure a running site, not a cold one
+            nonlocal before
+            if giver:
+                giver.start()
+                print(f"giving {args.giving:g} gifts/s through donors.services.donate_to_need",
+                      flush=True)
+                before = cache_counts(direct, args.workers)
+
+        try:
+            medians = measure(base, pages, args.duration, args.runs, args.connections, driver,
+                              after_warm_up=start_giving)
+        finally:
+            achieved = giver.stop() if giver and giver.is_alive() else 0.0
+        hit_rates = None
+        if giver:
+            after = cache_counts(direct, args.workers)
+            hit_rates = {}
+            for name, url in pages.items():
+                old_hits, old_misses = before.get(url, [0, 0])
+                hits, misses = after.get(url, [0, 0])
+                served = (hits - old_hits) + (misses - old_misses)
+                if served and name != "trivial":
+                    hit_rates[name] = (hits - old_hits) / served
     finally:
+        if proxy is not None:
+            stop_server(proxy)
         stop_server(proc)
     print()
-    print(table(pages, medians))
+    target = GIVING_TARGET_RATIO if args.giving > 0 else TARGET_RATIO
+    if giver:
+        print(f"gifts: {giver.given} confirmed ({achieved:.1f}/s achieved of {args.giving:g}/s "
+              f"asked), {giver.refused} refused, {len(giver.errors)} failed"
+              + (f" (first: {giver.errors[0]})" if giver.errors else ""))
+    print(table(pages, medians, target, hit_rates))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({name: {"url": pages[name], "latency_ms": m[0], "rps": m[1]}
                        for name, m in medians.items()}, fh, ensure_ascii=False, indent=2)
-    missed = [n for n, (_, rps) in medians.items() if rps / medians["trivial"][1] < TARGET_RATIO]
+    missed = [n for n, (_, rps) in medians.items() if rps / medians["trivial"][1] < target]
     return 1 if missed else 0
 
 

@@ -16,7 +16,7 @@ from core.clock import iso_z, now
 from core.db import is_postgres
 from core.errors import UserError
 from core.money import Money
-from funds import tree_store
+from funds import ledger_aggregates, tree_store
 from funds.ledger_format import GENESIS, ChainChecker, Verdict, to_line, txn_hash
 from funds.models import LedgerPosting, LedgerTxn
 
@@ -80,6 +80,7 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
                     for i, p in enumerate(checked))
     session.flush()
     tree_store.append_leaf(session, seq, txn.hash, prev)  # the transparency log, same txn
+    ledger_aggregates.record(session, seq, at, kind, [(p.account, p.amount) for p in checked])
     return txn
 
 

@@ -8,27 +8,17 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from core.data_version import LISTS, SITE, scope_version
 from core.errors import UserError
 from core.regions import children as region_children
 from needs.models import CATEGORIES, NEED_KINDS, PUBLIC_STATES, Need, Programme
 from needs.search import MAX_QUERY_CHARS
+from readside.result_cache import ResultCache
 from readside.search_cache import search_index
 
 SORTS = ("urgency", "newest", "amount", "progress", "deadline", "relevance")
 PER_PAGE = 20
 SEARCH_LIMIT = 1000        # at most this many search hits are combined with the filters
-MAX_PAGE = 100_000
-
-
-SORTS = ("urgency", "newest", "amount", "progress", "deadline", "relevance")
-
-
-PER_PAGE = 20
-
-
-SEARCH_LIMIT = 1000        # at most this many search hits are combined with the filters
-
-
 MAX_PAGE = 100_000
 
 
@@ -168,28 +158,56 @@ def _order(sort: str) -> list:
     return [Need.urgency.desc(), Need.posted_at.desc(), Need.id.desc()]
 
 
+# Totals and search results per filter (the page left out), per database. Money moving
+# keeps a need public and changes no searchable text, so only a state filter or a sort by
+# money depends on the `lists` scope; everything else is valid until `site` moves.
+_totals = ResultCache()
+_ranked = ResultCache()
+_hits = ResultCache()  # what the search index answers for a query: a function of the index
+
+
+def clear_cache() -> None:
+    _totals.clear()
+    _ranked.clear()
+    _hits.clear()
+
+
+def _result_version(session: Session, f: NeedFilter) -> int:
+    money = bool(f.state) or f.effective_sort in ("amount", "progress")
+    return scope_version(session, SITE, LISTS) if money else scope_version(session, SITE)
+
+
 def filtered_needs(session: Session, f: NeedFilter,
                    per_page: int = PER_PAGE) -> tuple[list[Need], int, int, bool]:
     """(needs on the page, total, the page shown, search truncated) for a filter. A page past
     the end shows the last page."""
     conds = _filter_conditions(session, f)
+    key = (str(session.get_bind().url), replace(f, page=1))
+    version = _result_version(session, f)
     ranked: list[int] | None = None
     truncated = False
     if f.q:
-        ranked = search_index(session).search_ids(f.q, SEARCH_LIMIT)
+        index = search_index(session)
+        built = (id(index), index.built_at)  # a rebuilt index ranks anew
+        ranked = _hits.get((key[0], f.q), built, lambda: index.search_ids(f.q, SEARCH_LIMIT))
         truncated = len(ranked) >= SEARCH_LIMIT
         if not ranked:
             return [], 0, 1, False
         conds.append(Need.id.in_(ranked))
+        version = (version, built)
     if ranked is not None and f.effective_sort == "relevance":
-        allowed = set(session.exec(select(Need.id).where(*conds)).all())
-        ordered = [i for i in ranked if i in allowed]
+        def still_public() -> list[int]:
+            allowed = set(session.exec(select(Need.id).where(*conds)).all())
+            return [i for i in ranked if i in allowed]
+
+        ordered = _ranked.get(key, version, still_public)
         total = len(ordered)
         page = _clamp_page(f.page, total, per_page)
         chosen = ordered[(page - 1) * per_page: page * per_page]
         by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
         return [by_id[i] for i in chosen], total, page, truncated
-    total = session.exec(select(func.count()).select_from(Need).where(*conds)).one()
+    total = _totals.get(key, version, lambda: session.exec(
+        select(func.count()).select_from(Need).where(*conds)).one())
     page = _clamp_page(f.page, total, per_page)
     rows = session.exec(select(Need).where(*conds).order_by(*_order(f.effective_sort))
                         .offset((page - 1) * per_page).limit(per_page)).all()

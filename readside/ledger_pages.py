@@ -6,11 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.clock import aware
 from donors.models import Enterprise, Pledge
+from funds.ledger_aggregates import LedgerAccountTotal
 from funds.models import CommunityFund, LedgerPosting, LedgerTxn
 from needs.models import PUBLIC_STATES, Need
 from readside.ledger_totals import ledger_head
@@ -74,6 +75,11 @@ class TxnRow:
     hash: str
     postings: list[tuple[AccountLabel, int]]
     amount: int = 0  # for an account's page: this transaction's effect on the account
+
+    @property
+    def shown(self) -> tuple:
+        """Everything a rendered row shows (a transaction never changes; names may)."""
+        return (self.seq, self.hash, self.amount, tuple(self.postings))
 
 
 def _txn_rows(session: Session, txns: list[LedgerTxn]) -> list[TxnRow]:
@@ -142,13 +148,12 @@ def account_txns(session: Session, accounts: list[str], before: int | None = Non
 
 def account_flows(session: Session, accounts: list[str]) -> tuple[int, int, int, int | None,
                                                                    int | None]:
-    """(money in, money out, balance, first seq, last seq) of some accounts, by aggregate."""
+    """(money in, money out, balance, first seq, last seq) of some accounts, from the totals
+    the ledger keeps per account on append (one primary-key read per account)."""
     row = session.execute(
-        select(func.coalesce(func.sum(case((LedgerPosting.amount > 0, LedgerPosting.amount),
-                                           else_=0)), 0),
-               func.coalesce(func.sum(case((LedgerPosting.amount < 0, LedgerPosting.amount),
-                                           else_=0)), 0),
-               func.min(LedgerPosting.seq), func.max(LedgerPosting.seq))
-        .where(LedgerPosting.account.in_(accounts))).one()
-    money_in, money_out = int(row[0]), -int(row[1])
+        select(func.coalesce(func.sum(LedgerAccountTotal.money_in), 0),
+               func.coalesce(func.sum(LedgerAccountTotal.money_out), 0),
+               func.min(LedgerAccountTotal.first_seq), func.max(LedgerAccountTotal.last_seq))
+        .where(LedgerAccountTotal.account.in_(accounts))).one()
+    money_in, money_out = int(row[0]), int(row[1])
     return money_in, money_out, money_in - money_out, row[2], row[3]

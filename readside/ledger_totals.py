@@ -1,31 +1,17 @@
-"""Totals of the whole ledger (money in, to needs, disbursed; by kind and month). They are a
-pure function of the chain, so they are cached by the head transaction's hash and brought up
-to date incrementally: only postings after the cached seq are read."""
+"""Totals of the whole ledger (money in, to needs, disbursed; by kind and month), read from
+the per-month totals the ledger keeps on append, and cached by the head transaction."""
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, literal
 from sqlmodel import Session, select
 
-from funds.models import LedgerPosting, LedgerTxn
+from funds.ledger_aggregates import LedgerMonthTotal
+from funds.models import LedgerTxn
 
 OUTSIDE = ("donor", "enterprise")  # money enters the platform from these accounts
-
-
-def _month(session: Session, column):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
-def _account_type():
-    return case(
-        *[(LedgerPosting.account.startswith(f"{t}:"), literal(t)) for t in
-          ("donor", "enterprise", "need", "disbursed", "fund", "pledge")],
-        else_=literal("other"))
 
 
 @dataclass
@@ -99,43 +85,26 @@ def ledger_head(session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, "")
 
 
-def _add_range(session: Session, summary: LedgerSummary, after: int, upto: int) -> None:
-    account_type = _account_type()
-    month = _month(session, LedgerTxn.at)
-    rows = session.execute(
-        select(month, LedgerTxn.kind, account_type,
-               func.sum(case((LedgerPosting.amount > 0, LedgerPosting.amount), else_=0)),
-               func.sum(LedgerPosting.amount))
-        .select_from(LedgerPosting).join(LedgerTxn, LedgerTxn.seq == LedgerPosting.seq)
-        .where(LedgerPosting.seq > after, LedgerPosting.seq <= upto)
-        .group_by(month, LedgerTxn.kind, account_type)).all()
-    for m, kind, kind_type, positive, net in rows:
-        cell = summary.cells.setdefault((m, kind, kind_type), [0, 0])
-        cell[0] += int(positive or 0)
-        cell[1] += int(net or 0)
-    for kind, count in session.execute(
-            select(LedgerTxn.kind, func.count()).where(LedgerTxn.seq > after, LedgerTxn.seq <= upto)
-            .group_by(LedgerTxn.kind)).all():
-        summary.txn_counts[kind] = summary.txn_counts.get(kind, 0) + int(count)
+def _read_totals(session: Session, seq: int, head_hash: str) -> LedgerSummary:
+    summary = LedgerSummary(seq, head_hash)
+    for m, kind, kind_type, positive, net, txns in session.execute(
+            select(LedgerMonthTotal.month, LedgerMonthTotal.kind, LedgerMonthTotal.account_type,
+                   LedgerMonthTotal.positive, LedgerMonthTotal.net, LedgerMonthTotal.txns)).all():
+        summary.cells[(m, kind, kind_type)] = [int(positive), int(net)]
+        summary.txn_counts[kind] = summary.txn_counts.get(kind, 0) + int(txns)
+    return summary
 
 
 def ledger_summary(session: Session) -> LedgerSummary:
-    """Totals of the whole ledger up to its head; reads only what is new since last time."""
+    """Totals of the whole ledger up to its head, read from the totals kept on append
+    (funds.ledger_aggregates: a few hundred rows), cached until the head moves."""
     seq, head_hash = ledger_head(session)
     key = _cache_key(session)
     with _cache_lock:
         cached = _ledger_cache.get(key)
     if cached and cached.upto_seq == seq and cached.upto_hash == head_hash:
         return cached
-    base = LedgerSummary()
-    if cached and 0 < cached.upto_seq < seq:
-        old = session.execute(select(LedgerTxn.hash).where(LedgerTxn.seq == cached.upto_seq)).scalar()
-        if old == cached.upto_hash:  # same chain, only longer: add the new part
-            base = LedgerSummary(cached.upto_seq, cached.upto_hash,
-                                 {k: list(v) for k, v in cached.cells.items()},
-                                 dict(cached.txn_counts))
-    _add_range(session, base, base.upto_seq, seq)
-    base.upto_seq, base.upto_hash = seq, head_hash
+    summary = _read_totals(session, seq, head_hash)
     with _cache_lock:
-        _ledger_cache[key] = base
-    return base
+        _ledger_cache[key] = summary
+    return summary

@@ -1,12 +1,13 @@
-"""The search index of public needs, one per database and process, rebuilt when the data
-version moves (see needs.search for the index itself)."""
+"""The search index of public needs, one per database and process, rebuilt when anything
+but money changes (the `site` data scope: money moving changes no searchable text, and keeps
+a need public); see needs.search for the index itself."""
 from __future__ import annotations
 
 import threading
 
 from sqlmodel import Session, select
 
-from core.data_version import data_version
+from core.data_version import SITE, scope_version
 from needs.models import PUBLIC_STATES, Need, Organisation, Programme
 from needs.search import IndexCache, SearchIndex, SearchRow
 
@@ -26,7 +27,7 @@ def search_rows(session: Session) -> list[SearchRow]:
 
 
 def search_index(session: Session) -> SearchIndex:
-    """The search index for this session's database, rebuilt when the data version moved."""
+    """The search index for this session's database, rebuilt when the `site` scope moved."""
     engine = session.get_bind()
     key = str(engine.url)
     with _search_caches_lock:
@@ -36,7 +37,7 @@ def search_index(session: Session) -> SearchIndex:
         with Session(engine) as own:
             return search_rows(own)
 
-    return cache.get(lambda: data_version(session), lambda: search_rows(session),
+    return cache.get(lambda: scope_version(session, SITE), lambda: search_rows(session),
                      in_background)
 
 

@@ -61,7 +61,8 @@ def truncate_all(url: str) -> None:
     from core.data_version import bump
 
     # The data version is never reset: caches keyed on it must not see an old value again.
-    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name != "data_version"]
+    tables = [t.name for t in SQLModel.metadata.sorted_tables
+              if t.name not in ("data_version", "data_scope")]
     with engine.begin() as conn:
         bump(conn)
         if engine.dialect.name == "postgresql":

@@ -70,8 +70,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app)
     permissions.init_app(app)
 
-    from web import filters
+    from web import filters, fragments
     filters.init_app(app)
+    fragments.init_app(app)
 
     from web.accounts import bp as accounts_bp
     from web.disclosure import bp as disclosure_bp

@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import lazy_gettext
 from markupsafe import Markup
 
+from core.data_version import LISTS, SITE, scope_version
 from core.db import get_engine, unit_of_work
 from core.errors import NotFound
 from core.regions import county_display
@@ -29,7 +30,7 @@ from readside import entities, ledger_pages, totals
 from readside import exports as export_rows
 from readside import need_page as need_pages
 from readside.ledger_totals import ledger_head
-from web import charts, exports
+from web import charts, export_cache, exports
 from web.db import db_session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
@@ -210,21 +211,22 @@ def _export_source(db, what: str):
 
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
 def export(what: str, fmt: str):
-    if fmt == "xlsx":
-        stem, columns, rows = _export_source(db_session(), what)
-        data = exports.xlsx_bytes(stem, columns, rows)
-        return Response(data, mimetype=exports.XLSX_TYPE, headers={
-            "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
-    _export_source(db_session(), what)  # refuse unknown names before streaming starts
-    engine = get_engine(current_app.config["SHANLIAN"].database_url)
+    """Built once per data version into a file, then sent from disk (web.export_cache)."""
+    db = db_session()
+    _export_source(db, what)  # refuse unknown names before anything is built
+    version = scope_version(db, SITE, LISTS)
 
-    def lines():
-        with unit_of_work(engine) as db:
-            _stem, columns, rows = _export_source(db, what)
-            yield from exports.csv_lines(columns, rows)
+    def write(path):  # in this request's unit of work (SQLite allows one writer-ready txn)
+        stem, columns, rows = _export_source(db, what)
+        if fmt == "xlsx":
+            exports.write_xlsx(path, stem, columns, rows)
+        else:
+            exports.write_csv(path, columns, rows)
 
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=shanlian-{what}.csv"})
+    path = export_cache.export_file(what, fmt, version, write)
+    mimetype = exports.XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8"
+    return send_file(path, mimetype=mimetype, as_attachment=True,
+                     download_name=f"shanlian-{what}.{fmt}", max_age=0)
 
 
 @bp.get("/evidence/<int:id>")

@@ -42,7 +42,19 @@ def _drain(buffer: io.StringIO) -> str:
     return value
 
 
-def xlsx_bytes(sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+def write_csv(path, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for chunk in csv_lines(columns, rows):
+            out.write(chunk)
+
+
+def write_xlsx(path, sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Straight to a file: the write-only workbook keeps no rows in memory."""
+    workbook = _workbook(sheet, columns, rows)
+    workbook.save(path)
+
+
+def _workbook(sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> Workbook:
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31])
     worksheet.append(list(columns))
@@ -50,6 +62,10 @@ def xlsx_bytes(sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> 
         if count > XLSX_MAX_ROWS:
             raise UserError("数据超过 Excel 行数上限，请下载 CSV")
         worksheet.append([_safe(v) for v in row])
+    return workbook
+
+
+def xlsx_bytes(sheet: str, columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     out = io.BytesIO()
-    workbook.save(out)
+    _workbook(sheet, columns, rows).save(out)
     return out.getvalue()

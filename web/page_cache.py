@@ -1,64 +1,105 @@
-"""A micro-cache for public pages.
+"""A micro-cache for public pages, invalidated locally.
 
-Public pages change only when the data changes (any committed write bumps the one data
-version, core.data_version) and with the date (overdue flags). So a rendered page is kept,
-per worker process, under its URL, language, htmx headers and date, together with the data
-version it was rendered at. A request checks the
-version at most once per `PAGE_CACHE_TTL` seconds (default 1 s); until the version moves, the
-page is served from memory. A change made through this worker bumps the version at once; a
-change made elsewhere is visible within the TTL. Only anonymous GETs of public endpoints
-with status 200 that set no cookie are kept (a page with a CSRF token or a session belongs to
-one visitor); streamed downloads and anything else pass through.
+Public pages change only when the data they show changes, and with the date (overdue
+flags). A rendered page is kept, per worker process, under its URL, language, htmx headers
+and date, together with the version of the data scopes it depends on (core.data_version):
+a need's own pages depend on `site` and `need:<code>`, every other page on `site` and
+`lists`. So a gift to one need empties that need's pages and the lists and totals, and
+leaves the other 100k need pages cached.
+
+The worker follows the scopes incrementally: at most once per `PAGE_CACHE_TTL` seconds
+(default 1 s) it reads the scopes stamped since the last read (one indexed query). A change
+made through this worker is read on its next request; a change made elsewhere is seen within
+the TTL. Only anonymous GETs of public endpoints with status 200 that set no cookie are kept
+(a page with a CSRF token or a session belongs to one visitor); streamed downloads and
+anything else pass through.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 
 from flask import Flask, Response, current_app, g, request
 from flask.globals import request_ctx
 from flask_babel import get_locale
 
 from core import clock
-from core.data_version import data_version
+from core.data_version import LISTS, SITE, changed_since, data_version, need_scope
 from web.db import db_session
 
 CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
 NEVER_CACHED = {"disclosure.ledger_jsonl", "disclosure.export", "disclosure.evidence"}
+# Pages about one need, keyed by its code: they show nothing of any other need.
+NEED_PAGES = {"public.need", "disclosure.need_page", "need_pages.need_card"}
 MAX_ENTRIES = 2000
 MAX_BODY = 2 * 1024 * 1024
-
+MAX_SCOPES = 50_000  # scopes remembered; beyond, start over from the clock (all pages miss once)
 
 
 class PageCache:
     def __init__(self) -> None:
-        self.pages: OrderedDict[tuple, tuple[tuple, bytes, list]] = OrderedDict()
-        self.version: int | None = None
+        self.pages: OrderedDict[tuple, tuple[int, bytes, list]] = OrderedDict()
+        self.floor: int | None = None  # the version of every scope not in `known`
+        self.seen = 0  # the clock at the last read: every stamp up to it is in `known`
+        self.known: dict[str, int] = {}
         self.checked_at = 0.0
         self.lock = threading.Lock()
         self.hits = self.misses = 0
+        self.by_endpoint: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [hits, misses]
 
-    def current_version(self) -> int:
-        now = time.monotonic()
+    def version_of(self, scopes: tuple[str, ...]) -> int:
+        """The newest change to any of `scopes`, reading new stamps at most once per TTL.
+        The query runs outside the lock: a thread waiting for the database (SQLite's
+        single writer) must never hold what another request needs to finish."""
         ttl = float(current_app.config.get("PAGE_CACHE_TTL", 1.0))
-        if self.version is None or now - self.checked_at >= ttl:
-            self.version, self.checked_at = data_version(db_session()), now
-        return self.version
+        now = time.monotonic()
+        with self.lock:
+            due = self.floor is None or now - self.checked_at >= ttl
+            first, after = self.floor is None, self.seen
+        if due:
+            if first:
+                clock, changed = data_version(db_session()), None
+            else:
+                clock, changed = changed_since(db_session(), after)
+            self._apply(first, after, clock, changed, now)
+        with self.lock:
+            return max(self.known.get(s, self.floor) for s in scopes)
+
+    def _apply(self, first: bool, after: int, clock: int, changed: dict | None,
+               now: float) -> None:
+        """Merge one read of the stamps; reads from several threads may land in any order,
+        so a stamp only ever moves forward."""
+        with self.lock:
+            self.checked_at = now
+            if first or self.floor is None:
+                if self.floor is None:
+                    self.floor = self.seen = clock
+                return
+            if clock < after or len(self.known) + len(changed or {}) > MAX_SCOPES:
+                # A database whose clock went back, or too much to remember: start over.
+                self.floor, self.seen, self.known = clock, clock, {}
+                return
+            for scope, version in (changed or {}).items():
+                if version > self.known.get(scope, 0):
+                    self.known[scope] = version
+            self.seen = max(self.seen, clock)
 
     def forget_version(self) -> None:
-        """After a write through this worker, read the version again on the next request."""
-        self.version = None
+        """After a write through this worker, read the stamps again on the next request."""
+        self.checked_at = 0.0
 
-    def get(self, key: tuple) -> tuple[bytes, list] | None:
-        version = self.current_version()
+    def get(self, key: tuple, version: int, endpoint: str) -> tuple[bytes, list] | None:
         with self.lock:
             entry = self.pages.get(key)
+            counts = self.by_endpoint[endpoint]
             if entry is None or entry[0] != version:
                 self.misses += 1
+                counts[1] += 1
                 return None
             self.pages.move_to_end(key)
             self.hits += 1
+            counts[0] += 1
             return entry[1], entry[2]
 
     def put(self, key: tuple, version: int, body: bytes, headers: list) -> None:
@@ -67,6 +108,14 @@ class PageCache:
             self.pages.move_to_end(key)
             while len(self.pages) > MAX_ENTRIES:
                 self.pages.popitem(last=False)
+
+
+def page_scopes(endpoint: str, view_args: dict | None) -> tuple[str, ...]:
+    """The data scopes a public page depends on."""
+    code = (view_args or {}).get("code")
+    if endpoint in NEED_PAGES and code:
+        return (SITE, need_scope(code))
+    return (SITE, LISTS)
 
 
 def _cacheable() -> bool:
@@ -102,9 +151,12 @@ def init_app(app: Flask) -> None:
         if not _cacheable():
             return None
         g.page_cache_key = _key()
-        hit = cache.get(g.page_cache_key)
+        # Read before rendering: a change committed meanwhile leaves this page stored under
+        # the older version, so it is rendered again rather than served stale.
+        version = cache.version_of(page_scopes(request.endpoint or "", request.view_args))
+        hit = cache.get(g.page_cache_key, version, request.endpoint or "")
         if hit is None:
-            g.page_cache_version = cache.version
+            g.page_cache_version = version
             return None
         body, headers = hit
         g.page_cache_hit = True
@@ -132,4 +184,6 @@ def init_app(app: Flask) -> None:
 
 def stats() -> dict:
     cache: PageCache = current_app.extensions["page_cache"]
-    return {"hits": cache.hits, "misses": cache.misses, "entries": len(cache.pages)}
+    with cache.lock:
+        return {"hits": cache.hits, "misses": cache.misses, "entries": len(cache.pages),
+                "by_endpoint": {e: list(c) for e, c in cache.by_endpoint.items()}}

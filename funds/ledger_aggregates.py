@@ -1,0 +1,124 @@
+"""Totals of the ledger kept up to date as it is appended, so that no page view sums postings.
+
+- `ledger_account_total`: per account, money in (positive postings), money out (negative
+  postings, as a positive number), the first and last seq that touched it.
+- `ledger_month_total`: per (UTC month, transaction kind, account type), the sum of positive
+  postings, the net sum, and the transactions counted once each (on their first posting's
+  account type), for the platform's totals and monthly charts.
+
+`record()` is called by `funds.ledger.append` in the same unit of work as the postings (under
+the chain's lock), so the totals commit or roll back with them. It also tells the data
+version which accounts moved (core.data_version), so caches are invalidated locally.
+Migration 0014 fills both tables from an existing ledger; `rebuild()` does the same for data
+loaded around the append (the benchmark's COPY).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, Integer, String, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from core.data_version import note_accounts
+
+ACCOUNT_TYPES = ("donor", "enterprise", "need", "disbursed", "fund", "pledge")
+
+
+class LedgerAccountTotal(SQLModel, table=True):
+    __tablename__ = "ledger_account_total"
+    account: str = Field(sa_column=Column(String(60), primary_key=True))
+    money_in: int = Field(sa_column=Column(BigInteger, nullable=False))
+    money_out: int = Field(sa_column=Column(BigInteger, nullable=False))
+    first_seq: int = Field(sa_column=Column(Integer, nullable=False))
+    last_seq: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class LedgerMonthTotal(SQLModel, table=True):
+    __tablename__ = "ledger_month_total"
+    month: str = Field(sa_column=Column(String(7), primary_key=True))  # YYYY-MM, UTC
+    kind: str = Field(sa_column=Column(String(30), primary_key=True))
+    account_type: str = Field(sa_column=Column(String(20), primary_key=True))
+    positive: int = Field(sa_column=Column(BigInteger, nullable=False))
+    net: int = Field(sa_column=Column(BigInteger, nullable=False))
+    txns: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+def account_type(account: str) -> str:
+    kind = account.partition(":")[0]
+    return kind if kind in ACCOUNT_TYPES else "other"
+
+
+def month_of(at: datetime) -> str:
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return f"{at:%Y-%m}"
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def record(session: Session, seq: int, at: datetime, kind: str,
+           postings: Sequence[tuple[str, int]]) -> None:
+    """Add one appended transaction's postings to the totals (an upsert per row touched)."""
+    insert = _insert(session)
+    flows: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for i, (account, amount) in enumerate(postings):
+        flows[account][0 if amount > 0 else 1] += abs(amount)
+        cell = cells[account_type(account)]
+        cell[0] += max(amount, 0)
+        cell[1] += amount
+        cell[2] += 1 if i == 0 else 0
+    accounts = LedgerAccountTotal.__table__
+    for account, (money_in, money_out) in sorted(flows.items()):  # sorted: one lock order
+        stmt = insert(accounts).values(account=account, money_in=money_in, money_out=money_out,
+                                       first_seq=seq, last_seq=seq)
+        session.execute(stmt.on_conflict_do_update(index_elements=[accounts.c.account], set_={
+            "money_in": accounts.c.money_in + stmt.excluded.money_in,
+            "money_out": accounts.c.money_out + stmt.excluded.money_out,
+            "last_seq": stmt.excluded.last_seq}))
+    months = LedgerMonthTotal.__table__
+    month = month_of(at)
+    for type_, (positive, net, txns) in sorted(cells.items()):
+        stmt = insert(months).values(month=month, kind=kind, account_type=type_,
+                                     positive=positive, net=net, txns=txns)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[months.c.month, months.c.kind, months.c.account_type], set_={
+                "positive": months.c.positive + stmt.excluded.positive,
+                "net": months.c.net + stmt.excluded.net,
+                "txns": months.c.txns + stmt.excluded.txns}))
+    note_accounts(session, flows)
+
+
+def _type_case() -> str:
+    whens = " ".join(f"WHEN p.account LIKE '{t}:%' THEN '{t}'" for t in ACCOUNT_TYPES)
+    return f"CASE {whens} ELSE 'other' END"
+
+
+def rebuild_statements(dialect: str) -> list[str]:
+    """SQL that recomputes both tables from the postings (migration 0014, bulk loads)."""
+    month = ("to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM')" if dialect == "postgresql"
+             else "strftime('%Y-%m', t.at)")
+    return [
+        "DELETE FROM ledger_account_total",
+        "DELETE FROM ledger_month_total",
+        "INSERT INTO ledger_account_total (account, money_in, money_out, first_seq, last_seq) "
+        "SELECT account, COALESCE(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END), 0), MIN(seq), MAX(seq) "
+        "FROM ledger_posting GROUP BY account",
+        "INSERT INTO ledger_month_total (month, kind, account_type, positive, net, txns) "
+        f"SELECT {month}, t.kind, {_type_case()}, "
+        "SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END), SUM(p.amount), "
+        "SUM(CASE WHEN p.position = 0 THEN 1 ELSE 0 END) "
+        f"FROM ledger_posting p JOIN ledger_txn t ON t.seq = p.seq "
+        f"GROUP BY {month}, t.kind, {_type_case()}",
+    ]
+
+
+def rebuild(connection) -> None:
+    for statement in rebuild_statements(connection.dialect.name):
+        connection.execute(text(statement))
