@@ -76,14 +76,14 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, ti
             raise UserError("上限（%(cap)s）不能超过认捐预算（%(budget)s）",
                             cap=Money.fen(cap), budget=Money.fen(budget))
     if match_ratio_pct is not None and not 1 <= match_ratio_pct <= 1000:
-        raise UserError("配捐比例须在 1%%–1000%% 之间")
+        raise UserError("配捐比例须为 1 到 1000 之间的百分数")
     if period_start and period_end and period_end < period_start:
         raise UserError("认捐期限的结束日期早于开始日期")
     for due, amount in tranches or []:
         if amount <= 0:
             raise UserError("每期金额必须是正数")
         if period_start and due < period_start or period_end and due > period_end:
-            raise UserError("第%(due)s期的到期日不在认捐期限内", due=due.isoformat())
+            raise UserError("到期日 %(due)s 不在认捐期限内", due=due.isoformat())
     if tranches and sum(amount for _due, amount in tranches) != budget:
         raise UserError("各期金额合计（%(total)s）与认捐预算（%(budget)s）不符",
                         total=Money.fen(sum(a for _d, a in tranches)), budget=Money.fen(budget))

@@ -114,10 +114,11 @@ def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: M
                           reason=reason[:300])
     check_rules(session, fund_rules(fund), need, amount)
     check_approver(session, transfer, fund, actor_id)
+    if fund.always_four_eyes:
+        raise UserError("该基金的每笔拨款都须经两位管理员审批")
     if approvals_needed(fund, amount) > 1:
         raise UserError("超过%(threshold)s的拨款须经两位管理员审批", threshold=Money.fen(
-            fund.second_approval_over or DEFAULT_SECOND_APPROVAL_OVER)
-            if not fund.always_four_eyes else Money.fen(0))
+            fund.second_approval_over or DEFAULT_SECOND_APPROVAL_OVER))
     session.add(transfer)
     session.flush()
     session.add(Approval(allocation_id=transfer.id, approver_id=actor_id, decision="approve",
