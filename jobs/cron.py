@@ -7,3 +7,8 @@ from jobs.tasks import reconcile_ledger
 
 # Every hour at :17, the chain and the mirror columns against the ledger (an alarm if not).
 cron.register(reconcile_ledger, QUEUE_NAME, cron="17 * * * *", name="reconcile_ledger")
+from jobs.tasks import expire_proposals, nightly_matching  # noqa: E402
+
+# Every night at 02:30, a matching run (after lapsing overdue proposals); hourly lapses too.
+cron.register(nightly_matching, QUEUE_NAME, cron="30 2 * * *", name="nightly_matching")
+cron.register(expire_proposals, QUEUE_NAME, cron="47 * * * *", name="expire_proposals")

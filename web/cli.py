@@ -6,6 +6,7 @@ from flask import Flask
 from core.cli import db_group
 from demo.cli import demo_group
 from funds.cli import ledger_group
+from jobs.matching_cli import matching_group
 from readside.reconcile import first_mismatch
 
 
@@ -13,3 +14,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group())
     app.cli.add_command(ledger_group(mirror_check=first_mismatch))
     app.cli.add_command(demo_group())
+    app.cli.add_command(matching_group())
