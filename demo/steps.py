@@ -34,6 +34,7 @@ from demo.data import (
     Y,
 )
 from demo.evidence import add_demo_evidence
+from demo.h10_data import matching_demo
 from donors import services as donors
 from funds import services as funds
 from needs import funding, transfers
@@ -439,4 +440,5 @@ STEPS = (
     gifts_to_funds,
     awaiting_verification,
     evidence_photos,
+    matching_demo,
 )

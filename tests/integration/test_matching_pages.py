@@ -115,4 +115,11 @@ def test_fund_queue_four_eyes_through_the_pages(clean_url):
     assert second.post(f"/funds/{fund_id}/grants/{grant_id}/approve",
                        data={"reason": "同意"}).status_code == 303
     with unit_of_work(get_engine(clean_url)) as s:
-        assert s.get(Allocation, grant_id).status == "executed"
+        grant = s.get(Allocation, grant_id)
+        assert grant.status == "executed"
+        from funds.models import CommunityFund
+        code = s.get(CommunityFund, fund_id).code
+    public = make_app(clean_url).test_client().get(f"/disclosure/funds/{code}")
+    assert public.status_code == 200
+    assert "核实属实" in public.text and "同意" in public.text and "第 2 位审批人" in public.text
+    assert "a@x.org" not in public.text and "基金管理员" not in public.text
