@@ -36,6 +36,7 @@ def reconcile_ledger(database_url: str | None = None) -> dict:
 def run_matching(run_id: int, database_url: str | None = None) -> dict:
     """Carry out a queued matching run (donors/matching_runs.py): build, solve, validate,
     store, propose. Idempotent: a finished run is left as it is."""
+    import core.models_registry  # noqa: F401  (a bare worker process knows every table)
     from donors import matching_runs
     from funds.models import MatchRun
 
