@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 import matching
 from core.audit import record
 from core.clock import now
+from core.db import is_postgres
 from donors.models import Pledge
 from funds.models import Allocation, CommunityFund, MatchRun
 from needs.models import Need
@@ -140,9 +141,24 @@ def write_proposals(session: Session, run: MatchRun, instance: dict, result: dic
             "why": json.dumps(a.get("why", {}), ensure_ascii=False),
             "requested_by": None, "review_due": None, "reviewed_at": None,
             "reviewed_by": None})
-    for start in range(0, len(rows), 5_000):
-        session.execute(insert(Allocation), rows[start:start + 5_000])
+    if rows and is_postgres(session):
+        _copy_rows(session, rows)
+    else:
+        for start in range(0, len(rows), 5_000):
+            session.execute(insert(Allocation), rows[start:start + 5_000])
     return len(rows)
+
+
+def _copy_rows(session: Session, rows: list[dict]) -> None:
+    """PostgreSQL's COPY: tens of thousands of proposals in well under a second, where
+    batched INSERTs take a millisecond a row (bench/matching_db.py)."""
+    columns = list(rows[0])
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY allocation ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def supersede_open_proposals(session: Session) -> int:
