@@ -60,6 +60,12 @@ POLICY: dict[str, dict[str, str]] = {
     "programme.manage": {"admin": ANYWHERE},
     "audit.view": {"admin": ANYWHERE},
     "membership.grant": {"admin": ANYWHERE},
+    # ---- h10: matching in the platform
+    "matching.run": {"admin": ANYWHERE},
+    "matching.view": {"admin": ANYWHERE, "enterprise_reviewer": ANYWHERE,
+                      "fund_manager": ANYWHERE},
+    "pledge.confirm_payment": {"admin": ANYWHERE},
+    "grant.review": {"fund_manager": FUND},
 }
 
 

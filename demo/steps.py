@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from sqlmodel import Session
 
 from core import clock
+from core.identifiers import id_check_digit
 from core.users import Membership, User
 from demo.data import (
     BINZHOU,
@@ -33,10 +34,12 @@ from demo.data import (
     Y,
 )
 from demo.evidence import add_demo_evidence
+from demo.h10_data import matching_demo
 from donors import services as donors
 from funds import services as funds
-from needs import funding
+from needs import funding, transfers
 from needs import services as needs
+from needs.grant_rules import approvals_needed
 
 
 class Demo:
@@ -65,11 +68,12 @@ class Demo:
     def child(self, org, region: str, index: int, age_band: str = "6-11"):
         rng = self.rng
         family = FAMILY_NAMES[index % len(FAMILY_NAMES)]
+        born = date(2010 + index % 10, 1 + index % 12, 1 + index % 28)
+        body = f"371602{born:%Y%m%d}{index % 1000:03d}"  # synthetic but valid: one per child
         return needs.create_beneficiary(
             self.session, org, CHILD_NAMES[index % len(CHILD_NAMES)], age_band, region,
             full_name=family + rng.choice("子涵浩然欣怡梓轩雨桐宇航诗琪") + rng.choice("明华丽军"),
-            id_number=f"000000{2010 + index % 10}0101{index:04d}",  # synthetic, not a real format
-            birth_date=date(2010 + index % 10, 1 + index % 12, 1 + index % 28),
+            id_number=body + id_check_digit(body), birth_date=born,
             address=f"{region.split('/')[-1]}{index + 1}号（虚构）",
             school=f"{region.split('/')[2]}第{1 + index % 5}小学（虚构）",
             guardian_phone=f"1380000{index:04d}")
@@ -139,11 +143,21 @@ def donors_and_enterprises(demo: Demo) -> None:
                   enterprise_id=firm.id)
 
 
+def decided_grant(s: Session, fund, need, amount: int, managers: list[User]) -> None:
+    """A grant proposed and approved by as many of `managers` as the fund's rules ask."""
+    grant = transfers.propose_grant(s, fund, need, amount, reason="社区基金小急难救助")
+    for manager in managers[:approvals_needed(fund, amount)]:
+        transfers.approve(s, grant, manager.id, reason="符合救助条件")
+
+
 def community_funds_step(demo: Demo) -> None:
     """147 community funds across 滨州's seven county-level divisions, 21 in each."""
     s, tick, d = demo.session, demo.tick, demo.made
     d.managers = {county: demo.user(f"fund-{i}@binzhou.example", f"{county}社区基金管理员", None)
                 for i, county in enumerate(BINZHOU_TOWNS)}
+    # The second pair of eyes for grants above a fund's threshold.
+    d.deputies = {county: demo.user(f"fund-{i}b@binzhou.example", f"{county}社区基金副管理员",
+                                    None) for i, county in enumerate(BINZHOU_TOWNS)}
     d.community_funds = {}
     for county, town in BINZHOU_TOWNS.items():
         for name in COMMUNITY_NAMES:
@@ -155,6 +169,7 @@ def community_funds_step(demo: Demo) -> None:
                                      programme_id=d.prog["shequ"].id, organisation_id=d.org_bz.id)
             d.community_funds[path] = fund
             s.add(Membership(user_id=d.managers[county].id, role="fund_manager", fund_id=fund.id))
+            s.add(Membership(user_id=d.deputies[county].id, role="fund_manager", fund_id=fund.id))
     d.qiming_manager = demo.user("qiming@binzhou.example", "齐明社区基金管理员", "fund_manager",
                                fund_id=d.community_funds["邹平市/黄山街道/齐明社区"].id)
     for i, (path, fund) in enumerate(d.community_funds.items()):
@@ -166,12 +181,17 @@ def community_funds_step(demo: Demo) -> None:
                               per_grant_cap=500_000 * Y, second_approval_over=50_000 * Y,
                               need_kinds=["microgrant", "project"], programme_id=d.prog["anxin"].id,
                               organisation_id=d.org_bz.id)
+    d.anxin.always_four_eyes = True  # every 安心纾困 grant has two approvers
+    d.anxin_managers = [demo.user(f"anxin-{i}@binzhou.example", f"安心纾困基金管理员{i}",
+                                  "fund_manager", fund_id=d.anxin.id) for i in (1, 2)]
     for i, founder in enumerate(d.anxin_founders):
         tick()
         donors.enterprise_gift_to_fund(s, founder, d.anxin, (100_000 + 25_000 * (i % 4)) * Y)
     d.venture = funds.create_fund(s, "公益慈善创投资金", WEIFANG, code="F-VENTURE",
                                 per_grant_cap=100_000 * Y, need_kinds=["project"],
                                 programme_id=d.prog["chuangtou"].id, organisation_id=d.org_wf.id)
+    d.venture_managers = [demo.user(f"venture-{i}@weifang.example", f"创投资金评审{i}",
+                                    "fund_manager", fund_id=d.venture.id) for i in (1, 2)]
     tick()
     donors.enterprise_gift_to_fund(s, d.firms[2], d.venture, 1_000_000 * Y)
 
@@ -264,8 +284,9 @@ def microgrants(demo: Demo) -> None:
             programme=d.prog["shequ"], story=f"{fund.name}小急难救助：{title}。")
         if i < 7:
             tick()
-            funding.grant_from_fund(s, fund, need, yuan * Y, f"grant:{need.code}",
-                                    actor_id=d.qiming_manager.id if "齐明" in path else None)
+            county = path.split("/")[0]
+            first = d.qiming_manager if "齐明" in path else d.managers[county]
+            decided_grant(s, fund, need, yuan * Y, [first, d.deputies[county]])
             if i < 4:
                 tick(120)
                 funding.disburse(s, need, yuan * Y, d.org_qm.name if "齐明" in path else d.org_bz.name,
@@ -287,8 +308,7 @@ def anxin_relief(demo: Demo) -> None:
             story=f"“安心”纾困基金救助：{title}，救助金额最高可达50万元。")
         if i < 2:
             tick()
-            funding.grant_from_fund(s, d.anxin, need, yuan * Y, f"grant:{need.code}",
-                                    actor_id=d.admin.id)
+            decided_grant(s, d.anxin, need, yuan * Y, d.anxin_managers)
 
 
 def venture_projects(demo: Demo) -> None:
@@ -302,7 +322,7 @@ def venture_projects(demo: Demo) -> None:
             deadline=date(2027, 12, 31), programme=d.prog["chuangtou"],
             story=f"2025年市管社会组织公益慈善创投大赛入选项目：{title}。")
         tick()
-        funding.grant_from_fund(s, d.venture, need, yuan * Y, f"grant:{need.code}")
+        decided_grant(s, d.venture, need, yuan * Y, d.venture_managers)
         if i % 2 == 0:
             tick(500)
             funding.disburse(s, need, yuan * Y // 2, f"{county}社会组织（入选单位）",
@@ -420,4 +440,5 @@ STEPS = (
     gifts_to_funds,
     awaiting_verification,
     evidence_photos,
+    matching_demo,
 )

@@ -1,9 +1,9 @@
 """Donors, donor enterprises, their pledges and donations."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -65,6 +65,26 @@ class Pledge(SQLModel, table=True):
     match_ratio_pct: int | None = None
     status: str = Field(default="active", max_length=20)
     created_at: datetime = Field(default_factory=now)
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class PledgeTranche(SQLModel, table=True):
+    """One instalment of a multi-year pledge (一米阳光's "¥X over 3 years"). The tranches
+    add up to the budget; `paid_at` is set when an admin confirms the money arrived."""
+
+    __tablename__ = "pledge_tranche"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="tranche_amount_positive"),
+        UniqueConstraint("pledge_id", "seq", name="tranche_seq_once"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pledge_id: int = Field(foreign_key="pledge.id", index=True)
+    seq: int
+    due: date
+    amount: int = Field(sa_type=BigInteger)
+    paid_at: datetime | None = None
+    ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
 
 
 class Donation(SQLModel, table=True):

@@ -2,20 +2,24 @@
 Stripe Checkout confirms the same way from its webhook)."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.audit import record
+from core.clock import now
 from core.errors import UserError
 from core.money import Money, require_positive
 from core.privacy import donor_display_name
 from core.regions import Region
-from donors.models import Donation, Donor, Enterprise, Pledge
+from donors.models import Donation, Donor, Enterprise, Pledge, PledgeTranche
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund
 from funds.services import donate_to_fund_ledger
 from needs.funding import need_open_for, post_credit, reserve_need
 from needs.models import CATEGORIES, NEED_KINDS, Need
+from needs.source_rules import SourceRules, check_rules
 
 
 def public_name(donor: Donor) -> str:
@@ -48,8 +52,15 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, ti
                   categories: list[str] | None = None, regions: list[str] | None = None,
                   need_kinds: list[str] | None = None, per_grant_cap: Money | None = None,
                   per_beneficiary_cap: Money | None = None, match_ratio_pct: int | None = None,
-                  programme_id: int | None = None) -> Pledge:
+                  programme_id: int | None = None, period_start: date | None = None,
+                  period_end: date | None = None,
+                  tranches: list[tuple[date, int]] | None = None) -> Pledge:
+    """An enterprise's pledge with its rules. Every check runs before anything is written.
+    `tranches` (due date, amount) must add up to the budget (a multi-year pledge); without
+    them the pledge is one tranche."""
     require_positive(budget, "认捐预算必须是正数")
+    if enterprise.status != "approved":
+        raise UserError("企业尚未通过审核，不能认捐")
     for category in categories or []:
         if category not in CATEGORIES:
             raise UserError("未知类别 %(category)s", category=category)
@@ -58,17 +69,62 @@ def create_pledge(session: Session, enterprise: Enterprise, budget: Money, *, ti
             raise UserError("未知需求类型 %(kind)s", kind=kind)
     for region in regions or []:
         Region.parse(region)
+    for cap in (per_grant_cap, per_beneficiary_cap):
+        if cap is not None and cap <= 0:
+            raise UserError("上限必须是正数")
+        if cap is not None and cap > budget:
+            raise UserError("上限（%(cap)s）不能超过认捐预算（%(budget)s）",
+                            cap=Money.fen(cap), budget=Money.fen(budget))
+    if match_ratio_pct is not None and not 1 <= match_ratio_pct <= 1000:
+        raise UserError("配捐比例须为 1 到 1000 之间的百分数")
+    if period_start and period_end and period_end < period_start:
+        raise UserError("认捐期限的结束日期早于开始日期")
+    for due, amount in tranches or []:
+        if amount <= 0:
+            raise UserError("每期金额必须是正数")
+        if period_start and due < period_start or period_end and due > period_end:
+            raise UserError("到期日 %(due)s 不在认捐期限内", due=due.isoformat())
+    if tranches and sum(amount for _due, amount in tranches) != budget:
+        raise UserError("各期金额合计（%(total)s）与认捐预算（%(budget)s）不符",
+                        total=Money.fen(sum(a for _d, a in tranches)), budget=Money.fen(budget))
     pledge = Pledge(enterprise_id=enterprise.id, budget=budget, title=title,
                     categories=categories or [], regions=regions or [],
                     need_kinds=need_kinds or [], per_grant_cap=per_grant_cap,
                     per_beneficiary_cap=per_beneficiary_cap, match_ratio_pct=match_ratio_pct,
-                    programme_id=programme_id)
+                    programme_id=programme_id, period_start=period_start,
+                    period_end=period_end)
     session.add(pledge)
     session.flush()
     pledge.code = f"PL-{pledge.id}"
+    schedule = sorted(tranches or [(period_start or now().date(), budget)])
+    session.add_all(PledgeTranche(pledge_id=pledge.id, seq=i, due=due, amount=amount)
+                    for i, (due, amount) in enumerate(schedule, start=1))
     session.flush()
     record(session, "pledge.create", f"pledge:{pledge.code}", budget=budget)
     return pledge
+
+
+def tranches_of(session: Session, pledge: Pledge) -> list[PledgeTranche]:
+    return list(session.exec(select(PledgeTranche).where(PledgeTranche.pledge_id == pledge.id)
+                             .order_by(PledgeTranche.seq)).all())
+
+
+def confirm_tranche(session: Session, tranche: PledgeTranche, actor_id: int | None,
+                    ref: str = "") -> PledgeTranche:
+    """An admin confirms a tranche's money arrived (by bank transfer): it is paid in through
+    the ledger and can be matched from then on. Confirming twice is refused."""
+    result = session.execute(update(PledgeTranche).where(
+        PledgeTranche.id == tranche.id, PledgeTranche.paid_at.is_(None)).values(paid_at=now()))
+    if result.rowcount != 1:
+        raise UserError("这一期认捐款已确认到账")
+    session.refresh(tranche)
+    pledge = session.get(Pledge, tranche.pledge_id)
+    pay_pledge(session, pledge, tranche.amount, ref or f"tranche:{tranche.id}")
+    tranche.ledger_seq = ledger.head(session).seq
+    session.flush()
+    record(session, "pledge.tranche_paid", f"pledge:{pledge.code}", actor_id,
+           tranche=tranche.seq, amount=tranche.amount)
+    return tranche
 
 
 def pay_pledge(session: Session, pledge: Pledge, amount: Money, ref: str) -> None:
@@ -86,28 +142,50 @@ def pay_pledge(session: Session, pledge: Pledge, amount: Money, ref: str) -> Non
     session.refresh(pledge)
 
 
+def pledge_rules(pledge: Pledge) -> SourceRules:
+    return SourceRules(name=pledge.title or pledge.code, categories=list(pledge.categories),
+                       regions=list(pledge.regions), need_kinds=list(pledge.need_kinds),
+                       per_grant_cap=pledge.per_grant_cap,
+                       per_beneficiary_cap=pledge.per_beneficiary_cap,
+                       match_ratio_pct=pledge.match_ratio_pct, source_column="pledge_id",
+                       source_id=pledge.id)
+
+
 def allocate_from_pledge(session: Session, pledge: Pledge, need: Need, amount: Money,
                          match_run_id: int | None = None, reason: str = "") -> Allocation:
     """Move paid-in pledge money to a need (an executed allocation)."""
-    if pledge.per_grant_cap is not None and amount > pledge.per_grant_cap:
-        raise UserError("超过该认捐的单笔上限")
+    allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=require_positive(amount),
+                            status="approved", match_run_id=match_run_id, reason=reason[:300])
+    check_rules(session, pledge_rules(pledge), need, amount)
+    session.add(allocation)
+    session.flush()
+    execute_pledge_allocation(session, allocation, pledge, need)
+    return allocation
+
+
+def execute_pledge_allocation(session: Session, allocation: Allocation, pledge: Pledge,
+                              need: Need) -> None:
+    """Move an approved pledge allocation's money, re-checking every rule of the pledge and
+    the need at this moment; refuses (changing nothing) otherwise."""
+    amount = allocation.amount
+    session.refresh(pledge)
+    if pledge.status != "active":
+        raise UserError("该认捐已暂停或结束")
+    check_rules(session, pledge_rules(pledge), need, amount)
     reserve_need(session, need, amount)
     result = session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.allocated + amount <= Pledge.paid_in)
         .values(allocated=Pledge.allocated + amount))
     if result.rowcount != 1:
         raise UserError("认捐余额不足")
-    allocation = Allocation(need_id=need.id, pledge_id=pledge.id, amount=amount,
-                            status="approved", match_run_id=match_run_id, reason=reason)
-    session.add(allocation)
-    session.flush()
     txn = post_credit(session, need, amount, accounts.pledge(pledge.code), "allocation",
                       f"allocation:{allocation.id}",
                       memo=f"{pledge.title or pledge.code} → {need.title}")
     allocation.status, allocation.ledger_seq = "executed", txn.seq
     session.flush()
     session.refresh(pledge)
-    return allocation
+    record(session, "pledge.allocate", f"pledge:{pledge.code}", need=need.code, amount=amount,
+           transfer=allocation.id)
 
 
 def donate_to_need(session: Session, donor: Donor, need: Need, amount: Money,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -32,6 +32,10 @@ class CommunityFund(SQLModel, table=True):
     second_approval_over: int | None = Field(default=None, sa_type=BigInteger)
     need_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=now)
+    # Four-eyes on every grant whatever its amount (安心纾困), not only above the threshold.
+    always_four_eyes: bool = False
+    # Small urgent grants up to this amount are paid at once and reviewed afterwards.
+    fast_path_limit: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class MatchRun(SQLModel, table=True):
@@ -78,6 +82,15 @@ class Allocation(SQLModel, table=True):
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
     reason: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=now)
+    # Who asked for it (a grant request's author); they may not approve it themselves.
+    requested_by: int | None = Field(default=None, foreign_key="user.id")
+    # The engine's "why" for a proposal, and when an unanswered proposal lapses.
+    why: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    expires_at: datetime | None = None
+    # Fast path: paid at once, reviewed by a manager before review_due.
+    review_due: datetime | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: int | None = Field(default=None, foreign_key="user.id")
 
 
 Transfer = Allocation  # the name the write side uses

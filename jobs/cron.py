@@ -11,3 +11,8 @@ cron.register(reconcile_ledger, QUEUE_NAME, cron="17 * * * *", name="reconcile_l
 # The signed ledger checkpoint, every minute while the ledger grows.
 cron.register(issue_checkpoint, queue_name=QUEUE_NAME, interval=INTERVAL_SECONDS,
               job_timeout=300)
+from jobs.tasks import expire_proposals, nightly_matching  # noqa: E402
+
+# Every night at 02:30, a matching run (after lapsing overdue proposals); hourly lapses too.
+cron.register(nightly_matching, QUEUE_NAME, cron="30 2 * * *", name="nightly_matching")
+cron.register(expire_proposals, QUEUE_NAME, cron="47 * * * *", name="expire_proposals")

@@ -31,3 +31,43 @@ def reconcile_ledger(database_url: str | None = None) -> dict:
         alarm.critical("ledger check failed: %s", result["mismatch"] or str(verdict),
                        extra={"check": "ledger", "result": result})
     return result
+
+
+def run_matching(run_id: int, database_url: str | None = None) -> dict:
+    """Carry out a queued matching run (donors/matching_runs.py): build, solve, validate,
+    store, propose. Idempotent: a finished run is left as it is."""
+    import core.models_registry  # noqa: F401  (a bare worker process knows every table)
+    from donors import matching_runs
+    from funds.models import MatchRun
+
+    with unit_of_work(get_engine(database_url)) as session:
+        run = session.get(MatchRun, run_id)
+        run.status = "running"
+        session.flush()
+    try:
+        with unit_of_work(get_engine(database_url)) as session:
+            run = matching_runs.carry_out(session, session.get(MatchRun, run_id))
+            return {"run": run.id, "status": run.status}
+    except Exception:
+        with unit_of_work(get_engine(database_url)) as session:
+            session.get(MatchRun, run_id).status = "failed"
+        raise
+
+
+def nightly_matching(database_url: str | None = None) -> dict:
+    """The scheduled run (jobs/cron.py): lapse overdue proposals, then queue a run."""
+    from core import outbox
+    from donors import matching_runs
+
+    with unit_of_work(get_engine(database_url)) as session:
+        lapsed = matching_runs.expire_proposals(session)
+        run = matching_runs.start_run(session)
+        outbox.defer(session, "jobs.tasks.run_matching", run.id)
+        return {"run": run.id, "lapsed": lapsed}
+
+
+def expire_proposals(database_url: str | None = None) -> int:
+    from donors import matching_runs
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return matching_runs.expire_proposals(session)

@@ -10,9 +10,16 @@ from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money, require_positive
 from funds import accounts, ledger
-from funds.models import Allocation, CommunityFund, Disbursement, LedgerTxn
+from funds.models import Allocation, Approval, CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
+from needs.grant_rules import (
+    DEFAULT_SECOND_APPROVAL_OVER,
+    approvals_needed,
+    check_approver,
+    check_enough_approvals,
+)
 from needs.models import Milestone, Need
+from needs.source_rules import SourceRules, check_rules
 
 FUNDABLE = ("verified",)
 
@@ -89,13 +96,34 @@ def credit_need(session: Session, need: Need, amount: Money, source_account: str
     return post_credit(session, need, amount, source_account, kind, ref, memo)
 
 
+def fund_rules(fund: CommunityFund) -> SourceRules:
+    """A community fund pays only for needs in its own area, of its kinds, up to its cap."""
+    return SourceRules(name=fund.name, regions=[fund.region], need_kinds=list(fund.need_kinds),
+                       per_grant_cap=fund.per_grant_cap, source_column="fund_id",
+                       source_id=fund.id)
+
+
 def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: Money,
-                    ref: str | None = None, actor_id: int | None = None) -> Allocation:
-    """A community-fund micro-grant, decided at once: its transfer record, executed. (The
-    four-eyes path is needs/transfers.py: propose, approve, execute.)"""
-    transfer = Allocation(need_id=need.id, fund_id=fund.id, amount=require_positive(amount),
-                          status="approved")
+                    ref: str | None = None, actor_id: int | None = None,
+                    reason: str = "") -> Allocation:
+    """A community-fund micro-grant decided at once by one manager (`actor_id`): its transfer
+    record, approved and executed. Refused when the grant needs a second approver (the
+    four-eyes path is needs/transfers.py: propose, approve, approve)."""
+    amount = require_positive(amount)
+    transfer = Allocation(need_id=need.id, fund_id=fund.id, amount=amount, status="proposed",
+                          reason=reason[:300])
+    check_rules(session, fund_rules(fund), need, amount)
+    check_approver(session, transfer, fund, actor_id)
+    if fund.always_four_eyes:
+        raise UserError("该基金的每笔拨款都须经两位管理员审批")
+    if approvals_needed(fund, amount) > 1:
+        raise UserError("超过%(threshold)s的拨款须经两位管理员审批", threshold=Money.fen(
+            fund.second_approval_over or DEFAULT_SECOND_APPROVAL_OVER))
     session.add(transfer)
+    session.flush()
+    session.add(Approval(allocation_id=transfer.id, approver_id=actor_id, decision="approve",
+                         reason=reason[:300]))
+    transfer.status = "approved"
     session.flush()
     execute_grant(session, transfer, fund, need, ref=ref, actor_id=actor_id)
     return transfer
@@ -104,10 +132,13 @@ def grant_from_fund(session: Session, fund: CommunityFund, need: Need, amount: M
 def execute_grant(session: Session, transfer: Allocation, fund: CommunityFund, need: Need,
                   ref: str | None = None, actor_id: int | None = None) -> LedgerTxn:
     """Move an approved grant's money: the fund's balance falls, the need's funded rises.
-    Every guard (cap, the need, the fund's balance) runs before the ledger is written."""
+    Every guard (the fund's rules, its approvals, the need, the fund's balance) runs before
+    the ledger is written."""
     amount = transfer.amount
-    if fund.per_grant_cap is not None and amount > fund.per_grant_cap:
-        raise UserError("超过该基金的单笔上限")
+    if transfer.status != "approved":
+        raise UserError("这笔拨款尚未批准")
+    check_rules(session, fund_rules(fund), need, amount)
+    check_enough_approvals(session, transfer, fund)
     reserve_need(session, need, amount)
     change_balance(session, fund, -amount)
     txn = post_credit(session, need, amount, accounts.fund(fund.code), "grant",

@@ -74,6 +74,8 @@ class BeneficiaryPrivate(SQLModel, table=True):
     address: str = Field(default="", max_length=300)
     school: str = Field(default="", max_length=120)
     guardian_phone: str = Field(default="", max_length=30)
+    # HMAC of the normalised 身份证号 (needs/duplicates.py): unique, so one person is one row.
+    id_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Need(SQLModel, table=True):

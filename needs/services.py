@@ -1,15 +1,18 @@
 """Organisations, programmes, beneficiaries and needs: creation and the verification flow."""
 from __future__ import annotations
 
+import os
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.audit import record
 from core.clock import now
+from core.config import DEV_SECRET_KEY
 from core.errors import UserError
 from core.money import Money, require_positive
 from core.regions import Region
+from needs.duplicates import hash_key, id_number_hash
 from needs.models import (
     AGE_BANDS,
     CATEGORIES,
@@ -68,17 +71,29 @@ def create_beneficiary(session: Session, organisation: Organisation, pseudonym: 
         raise UserError("未知年龄段 %(age_band)s", age_band=age_band)
     if not pseudonym.strip() or not full_name.strip():
         raise UserError("化名和姓名都必须填写")
+    id_hash = beneficiary_id_hash(id_number) if id_number.strip() else None
+    if id_hash and session.exec(select(BeneficiaryPrivate.beneficiary_id).where(
+            BeneficiaryPrivate.id_hash == id_hash)).first() is not None:
+        raise UserError("该身份证号的受助人已登记，请勿重复登记")
     person = Beneficiary(code="", pseudonym=pseudonym.strip(), age_band=age_band,
                          region=region, is_minor=is_minor, organisation_id=organisation.id)
     session.add(person)
     session.flush()
     person.code = f"B-{person.id}"
     session.add(BeneficiaryPrivate(beneficiary_id=person.id, full_name=full_name,
-                                   id_number=id_number, birth_date=birth_date, address=address,
+                                   id_number=id_number, id_hash=id_hash, birth_date=birth_date, address=address,
                                    school=school, guardian_phone=guardian_phone))
     session.flush()
     record(session, "beneficiary.create", f"beneficiary:{person.code}")
     return person
+
+
+def beneficiary_id_hash(id_number: str) -> str:
+    """The keyed hash the duplicate check compares (never the number itself). The
+    development key is used only while the deployment still runs on the development
+    SECRET_KEY; a real deployment must set BENEFICIARY_HASH_KEY."""
+    development = os.environ.get("SECRET_KEY", DEV_SECRET_KEY) == DEV_SECRET_KEY
+    return id_number_hash(id_number, hash_key(debug=development))
 
 
 def create_need(session: Session, organisation: Organisation, *, kind: str, title: str,

@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
+    from web.matching_pages import enterprise_bp, fund_bp, runs_bp
     from web.public import bp as public_bp
 
     app.register_blueprint(public_bp)
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(i18n_bp)
     from web import transparency
     transparency.init_app(app)  # checkpoints, proofs, /disclosure/ledger/<seq>
+    for matching_bp in (enterprise_bp, fund_bp, runs_bp):
+        app.register_blueprint(matching_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -6,6 +6,7 @@ from flask import Flask
 from core.cli import db_group
 from demo.cli import demo_group
 from funds.cli import ledger_group
+from jobs.matching_cli import matching_group
 from readside.reconcile import first_mismatch
 from web import tlog_cli
 
@@ -16,3 +17,4 @@ def register_cli(app: Flask) -> None:
     tlog_cli.register(ledger, mirror_check=first_mismatch)  # verify --checkpoint, witness, …
     app.cli.add_command(ledger)
     app.cli.add_command(demo_group())
+    app.cli.add_command(matching_group())

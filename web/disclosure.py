@@ -29,6 +29,7 @@ from needs.vocabulary import label
 from readside import entities, ledger_pages, totals
 from readside import exports as export_rows
 from readside import need_page as need_pages
+from readside.grant_decisions import fund_decisions
 from readside.ledger_totals import ledger_head
 from web import charts, export_cache, exports
 from web.db import db_session
@@ -161,7 +162,8 @@ def funds():
 @bp.get("/funds/<code>")
 def fund(code: str):
     view = entities.fund_page(db_session(), _code(code), before=_int_arg("before"))
-    return render_template("disclosure/fund.html", view=view)
+    return render_template("disclosure/fund.html", view=view,
+                           decisions=fund_decisions(db_session(), view.fund))
 
 
 @bp.get("/enterprises")

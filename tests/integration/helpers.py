@@ -32,3 +32,15 @@ def committed(url, build):
     """Run `build(session)` in its own committed unit of work and return its result."""
     with unit_of_work(get_engine(url)) as session:
         return build(session)
+
+
+def fund_manager(session, fund, email=None):
+    """A user who manages `fund` (grants need a manager's approval)."""
+    from core.users import Membership, User
+
+    user = User(email=email or f"manager{fund.id}-{fund.code}@example.org", name="基金管理员")
+    session.add(user)
+    session.flush()
+    session.add(Membership(user_id=user.id, role="fund_manager", fund_id=fund.id))
+    session.flush()
+    return user

@@ -14,7 +14,7 @@ from funds.models import CommunityFund
 from needs import funding
 from needs.models import Need
 from tests.conftest import require_postgres
-from tests.integration.helpers import committed, fund_with, org, verified_need
+from tests.integration.helpers import committed, fund_manager, fund_with, org, verified_need
 
 
 def _race(n, work):
@@ -110,16 +110,16 @@ def test_concurrent_grants_never_drive_a_fund_negative(pg):
         fund = fund_with(s, 10_000)
         needs_ = [verified_need(s, organisation, kind="microgrant", amount=3_000,
                                 title=f"小急难{i}") for i in range(8)]
-        return fund.id, [n.id for n in needs_]
+        return fund.id, [n.id for n in needs_], fund_manager(s, fund).id
 
-    fund_id, need_ids = committed(pg, build)
+    fund_id, need_ids, manager = committed(pg, build)
     engine = get_engine(pg)
 
     def grant(i):
         with unit_of_work(engine) as s:
             need = s.get(Need, need_ids[i])
             funding.grant_from_fund(s, s.get(CommunityFund, fund_id), need, 3_000,
-                                    f"grant:{need.code}")
+                                    f"grant:{need.code}", actor_id=manager)
 
     ok, refused = _race(8, grant)
     assert (ok, refused) == (3, 5)

@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
 from core.errors import UserError
-from core.users import User
+from core.users import Membership, User
 from funds.models import Approval, CommunityFund, LedgerTxn
 from funds.services import create_fund
 from needs import transfers
@@ -17,9 +17,12 @@ def _setup(url, second_over=None):
     def build(s):
         fund = fund_with(s, 100_000)
         fund.second_approval_over = second_over
+        fund.need_kinds = ["project", "microgrant"]
         need = verified_need(s, org(s), kind="project", amount=80_000)
         users = [User(email=f"m{i}@example.org", name=f"经理{i}") for i in range(2)]
         s.add_all(users)
+        s.flush()
+        s.add_all(Membership(user_id=u.id, role="fund_manager", fund_id=fund.id) for u in users)
         s.flush()
         return fund.id, need.id, [u.id for u in users]
     return committed(url, build)
@@ -73,7 +76,7 @@ def test_a_declined_grant_moves_nothing_and_cannot_be_approved(clean_url):
 def test_a_proposal_above_the_cap_or_the_open_amount_is_refused(clean_url):
     fund_id, need_id, _ = _setup(clean_url)
     with unit_of_work(get_engine(clean_url)) as s:
-        capped = create_fund(s, "小基金", BZ, per_grant_cap=5_000)
+        capped = create_fund(s, "小基金", BZ, per_grant_cap=5_000, need_kinds=["project"])
         with pytest.raises(UserError, match="上限"):
             transfers.propose_grant(s, capped, s.get(Need, need_id), 6_000)
         with pytest.raises(UserError, match="尚需"):

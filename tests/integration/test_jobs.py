@@ -109,3 +109,5 @@ def test_the_cron_timetable_registers_the_reconcile():
     jobs = {j.func_name: j for j in scheduler.get_jobs()}
     assert jobs["jobs.tasks.reconcile_ledger"].cron == "17 * * * *"
     assert jobs["jobs.checkpoints.issue_checkpoint"].interval == 60
+    assert jobs["jobs.tasks.nightly_matching"].cron == "30 2 * * *"
+    assert jobs["jobs.tasks.expire_proposals"].cron == "47 * * * *"

@@ -14,7 +14,7 @@ from funds.models import CommunityFund, LedgerTxn
 from needs import funding
 from needs import services as needs
 from needs.models import Need
-from tests.integration.helpers import BZ, committed, fund_with, org, verified_need
+from tests.integration.helpers import BZ, committed, fund_manager, fund_with, org, verified_need
 
 
 def _txn_count(url):
@@ -98,13 +98,14 @@ def test_fund_grant_caps_and_balance(clean_url):
         a = verified_need(s, organisation, kind="microgrant", amount=4_000, title="a")
         b = verified_need(s, organisation, kind="microgrant", amount=3_000, title="b")
         c = verified_need(s, organisation, kind="microgrant", amount=2_500, title="c")
-        return fund.id, a.id, b.id, c.id
+        return fund.id, a.id, b.id, c.id, fund_manager(s, fund).id
 
-    fund_id, a, b, c = committed(clean_url, build)
+    fund_id, a, b, c, manager = committed(clean_url, build)
 
     def grant(need_id, amount):
         return lambda s: funding.grant_from_fund(s, s.get(CommunityFund, fund_id),
-                                                 s.get(Need, need_id), amount, f"grant:{need_id}")
+                                                 s.get(Need, need_id), amount, f"grant:{need_id}",
+                                                 actor_id=manager)
 
     _refused(clean_url, grant(a, 4_000), "上限")
     committed(clean_url, grant(b, 3_000))
@@ -213,7 +214,9 @@ def test_every_transfer_into_a_need_has_one_record(clean_url):
     with unit_of_work(get_engine(clean_url)) as s:
         fund = fund_with(s, 100_000)
         need = verified_need(s, org(s), kind="project", amount=90_000)
-        grant = funding.grant_from_fund(s, fund, need, 20_000)
+        fund.need_kinds = ["project"]  # the fund's rules must allow the need (part 7)
+        grant = funding.grant_from_fund(s, fund, need, 20_000,
+                                        actor_id=fund_manager(s, fund).id)
         donation = donors.donate_to_need(s, donors.create_donor(s, "张三"), need, 10_000)
         firm = donors.create_enterprise(s, "企业乙", "山东省/滨州市")
         pledge = donors.create_pledge(s, firm, 50_000)

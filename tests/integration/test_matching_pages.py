@@ -1,0 +1,125 @@
+"""The matching pages through the app: an enterprise makes a pledge (bad input: 422 and
+nothing written), an admin confirms its tranche and starts a run, the reviewer accepts the
+proposal, and the need's page names the enterprise; a fund manager's queue and four-eyes."""
+from sqlmodel import select
+
+from core.db import get_engine, unit_of_work
+from donors import services as donors
+from donors.models import Enterprise, Pledge, PledgeTranche
+from funds.models import Allocation, MatchRun
+from needs.models import Need
+from tests.conftest import make_app
+from tests.integration.auth import make_user, sign_in
+from tests.integration.helpers import BZ, committed, fund_manager, fund_with, org, verified_need
+
+FORM = {"title": "齐明助学", "budget": "300", "categories": ["助学"],
+        "regions": ["山东省/滨州市/邹平市"], "need_kinds": ["wish"], "per_grant_cap": "200"}
+
+
+def _setup(url):
+    def build(s):
+        firm = donors.create_enterprise(s, "滨州爱心企业", "山东省/滨州市")
+        need = verified_need(s, org(s), kind="wish", amount=15_000, urgency=5,
+                             title="一个新书包")
+        return firm.id, need.code
+    firm_id, need_code = committed(url, build)
+    staff = make_user(url, "staff@x.org", ("enterprise_reviewer", {"enterprise_id": firm_id}))
+    admin = make_user(url, "admin@x.org", ("admin", {}))
+    return firm_id, need_code, staff, admin
+
+
+def test_pledge_run_accept_and_the_need_page_names_the_enterprise(clean_url):
+    firm_id, need_code, staff, admin = _setup(clean_url)
+    client = make_app(clean_url).test_client()
+    sign_in(client, staff)
+    page = client.get(f"/enterprise/{firm_id}/pledges/new")
+    assert page.status_code == 200 and "滨州市" in page.text and "邹平市" in page.text
+    for bad, expect in (({"budget": "abc"}, None), ({"per_grant_cap": "500"}, "不能超过"),
+                        ({"regions": ["山东省/火星市"]}, "未知地区"),
+                        ({"tranches": "2027-01-01 100"}, "合计")):
+        response = client.post(f"/enterprise/{firm_id}/pledges/new", data=FORM | bad)
+        assert response.status_code == 422, bad
+        if expect:
+            assert expect in response.text
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.exec(select(Pledge)).all() == []
+    response = client.post(f"/enterprise/{firm_id}/pledges/new", data=FORM)
+    assert response.status_code == 303
+    dashboard = client.get(f"/enterprise/{firm_id}/")
+    assert "¥300.00" in dashboard.text and "待到账" in dashboard.text
+
+    admin_client = make_app(clean_url).test_client()
+    sign_in(admin_client, admin)
+    with unit_of_work(get_engine(clean_url)) as s:
+        tranche_id = s.exec(select(PledgeTranche.id)).one()
+    assert admin_client.post(f"/matching/tranches/{tranche_id}/confirm").status_code == 303
+    assert admin_client.post(f"/matching/tranches/{tranche_id}/confirm").status_code == 400
+    response = admin_client.post("/matching/runs")
+    assert response.status_code == 303
+    run_page = admin_client.get(response.headers["Location"])
+    assert run_page.status_code == 200 and "¥150.00" in run_page.text
+    with unit_of_work(get_engine(clean_url)) as s:
+        run = s.exec(select(MatchRun)).one()
+        assert run.status == "proposed"
+        proposal = s.exec(select(Allocation).where(Allocation.match_run_id == run.id)).one()
+    assert client.get(f"/matching/runs/{run.id}/progress").status_code == 200
+    listing = client.get(f"/enterprise/{firm_id}/proposals")
+    assert need_code in listing.text and "region" in listing.text.lower() or "地区" in listing.text
+    assert client.post(f"/enterprise/{firm_id}/proposals/{proposal.id}/decline",
+                       data={"reason": ""}).status_code == 400
+    assert client.post(f"/enterprise/{firm_id}/proposals/{proposal.id}/accept",
+                       data={"reason": "好"}).status_code == 303
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.exec(select(Need).where(Need.code == need_code)).one().state == "funded"
+    assert "滨州爱心企业" in client.get(f"/needs/{need_code}").text
+    pdf = client.get(f"/enterprise/{firm_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_another_enterprise_cannot_see_or_review(clean_url):
+    firm_id, _code, _staff, _admin = _setup(clean_url)
+    other = committed(clean_url, lambda s: donors.create_enterprise(s, "别家", BZ).id)
+    outsider = make_user(clean_url, "o@x.org", ("enterprise_reviewer", {"enterprise_id": other}))
+    client = make_app(clean_url).test_client()
+    sign_in(client, outsider)
+    assert client.get(f"/enterprise/{firm_id}/").status_code == 403
+    assert client.get(f"/enterprise/{firm_id}/proposals").status_code == 403
+    assert client.post("/matching/runs").status_code == 403
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.get(Enterprise, firm_id) is not None and s.exec(select(MatchRun)).all() == []
+
+
+def test_fund_queue_four_eyes_through_the_pages(clean_url):
+    def build(s):
+        fund = fund_with(s, 900_000)
+        fund.second_approval_over = 100_000
+        verified_need(s, org(s), kind="microgrant", amount=300_000, urgency=5, title="急难")
+        a, b = fund_manager(s, fund, "a@x.org"), fund_manager(s, fund, "b@x.org")
+        return fund.id, a.id, b.id
+    fund_id, alice, bob = committed(clean_url, build)
+    with unit_of_work(get_engine(clean_url)) as s:
+        from donors import matching_runs
+        matching_runs.carry_out(s, matching_runs.start_run(s))
+        grant_id = s.exec(select(Allocation.id).where(Allocation.status == "proposed")).one()
+    first, second = make_app(clean_url).test_client(), make_app(clean_url).test_client()
+    sign_in(first, alice)
+    sign_in(second, bob)
+    queue = first.get(f"/funds/{fund_id}/queue")
+    assert queue.status_code == 200 and "0 / 2" in queue.text and "¥9,000.00" in queue.text
+    assert first.post(f"/funds/{fund_id}/grants/{grant_id}/approve",
+                      data={"reason": ""}).status_code == 400
+    assert first.post(f"/funds/{fund_id}/grants/{grant_id}/approve",
+                      data={"reason": "核实属实"}).status_code == 303
+    assert first.post(f"/funds/{fund_id}/grants/{grant_id}/approve",
+                      data={"reason": "再批"}).status_code == 400
+    assert second.post(f"/funds/{fund_id}/grants/{grant_id}/approve",
+                       data={"reason": "同意"}).status_code == 303
+    with unit_of_work(get_engine(clean_url)) as s:
+        grant = s.get(Allocation, grant_id)
+        assert grant.status == "executed"
+        from funds.models import CommunityFund
+        code = s.get(CommunityFund, fund_id).code
+    public = make_app(clean_url).test_client().get(f"/disclosure/funds/{code}")
+    assert public.status_code == 200
+    assert "核实属实" in public.text and "同意" in public.text and "第 2 位审批人" in public.text
+    assert "a@x.org" not in public.text and "基金管理员" not in public.text

@@ -1,0 +1,278 @@
+"""The matching side of the site: an enterprise's pledges, dashboard, report-back PDF and
+proposals to review; a fund manager's grant queue; matching runs (admins start them, the
+run's page polls its progress). Routes parse, call one service, render."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlmodel import select
+
+from core import outbox
+from core.clock import now
+from core.errors import UserError
+from core.regions import county_display
+from donors import matching_runs, proposals
+from donors import services as donors
+from donors.models import Enterprise, Pledge, PledgeTranche
+from donors.report_back import ReportLine, report_back_pdf
+from funds.models import Allocation, CommunityFund, MatchRun
+from needs import transfers
+from needs.grant_rules import approval_count, approvals_needed, fast_path_limit
+from needs.models import Need
+from readside.enterprise_money import enterprise_money
+from web.db import db_session
+from web.forms.matching import PledgeForm, ReasonForm
+from web.permissions import requires
+
+enterprise_bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
+fund_bp = Blueprint("fund_queue", __name__, url_prefix="/funds")
+runs_bp = Blueprint("matching_runs", __name__, url_prefix="/matching")
+
+
+def _get(model, key):
+    row = db_session().get(model, key)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _enterprise(enterprise_id, **_):
+    return _get(Enterprise, enterprise_id)
+
+
+def _fund(fund_id, **_):
+    return _get(CommunityFund, fund_id)
+
+
+def _reason() -> str:
+    form = ReasonForm()
+    form.validate()
+    return (form.reason.data or "").strip()
+
+
+# ---- enterprises ---------------------------------------------------------------------
+
+@enterprise_bp.get("/<int:enterprise_id>/")
+@requires("pledge.view", load=_enterprise)
+def dashboard(enterprise_id: int, target: Enterprise):
+    session = db_session()
+    report = enterprise_money(session, target)
+    tranches = {p.pledge.id: donors.tranches_of(session, p.pledge) for p in report.pledges}
+    return render_template("matching/enterprise.html", enterprise=target, report=report,
+                           tranches=tranches)
+
+
+@enterprise_bp.route("/<int:enterprise_id>/pledges/new", methods=["GET", "POST"])
+@requires("pledge.create", load=_enterprise)
+def new_pledge(enterprise_id: int, target: Enterprise):
+    form = PledgeForm()
+    if form.validate_on_submit():
+        try:
+            donors.create_pledge(
+                db_session(), target, form.budget_fen, title=form.title.data.strip(),
+                categories=form.categories.data or [], regions=form.regions.data or [],
+                need_kinds=form.need_kinds.data or [], per_grant_cap=form.grant_cap_fen,
+                per_beneficiary_cap=form.beneficiary_cap_fen,
+                match_ratio_pct=form.match_ratio_pct.data, period_start=form.period_start.data,
+                period_end=form.period_end.data, tranches=form.schedule or None)
+        except UserError as error:
+            form.form_errors.append(error.message(str(get_locale())))
+        else:
+            return redirect(url_for("enterprise.dashboard", enterprise_id=target.id), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("matching/pledge_form.html", form=form, enterprise=target), status
+
+
+@enterprise_bp.get("/<int:enterprise_id>/report.pdf")
+@requires("pledge.view", load=_enterprise)
+def report_pdf(enterprise_id: int, target: Enterprise):
+    report = enterprise_money(db_session(), target)
+    pdf = report_back_pdf(
+        target.name, now().date().isoformat(),
+        [("认捐总额 Budget", report.budget), ("已到账 Paid in", report.paid_in),
+         ("已匹配 Allocated", report.allocated), ("已拨付 Disbursed", report.disbursed)],
+        report.by_county,
+        [ReportLine(f"{need.code} {need.title}", county_display(need.region), amount)
+         for need, amount in report.needs])
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename=report-{target.code}.pdf"})
+
+
+@enterprise_bp.get("/<int:enterprise_id>/proposals")
+@requires("match.review", load=_enterprise)
+def enterprise_proposals(enterprise_id: int, target: Enterprise):
+    session = db_session()
+    rows = session.exec(
+        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .where(Pledge.enterprise_id == target.id, Allocation.status == "proposed",
+               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all()
+    runs = sorted({a.match_run_id for a, _n, _p in rows})
+    return render_template("matching/proposals.html", enterprise=target, runs=runs,
+                           rows=[(a, n, p, _why(a)) for a, n, p in rows], form=ReasonForm())
+
+
+def _own_proposal(enterprise: Enterprise, proposal_id: int) -> Allocation:
+    proposal = _get(Allocation, proposal_id)
+    pledge = db_session().get(Pledge, proposal.pledge_id) if proposal.pledge_id else None
+    if pledge is None or pledge.enterprise_id != enterprise.id:
+        abort(404)
+    return proposal
+
+
+@enterprise_bp.post("/<int:enterprise_id>/proposals/<int:proposal_id>/accept")
+@requires("match.review", load=_enterprise)
+def accept_proposal(enterprise_id: int, proposal_id: int, target: Enterprise):
+    proposals.accept(db_session(), _own_proposal(target, proposal_id), current_user.id,
+                     _reason())
+    return redirect(url_for("enterprise.enterprise_proposals", enterprise_id=target.id),
+                    code=303)
+
+
+@enterprise_bp.post("/<int:enterprise_id>/proposals/<int:proposal_id>/decline")
+@requires("match.review", load=_enterprise)
+def decline_proposal(enterprise_id: int, proposal_id: int, target: Enterprise):
+    proposals.decline(db_session(), _own_proposal(target, proposal_id), current_user.id,
+                      _reason())
+    return redirect(url_for("enterprise.enterprise_proposals", enterprise_id=target.id),
+                    code=303)
+
+
+@enterprise_bp.post("/<int:enterprise_id>/runs/<int:run_id>/accept-all")
+@requires("match.review", load=_enterprise)
+def accept_all(enterprise_id: int, run_id: int, target: Enterprise):
+    proposals.accept_all(db_session(), _get(MatchRun, run_id), current_user.id)
+    return redirect(url_for("enterprise.enterprise_proposals", enterprise_id=target.id),
+                    code=303)
+
+
+# ---- community funds -----------------------------------------------------------------
+
+@fund_bp.get("/<int:fund_id>/queue")
+@requires("fund.view_queue", load=_fund)
+def queue(fund_id: int, target: CommunityFund):
+    session = db_session()
+    rows = session.exec(select(Allocation, Need).join(Need, Need.id == Allocation.need_id)
+                        .where(Allocation.fund_id == target.id,
+                               Allocation.status == "proposed")
+                        .order_by(Need.urgency.desc(), Allocation.id)).all()
+    pending = [(a, n, approval_count(session, a), approvals_needed(target, a.amount), _why(a))
+               for a, n in rows]
+    fast = session.exec(select(Allocation, Need).join(Need, Need.id == Allocation.need_id)
+                        .where(Allocation.fund_id == target.id,
+                               Allocation.review_due.is_not(None),
+                               Allocation.reviewed_at.is_(None))
+                        .order_by(Allocation.review_due)).all()
+    return render_template("matching/fund_queue.html", fund=target, pending=pending,
+                           fast=[(a, n, transfers.is_overdue(a)) for a, n in fast],
+                           fast_limit=fast_path_limit(target), form=ReasonForm(),
+                           threshold=target.second_approval_over)
+
+
+def _fund_grant(fund: CommunityFund, grant_id: int) -> Allocation:
+    grant = _get(Allocation, grant_id)
+    if grant.fund_id != fund.id:
+        abort(404)
+    return grant
+
+
+@fund_bp.post("/<int:fund_id>/grants/<int:grant_id>/approve")
+@requires("grant.approve", load=_fund)
+def approve(fund_id: int, grant_id: int, target: CommunityFund):
+    if not _reason():
+        raise UserError("请写明批准理由")
+    transfers.approve(db_session(), _fund_grant(target, grant_id), current_user.id, _reason())
+    return redirect(url_for("fund_queue.queue", fund_id=target.id), code=303)
+
+
+@fund_bp.post("/<int:fund_id>/grants/<int:grant_id>/reject")
+@requires("grant.reject", load=_fund)
+def reject(fund_id: int, grant_id: int, target: CommunityFund):
+    transfers.decline(db_session(), _fund_grant(target, grant_id), current_user.id, _reason())
+    return redirect(url_for("fund_queue.queue", fund_id=target.id), code=303)
+
+
+@fund_bp.post("/<int:fund_id>/grants/<int:grant_id>/review")
+@requires("grant.review", load=_fund)
+def review(fund_id: int, grant_id: int, target: CommunityFund):
+    transfers.review_fast_grant(db_session(), _fund_grant(target, grant_id), current_user.id,
+                                _reason())
+    return redirect(url_for("fund_queue.queue", fund_id=target.id), code=303)
+
+
+# ---- matching runs -------------------------------------------------------------------
+
+@runs_bp.get("/runs")
+@requires("matching.view")
+def runs():
+    rows = db_session().exec(select(MatchRun).order_by(MatchRun.id.desc()).limit(50)).all()
+    return render_template("matching/runs.html", runs=rows)
+
+
+@runs_bp.post("/runs")
+@requires("matching.run")
+def start_run():
+    session = db_session()
+    run = matching_runs.start_run(session, dry_run=request.form.get("dry_run") == "1")
+    outbox.defer(session, "jobs.tasks.run_matching", run.id)
+    return redirect(url_for("matching_runs.run_page", run_id=run.id), code=303)
+
+
+def _run_view(run_id: int) -> dict:
+    session = db_session()
+    run = _get(MatchRun, run_id)
+    by_source: dict[str, list] = {}
+    if run.status not in ("queued", "running"):
+        rows = session.exec(select(Allocation, Need).join(Need, Need.id == Allocation.need_id)
+                            .where(Allocation.match_run_id == run.id)
+                            .order_by(Allocation.id)).all()
+        pledges = {p.id: p for p in session.exec(select(Pledge)).all()} if rows else {}
+        funds = {f.id: f for f in session.exec(select(CommunityFund)).all()} if rows else {}
+        for allocation, need in rows:
+            source = (pledges[allocation.pledge_id] if allocation.pledge_id
+                      else funds[allocation.fund_id])
+            key = f"{source.code} {getattr(source, 'title', '') or getattr(source, 'name', '')}"
+            by_source.setdefault(key, []).append((allocation, need))
+    ratio = None
+    if run.objective and run.upper_bound and float(run.upper_bound) > 0:
+        ratio = float(run.objective) / float(run.upper_bound)
+    return {"run": run, "by_source": by_source, "ratio": ratio, "stats": run.stats}
+
+
+@runs_bp.get("/runs/<int:run_id>")
+@requires("matching.view")
+def run_page(run_id: int):
+    return render_template("matching/run.html", **_run_view(run_id))
+
+
+@runs_bp.get("/runs/<int:run_id>/progress")
+@requires("matching.view")
+def run_progress(run_id: int):
+    return render_template("partials/match_run_progress.html", **_run_view(run_id))
+
+
+@runs_bp.get("/tranches")
+@requires("pledge.confirm_payment")
+def tranches():
+    rows = db_session().exec(select(PledgeTranche, Pledge).join(
+        Pledge, Pledge.id == PledgeTranche.pledge_id).where(PledgeTranche.paid_at.is_(None))
+        .order_by(PledgeTranche.due)).all()
+    return render_template("matching/tranches.html", rows=rows)
+
+
+@runs_bp.post("/tranches/<int:tranche_id>/confirm")
+@requires("pledge.confirm_payment")
+def confirm_tranche(tranche_id: int):
+    donors.confirm_tranche(db_session(), _get(PledgeTranche, tranche_id), current_user.id)
+    return redirect(url_for("matching_runs.tranches"), code=303)
+
+
+def _why(allocation: Allocation) -> dict:
+    try:
+        return json.loads(allocation.why) if allocation.why else {}
+    except ValueError:
+        return {}
+
