@@ -30,6 +30,8 @@ htmx = HTMX()
 
 def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
+    if request.path.startswith("/api/") and not request.args.get("lang"):  # machines say it
+        chosen = request.accept_languages.best_match(LOCALES) or chosen
     return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
 
 
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     filters.init_app(app)
 
     from web.accounts import bp as accounts_bp
+    from web.api import bp as api_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(i18n_bp)
+    app.register_blueprint(api_bp)
 
     from web.cli import register_cli
     register_cli(app)
