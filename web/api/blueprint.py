@@ -17,6 +17,7 @@ from web.security import limiter
 bp = Blueprint("api", __name__, url_prefix="/api")
 DEFAULT_RATE_LIMIT = "300/minute"
 READS = ("GET", "HEAD")
+UNTAGGED = frozenset({"api.docs", "api.openapi", "api.unknown"})  # not data: no data version
 
 
 def _rate_limit() -> str:
@@ -35,7 +36,7 @@ def _etag() -> str:
 
 @bp.before_request
 def _not_modified():
-    if request.method not in READS or request.endpoint in ("api.docs", "api.unknown"):
+    if request.method not in READS or request.endpoint in UNTAGGED:
         return None
     if request.if_none_match and request.if_none_match.contains_weak(_etag()):
         response = current_app.response_class(status=304)
@@ -48,7 +49,7 @@ def _not_modified():
 def _tag(response):
     response.vary.add("Accept-Language")
     if request.method in READS and response.status_code == 200 \
-            and response.mimetype == "application/json" and request.endpoint != "api.unknown":
+            and response.mimetype == "application/json" and request.endpoint not in UNTAGGED:
         response.set_etag(_etag(), weak=True)
         response.headers["Cache-Control"] = "no-cache"  # revalidate: 304 is cheap
     return response

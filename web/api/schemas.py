@@ -37,6 +37,9 @@ class NeedQuery(Lang):
     category: Category | None = None
     state: State | None = None
     region: str | None = Field(None, max_length=200, description="省[/市[/县]]")
+    province: str | None = Field(None, max_length=40, description="Or the region level by level")
+    city: str | None = Field(None, max_length=40)
+    county: str | None = Field(None, max_length=40)
     urgency: int | None = Field(None, ge=1, le=5, description="At least this urgent")
     sort: Sort | None = Field(None, description="Default: relevance with q, else urgency")
     page: int | None = Field(None, ge=1, le=MAX_PAGE)

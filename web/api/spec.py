@@ -16,9 +16,13 @@ from spectree import SpecTree
 from web.api.problems import MEDIA_TYPE, refuse_invalid_request
 from web.api.schemas import Problem
 
-api = SpecTree("flask", title="善联 Shanlian API", version="1.0.0", path="api",
+api = SpecTree("flask", title="善联 Shanlian API", version="1.0.0",
+               # spectree skips routes under its own `path`; ours is served by web.api.views
+               path="_spectree",
                page_templates={}, mode="strict", before=refuse_invalid_request,
                validation_error_status=400, validation_error_model=Problem,
+               naming_strategy=lambda model: model.__name__,
+               nested_naming_strategy=lambda _parent, child: child,
                description="Public, read-only open data of 善联 Shanlian: needs, programmes, "
                            "community funds, enterprises, totals and the ledger. Amounts are "
                            "integer fen. Errors are RFC 9457 problem details.")
@@ -37,5 +41,5 @@ def _document(_app_key: int) -> dict:
 
 
 def openapi_document(app: Flask) -> dict:
-    api.app = app  # spectree reads the routes from the app's url_map
+    api.app = app  # spectree reads the routes from the current app's url_map
     return _document(id(app.url_map))
