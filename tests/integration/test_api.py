@@ -189,3 +189,18 @@ def test_docs_page_loads_pinned_assets_without_inline_script(client):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html and "/static/api-docs.js" in html
     assert "<script>" not in html and "style=" not in html and "http" not in html.split("<body>")[1]
     assert client.get("/static/api-docs.js").status_code == 200
+
+
+def test_the_api_is_public_for_reading_only(clean_url):
+    """An API route that writes and forgot its @requires is refused, for everyone."""
+    from tests.conftest import make_app
+    from web.permissions import access_of
+
+    app = make_app(clean_url)
+    app.add_url_rule("/api/v1/forgotten", endpoint="api.forgotten", methods=["GET", "POST"],
+                     view_func=lambda: {"written": True})
+    client = app.test_client()
+    assert client.post("/api/v1/forgotten").status_code == 403
+    assert client.get("/api/v1/forgotten").status_code == 200
+    assert access_of(app, "api.forgotten", "POST") is None
+    assert access_of(app, "api.needs", "GET") == "public"
