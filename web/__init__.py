@@ -31,7 +31,9 @@ htmx = HTMX()
 def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if request.path.startswith("/api/") and not request.args.get("lang"):  # machines say it
-        chosen = request.accept_languages.best_match(LOCALES) or chosen
+        from web.api.language import accepted_language
+
+        chosen = accepted_language(request.accept_languages) or chosen
     return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
 
 

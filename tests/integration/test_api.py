@@ -117,6 +117,11 @@ def test_problems_speak_the_requested_language(client):
     assert en.get_json()["title"] == by_param["title"] != zh["title"]
     assert "kind" in en.get_json()["errors"][0]["detail"] and "参数" not in by_param["detail"]
     assert "Accept-Language" in en.headers["Vary"]
+    preferred = client.get("/api/v1/needs?kind=rocket",
+                           headers={"Accept-Language": "en-GB,zh-CN;q=0.5"}).get_json()
+    assert preferred["title"] == by_param["title"]  # English is preferred, even as en-GB
+    assert client.get("/api/v1/needs?kind=rocket", headers={"Accept-Language": "fr"}
+                      ).get_json()["title"] == zh["title"]
 
 
 def test_unknown_things_are_404_problems(client):
