@@ -24,7 +24,16 @@ $(HTMX): package.json package-lock.json
 	  cp node_modules/htmx.org/dist/htmx.min.js $(HTMX); \
 	else echo "npm not found: serving pages without htmx (they work without JavaScript)"; fi
 
-assets: $(HTMX)
+# Swagger UI for /api/docs, from the npm registry like htmx (pinned in package-lock.json).
+SWAGGER := web/static/vendor/swagger-ui/swagger-ui-bundle.js
+$(SWAGGER): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && mkdir -p web/static/vendor/swagger-ui && \
+	  cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	    web/static/vendor/swagger-ui/; \
+	else echo "npm not found: /api/docs has no viewer (/api/openapi.json still works)"; fi
+
+assets: $(HTMX) $(SWAGGER)
 
 # The English catalog: .po is committed, .mo is built here (and gitignored).
 translations: $(STAMP)

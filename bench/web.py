@@ -72,6 +72,9 @@ PAGES: dict[str, list[str]] = {
                            "/disclosure/projects/{project}", "/disclosure/project/{project}",
                            "/needs/{project}"],
     "totals": ["/disclosure/", "/"],
+    # ---- h12: the JSON API (never page-cached: filtered API queries are mostly misses)
+    "api needs list": ["/api/v1/needs?kind=sponsorship&sort=amount"],
+    "api one need": ["/api/v1/needs/{project}"],
 }
 TARGET_RATIO = 0.25
 GIVING_TARGET_RATIO = 0.40  # with --giving R (the cache on)
@@ -101,6 +104,7 @@ def bench_app():
         search_index(db_session())
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
+    app.config["API_RATE_LIMIT"] = "100000000/minute"  # h12: one load generator, many requests
 
     def trivial():
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -30,6 +30,10 @@ htmx = HTMX()
 
 def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
+    if request.path.startswith("/api/") and not request.args.get("lang"):  # machines say it
+        from web.api.language import accepted_language
+
+        chosen = accepted_language(request.accept_languages) or chosen
     return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
 
 
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     fragments.init_app(app)
 
     from web.accounts import bp as accounts_bp
+    from web.api import bp as api_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     transparency.init_app(app)  # checkpoints, proofs, /disclosure/ledger/<seq>
     for matching_bp in (enterprise_bp, fund_bp, runs_bp):
         app.register_blueprint(matching_bp)
+    app.register_blueprint(api_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -25,6 +25,9 @@ PUBLIC_BLUEPRINTS = frozenset({"public", "disclosure", "need_pages", "health", "
 PUBLIC_ENDPOINTS = frozenset({"static", "accounts.sign_in", "accounts.sign_up",
                               "accounts.reset_request", "accounts.reset_password",
                               "accounts.accept_invitation", "stripe.webhook"})
+# Public for reading only (GET/HEAD/OPTIONS); their write routes must declare a check.
+PUBLIC_READ_BLUEPRINTS = frozenset({"api"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACCESS = "_shanlian_access"
 
 
@@ -78,13 +81,16 @@ def requires(action: str, load: Callable | None = None) -> Callable:
     return decorate
 
 
-def access_of(app: Flask, endpoint: str) -> str | None:
+def access_of(app: Flask, endpoint: str, method: str = "GET") -> str | None:
     """How an endpoint is guarded: "public", "signed_in", "requires:<action>" or None."""
     blueprint = endpoint.rpartition(".")[0] if "." in endpoint else None
     if endpoint in PUBLIC_ENDPOINTS or blueprint in PUBLIC_BLUEPRINTS:
         return "public"
     view = app.view_functions.get(endpoint)
-    return getattr(view, ACCESS, None)
+    declared = getattr(view, ACCESS, None)
+    if declared is None and blueprint in PUBLIC_READ_BLUEPRINTS and method in READ_METHODS:
+        return "public"
+    return declared
 
 
 def init_app(app: Flask) -> None:
@@ -93,7 +99,7 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint
         if endpoint is None:  # 404 / 405: nothing to guard
             return None
-        if access_of(current_app, endpoint) is None:
+        if access_of(current_app, endpoint, request.method) is None:
             log.error("route without a permission check refused", extra={"endpoint": endpoint})
             abort(403)
         return None

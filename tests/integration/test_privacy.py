@@ -20,7 +20,8 @@ from werkzeug.routing import AnyConverter
 from core.db import get_engine, unit_of_work
 
 NEED_LINK = re.compile(r"/needs/[A-Z]+-\d+")
-SKIP_ENDPOINTS = {"static"}
+JSON_LINK = re.compile(r'"(/(?:api/v1|needs|disclosure)/[^"#\s]*)"')  # links inside API documents
+SKIP_ENDPOINTS = {"static", "api.unknown"}  # api.unknown: the API's catch-all 404
 # Routes whose parameters are in the query string (the rest are in the path).
 QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
            "transparency.consistency_proof": "?from=1&to=1"}
@@ -262,6 +263,8 @@ def test_every_public_route_is_clean(demo_app, codes, fetch, caplog, secrets):
             parser = _Links()
             parser.feed(response.get_data(as_text=True))
             links.update(parser.hrefs)
+        elif response.status_code == 200 and response.is_json:  # the API: follow its links
+            links.update(JSON_LINK.findall(response.get_data(as_text=True)))
         return response.status_code
 
     for endpoint, urls in public_urls(demo_app, codes).items():
@@ -284,6 +287,8 @@ def test_every_public_route_is_clean(demo_app, codes, fetch, caplog, secrets):
     print(f"{len(seen)} URLs checked")
     assert not never, f"these routes never answered with demo values (teach values_for): {never}"
     assert served.get("public.need", 0) == len(codes["need"])
+    assert served.get("api.need", 0) == len(codes["need"])  # the API's copy of every need
+    assert any(u.startswith("/api/v1/ledger?before=") for u in seen)  # keyset pages crawled
     assert_logs_clean(caplog, secrets)
 
 

@@ -1,0 +1,5 @@
+"""The JSON API: /api/v1/ (public, read-only open data), /api/openapi.json, /api/docs."""
+from web.api import views as _views  # noqa: F401 — registers the routes on bp
+from web.api.blueprint import bp
+
+__all__ = ["bp"]

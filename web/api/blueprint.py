@@ -1,0 +1,83 @@
+"""The API blueprint and what every API response shares: problem details for every refusal,
+the language (?lang, then Accept-Language), an ETag from the data version with 304 on a
+match, and a rate limit per client address answered with 429 and Retry-After."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_babel import get_locale
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
+
+from core.data_version import data_version
+from core.errors import NotFound, UserError
+from web.api.problems import ApiProblem, not_found, problem_response, too_many_requests
+from web.db import db_session
+from web.security import limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+DEFAULT_RATE_LIMIT = "300/minute"
+READS = ("GET", "HEAD")
+UNTAGGED = frozenset({"api.docs", "api.openapi", "api.unknown"})  # not data: no data version
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+# One budget per client address for the whole API (a shared limit, not one per route).
+limiter.shared_limit(_rate_limit, scope="api")(bp)
+
+
+def _etag() -> str:
+    # Every write bumps the data version (core.data_version), so while it is unchanged a
+    # URL answers the same body in the same language.
+    return f"v{data_version(db_session())}-{get_locale()}"
+
+
+@bp.before_request
+def _not_modified():
+    if request.method not in READS or request.endpoint in UNTAGGED:
+        return None
+    if request.if_none_match and request.if_none_match.contains_weak(_etag()):
+        response = current_app.response_class(status=304)
+        response.set_etag(_etag(), weak=True)
+        return response
+    return None
+
+
+@bp.after_request
+def _tag(response):
+    response.vary.add("Accept-Language")
+    if request.method in READS and response.status_code == 200 \
+            and response.mimetype == "application/json" and request.endpoint not in UNTAGGED:
+        response.set_etag(_etag(), weak=True)
+        response.headers["Cache-Control"] = "no-cache"  # revalidate: 304 is cheap
+    return response
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(exc: ApiProblem):
+    return problem_response(exc)
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return problem_response(not_found(exc))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(exc: RateLimitExceeded):
+    retry = exc.retry_after if hasattr(exc, "retry_after") else None
+    headers = {"Retry-After": str(int(retry) if retry else 60)}
+    return problem_response(too_many_requests(), headers)
+
+
+@bp.errorhandler(UserError)
+def _refused(exc: UserError):
+    return problem_response(ApiProblem(400, UserError("请求参数有误"), exc))
+
+
+@bp.errorhandler(HTTPException)
+def _http(exc: HTTPException):
+    return problem_response(ApiProblem(exc.code or 500, UserError("请求无法处理"),
+                                       UserError("请求无法处理")))

@@ -1,0 +1,155 @@
+"""GET /api/v1/…: the public, read-only open data. Each view reads through readside/ (the
+same parsers and queries as the pages) and answers a document of web.api.schemas."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request, url_for
+from spectree import Response
+from sqlmodel import select
+
+from core.errors import NotFound, UserError
+from core.regions import county_display
+from needs.models import Programme as ProgrammeRow
+from readside import browse, entities, ledger_pages, need_page, totals
+from web.api import schemas as s
+from web.api.blueprint import bp
+from web.api.problems import bad_request, not_found
+from web.api.serialise import money, need_detail, need_summary, transaction
+from web.api.spec import api, openapi_document
+from web.db import db_session
+from web.disclosure import CODE
+
+ERRORS = {"HTTP_400": s.Problem, "HTTP_429": s.Problem}
+TAGS = ("open data",)
+
+# Which query parameter a refusal of readside.browse's parser is about.
+BROWSE_FIELDS = {
+    "项目类别（公益计划）“%(value)s”无效": "programme", "需求类型“%(value)s”无效": "kind",
+    "领域“%(value)s”无效": "category", "状态“%(value)s”无效": "state",
+    "排序方式“%(value)s”无效": "sort", "紧急程度应为 1 到 5": "urgency",
+    "页码“%(page)s”无效": "page",
+}
+
+
+def _programme_codes() -> dict[int, str]:
+    return dict(db_session().exec(select(ProgrammeRow.id, ProgrammeRow.code)).all())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(current_app._get_current_object()))
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("api/docs.html")
+
+
+@bp.get("/v1/")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Index, **ERRORS), tags=TAGS)
+def index():
+    """Links to every collection."""
+    return s.Index(links={
+        "needs": url_for("api.needs"), "programmes": url_for("api.programmes"),
+        "funds": url_for("api.funds"), "enterprises": url_for("api.enterprises"),
+        "totals": url_for("api.platform_totals"), "ledger": url_for("api.ledger"),
+        "openapi": url_for("api.openapi")})
+
+
+@bp.get("/v1/needs")
+@api.validate(query=s.NeedQuery, resp=Response(HTTP_200=s.NeedList, **ERRORS), tags=TAGS)
+def needs():
+    """Verified needs: the filters, sorts and forgiving search of /needs, 20 a page."""
+    result = browse.browse_needs(db_session(), request.args)
+    if result.errors:
+        raise bad_request([(BROWSE_FIELDS.get(e.msgid, "region"), e) for e in result.errors])
+    codes = _programme_codes() if result.needs else {}
+    more = result.page < result.pages
+    return s.NeedList(
+        items=[need_summary(n, codes) for n in result.needs], total=result.total,
+        page=result.page, pages=result.pages, truncated=result.truncated,
+        next=url_for("api.needs", **result.filter.query_args(page=result.page + 1))
+        if more else None)
+
+
+@bp.get("/v1/needs/<code>")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.NeedDetail, HTTP_404=s.Problem, **ERRORS),
+              tags=TAGS)
+def need(code: str):
+    """One need with its allocations, grants, disbursements, evidence and milestones."""
+    if not CODE.match(code):
+        raise not_found(UserError("找不到需求 %(code)s", code=code[:40]))
+    try:
+        view = need_page.need_view(db_session(), code)
+    except NotFound as missing:
+        raise not_found(missing) from None
+    return need_detail(view)
+
+
+@bp.get("/v1/programmes")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.ProgrammeList, **ERRORS), tags=TAGS)
+def programmes():
+    """Every programme with its needs' totals."""
+    return s.ProgrammeList(items=[
+        s.Programme(code=p.code, name=p.name, summary=p.summary, organiser=p.organiser,
+                    region=county_display(p.region), needs=int(n), amount=money(amount),
+                    funded=money(funded),
+                    url=url_for("disclosure.programme", code=p.code))
+        for p, n, amount, funded in totals.programmes_with_totals(db_session())])
+
+
+@bp.get("/v1/funds")
+@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.FundList, **ERRORS), tags=TAGS)
+def funds():
+    """Community funds, 50 a page."""
+    page = int(request.args.get("page") or 1)
+    rows, total = entities.funds_list(db_session(), page)
+    codes = _programme_codes()
+    return s.FundList(
+        items=[s.Fund(code=f.code, name=f.name, region=county_display(f.region),
+                      programme=codes.get(f.programme_id) if f.programme_id else None,
+                      balance=money(f.balance),
+                      per_grant_cap=money(f.per_grant_cap) if f.per_grant_cap else None,
+                      need_kinds=list(f.need_kinds or []),
+                      html_url=url_for("disclosure.fund", code=f.code)) for f in rows],
+        total=total, page=page,
+        next=url_for("api.funds", page=page + 1) if page * ledger_pages.PER_PAGE < total
+        else None)
+
+
+@bp.get("/v1/enterprises")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.EnterpriseList, **ERRORS), tags=TAGS)
+def enterprises():
+    """Approved donor enterprises with what they pledged and paid in."""
+    return s.EnterpriseList(items=[
+        s.Enterprise(code=e.code, name=e.name, region=county_display(e.region), pledged=money(budget),
+                     paid_in=money(paid), html_url=url_for("disclosure.enterprise", code=e.code))
+        for e, budget, paid in entities.enterprises_list(db_session())])
+
+
+@bp.get("/v1/totals")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Totals, **ERRORS), tags=TAGS)
+def platform_totals():
+    """Money in, matched, disbursed and held; funds and their balance."""
+    t = totals.platform_totals(db_session())
+    return s.Totals(needs=t.needs, money_in=money(t.money_in), matched=money(t.matched),
+                    disbursed=money(t.disbursed), held=money(t.held), funds=t.funds,
+                    fund_balance=money(t.fund_balance),
+                    enterprises_paid=money(t.enterprises_paid))
+
+
+@bp.get("/v1/ledger")
+@api.validate(query=s.LedgerQuery, resp=Response(HTTP_200=s.LedgerPage, **ERRORS), tags=TAGS)
+def ledger():
+    """The ledger, newest first, in keyset pages of 50 (follow `next`)."""
+    before = request.args.get("before")
+    kind = request.args.get("kind") or None
+    page = ledger_pages.ledger_page(db_session(), int(before) if before else None, kind)
+    return s.LedgerPage(
+        items=[transaction(row) for row in page.rows], head=page.head,
+        next=url_for("api.ledger", before=page.older, **({"kind": kind} if kind else {}))
+        if page.older else None)
+
+
+@bp.route("/v1/<path:_rest>")
+def unknown(_rest: str):
+    raise not_found()
