@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     filters.init_app(app)
 
     from web.accounts import bp as accounts_bp
+    from web.charity import bp as charity_bp
+    from web.verification import bp as verification_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(charity_bp)
+    app.register_blueprint(verification_bp)
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)
