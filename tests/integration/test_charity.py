@@ -119,9 +119,9 @@ def test_the_same_form_sent_twice_creates_one_need(world):
     ("price", "1e40", "金额过大"),
     ("price", "abc", "不是有效金额"),
     ("full_name", "", "新受益人必须填写此项"),
-    ("category", "赌博", "Not a valid choice"),
+    ("category", "赌博", "不是有效的选择"),
     ("region", "火星/北极", "未知地区"),
-    ("beneficiary", "999", "Not a valid choice"),
+    ("beneficiary", "999", "不是有效的选择"),
     ("consent_on", "2999-01-01", "同意日期不能晚于今天"),
 ])
 def test_bad_input_is_refused_beside_the_field_and_writes_nothing(world, field, value, message):
