@@ -4,14 +4,14 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from core import mail
-from core.messages import translate
+from core.messages import N_, translate
 from core.users import Membership, User
 from needs.models import Need
 
 SUBJECTS = {
-    "verify": "需求 %(code)s 已通过审核",
-    "reject": "需求 %(code)s 未通过审核",
-    "send_back": "需求 %(code)s 被退回修改",
+    "verify": N_("需求 %(code)s 已通过审核"),
+    "reject": N_("需求 %(code)s 未通过审核"),
+    "send_back": N_("需求 %(code)s 被退回修改"),
 }
 
 
@@ -33,7 +33,7 @@ def verification_mail(session: Session, need_id: int, decision: str, reason: str
         subject = translate(SUBJECTS[decision], locale, code=need.code)
         lines = [subject, "", need.title]
         if reason:
-            lines += ["", translate("审核意见：%(reason)s", locale, reason=reason)]
+            lines += ["", translate(N_("审核意见：%(reason)s"), locale, reason=reason)]
         mail.send(email, subject, "\n".join(lines))
         sent += 1
     return sent

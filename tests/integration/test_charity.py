@@ -21,8 +21,6 @@ from needs.models import (
 from tests.conftest import make_app
 from tests.integration.auth import sign_in
 from tests.integration.charity_helpers import (
-    BZ,
-    WF,
     id_number,
     organisation,
     staff,

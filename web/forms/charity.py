@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.errors import UserError
 from core.money import Money
-from needs.models import CATEGORIES, CONSENT_RELATIONS
+from needs.models import CATEGORIES
 
 MAX_AMOUNT = Money.yuan("100000000")  # ¥100,000,000.00: far above any need, below BIGINT
 
