@@ -48,18 +48,18 @@ def _beneficiary_choices(org_id: int, with_new: bool):
     return new + [(p.id, f"{p.pseudonym} · {p.code}") for p in people]
 
 
-@bp.get("/<int:org_id>/needs")
-@requires("need.create", load=lambda org_id: _organisation(org_id))
-def needs(org_id: int, target: Organisation):
+@bp.get("/<int:organisation_id>/needs")
+@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+def needs(organisation_id: int, target: Organisation):
     return render_template("charity/needs.html", organisation=target,
-                           needs=posting.needs_of(db_session(), org_id))
+                           needs=posting.needs_of(db_session(), organisation_id))
 
 
-@bp.route("/<int:org_id>/needs/new-wish", methods=["GET", "POST"])
-@requires("need.create", load=lambda org_id: _organisation(org_id))
-def new_wish(org_id: int, target: Organisation):
+@bp.route("/<int:organisation_id>/needs/new-wish", methods=["GET", "POST"])
+@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+def new_wish(organisation_id: int, target: Organisation):
     form = WishForm()
-    form.beneficiary.choices = _beneficiary_choices(org_id, with_new=True)
+    form.beneficiary.choices = _beneficiary_choices(organisation_id, with_new=True)
     if request.method == "GET":
         form.region.data = target.region
     if form.validate_on_submit():
