@@ -56,6 +56,8 @@ class Money(int):
             raise MoneyError("“%(text)s” 不是有效金额", text=text) from None
         if not yuan.is_finite():
             raise MoneyError("“%(text)s” 不是有效金额", text=text)
+        if yuan.adjusted() > 15:  # beyond any BIGINT of fen (and Decimal's quantize)
+            raise MoneyError("金额过大")
         if yuan != yuan.quantize(Decimal("0.01")):
             raise MoneyError("金额最多两位小数")
         if yuan < 0 and not allow_negative:

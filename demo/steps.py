@@ -34,6 +34,7 @@ from demo.data import (
     Y,
 )
 from demo.evidence import add_demo_evidence
+from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
 from donors import services as donors
 from funds import services as funds
@@ -441,4 +442,5 @@ STEPS = (
     awaiting_verification,
     evidence_photos,
     matching_demo,
+    charity_side,
 )

@@ -71,3 +71,11 @@ def expire_proposals(database_url: str | None = None) -> int:
 
     with unit_of_work(get_engine(database_url)) as session:
         return matching_runs.expire_proposals(session)
+def mail_verification_decision(need_id: int, decision: str, reason: str = "",
+                               database_url: str | None = None) -> int:
+    """Tell the organisation's staff what the verifier decided (deferred through the outbox,
+    so it runs after the decision committed). Returns how many people were mailed."""
+    from needs.notifications import verification_mail
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return verification_mail(session, need_id, decision, reason)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -69,13 +69,14 @@ class BeneficiaryPrivate(SQLModel, table=True):
     __tablename__ = "beneficiary_private"
     beneficiary_id: int = Field(foreign_key="beneficiary.id", primary_key=True)
     full_name: str = Field(max_length=60)
-    id_number: str = Field(default="", max_length=30)
+    id_number: str = Field(default="", max_length=30)  # forms store it masked (3716**********12)
+    # HMAC of the ID number (needs/duplicates.py): what duplicate checks compare.
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
+    guardian: str = Field(default="", max_length=60)
     birth_date: date | None = None
     address: str = Field(default="", max_length=300)
     school: str = Field(default="", max_length=120)
     guardian_phone: str = Field(default="", max_length=30)
-    # HMAC of the normalised 身份证号 (needs/duplicates.py): unique, so one person is one row.
-    id_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Need(SQLModel, table=True):
@@ -120,6 +121,7 @@ class Need(SQLModel, table=True):
     posted_at: datetime = Field(default_factory=now)
     verified_at: datetime | None = None
     verified_by: int | None = Field(default=None, foreign_key="user.id")
+    submitted_at: datetime | None = None  # the verifiers' queue is oldest submission first
     last_disclosed_at: datetime | None = None
     # A hold (needs/holds.py): while it lasts, only its holder (e.g. "donation:12", a donor
     # paying for a 微心愿) may fund the need.
@@ -157,3 +159,56 @@ class Evidence(SQLModel, table=True):
     caption: str = Field(default="", max_length=300)
     uploaded_by: int | None = Field(default=None, foreign_key="user.id")
     uploaded_at: datetime = Field(default_factory=now)
+
+
+# ---- h8b: posting needs, consent, duplicate flags ----
+CONSENT_RELATIONS = ("self", "guardian", "parent")
+FLAG_STATES = ("open", "allowed", "duplicate")
+
+
+class BeneficiaryConsent(SQLModel, table=True):
+    """Who agreed to what being published about a beneficiary, and when. A photo showing a
+    minor's face may be published only under a consent that allows photos."""
+
+    __tablename__ = "beneficiary_consent"
+    __table_args__ = (CheckConstraint(_in("relation", CONSENT_RELATIONS),
+                                      name="consent_relation_known"),)
+    id: int | None = Field(default=None, primary_key=True)
+    beneficiary_id: int = Field(foreign_key="beneficiary.id", index=True)
+    given_by: str = Field(max_length=60)  # the person who consented (a guardian for a minor)
+    relation: str = Field(max_length=20)
+    given_on: date
+    allow_photo: bool = False
+    allow_story: bool = False
+    recorded_by: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=now)
+
+
+class DuplicateFlag(SQLModel, table=True):
+    """A beneficiary that may be the same person as another one, found on submission; a
+    verifier marks it "same person, allowed" or "duplicate"."""
+
+    __tablename__ = "duplicate_flag"
+    __table_args__ = (
+        CheckConstraint(_in("status", FLAG_STATES), name="duplicate_flag_status_known"),
+        CheckConstraint("beneficiary_id <> other_id", name="duplicate_flag_not_self"),
+        Index("uq_duplicate_flag_pair", "beneficiary_id", "other_id", unique=True),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    beneficiary_id: int = Field(foreign_key="beneficiary.id", index=True)
+    other_id: int = Field(foreign_key="beneficiary.id")
+    score: float
+    reasons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=20)
+    resolved_by: int | None = Field(default=None, foreign_key="user.id")
+    resolved_at: datetime | None = None
+    created_at: datetime = Field(default_factory=now)
+
+
+class NeedPostKey(SQLModel, table=True):
+    """The one-time key of a need form: a second submit of the same form finds the need the
+    first one created instead of creating another."""
+
+    __tablename__ = "need_post_key"
+    key: str = Field(primary_key=True, max_length=64)
+    need_id: int = Field(foreign_key="need.id")

@@ -31,8 +31,8 @@ WHOLE_KINDS = ("wish", "sponsorship")  # funded whole by one source or not at al
 # Allowed moves of the need life cycle; anything else is refused.
 TRANSITIONS = {
     "draft": {"submitted", "cancelled"},
-    "submitted": {"verified", "rejected", "cancelled"},
-    "verified": {"funded", "expired", "cancelled"},
+    "submitted": {"verified", "rejected", "cancelled", "draft"},  # draft: sent back for changes
+    "verified": {"funded", "expired", "cancelled", "submitted"},  # submitted: edited, re-verify
     "funded": {"disbursed"},
     "disbursed": {"delivered"},
     "delivered": {"closed"},

@@ -80,15 +80,19 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from web.accounts import bp as accounts_bp
     from web.api import bp as api_bp
+    from web.charity import bp as charity_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
     from web.matching_pages import enterprise_bp, fund_bp, runs_bp
     from web.public import bp as public_bp
+    from web.verification import bp as verification_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(charity_bp)
+    app.register_blueprint(verification_bp)
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)

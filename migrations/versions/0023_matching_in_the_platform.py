@@ -50,9 +50,11 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_allocation_reviewed_by_user", "user", ["reviewed_by"],
                                  ["id"])
     with op.batch_alter_table("beneficiary_private") as batch:
-        batch.add_column(sa.Column("id_hash", sa.String(length=64), nullable=True))
-    op.create_index("ix_beneficiary_private_id_hash", "beneficiary_private", ["id_hash"],
-                    unique=True)
+        batch.add_column(sa.Column("id_hash", sqlmodel.sql.sqltypes.AutoString(length=64),
+                                   nullable=True))
+    # Not unique: another organisation's beneficiary with the same ID number is flagged for
+    # the verifier (needs/duplicate_check.py), who may allow it as the same person.
+    op.create_index("ix_beneficiary_private_id_hash", "beneficiary_private", ["id_hash"])
 
 
 def downgrade() -> None:

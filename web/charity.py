@@ -1,0 +1,145 @@
+"""Organisation staff: their needs, posting a 微心愿, editing and submitting a need.
+Every route is checked against the organisation the object belongs to (core.policy)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlmodel import select
+
+from core.errors import UserError
+from needs import posting
+from needs.duplicates import hash_key
+from needs.models import Need, Organisation
+from needs.verification import last_decision
+from web.db import db_session
+from web.forms.charity import EditNeedForm, WishForm
+from web.permissions import requires
+
+bp = Blueprint("charity", __name__, url_prefix="/org")
+
+
+def _organisation(org_id: int) -> Organisation:
+    return db_session().get(Organisation, org_id) or abort(404)
+
+
+def _need(code: str) -> Need:
+    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+
+
+def _id_key() -> bytes:
+    return hash_key(debug=current_app.debug or current_app.testing)
+
+
+def _show(form, exc: UserError, field_name: str | None = None) -> None:
+    text = exc.message(str(get_locale()))
+    field = getattr(form, field_name, None) if field_name else None
+    if field is not None:
+        field.errors = [*field.errors, text]
+    else:
+        form.form_errors.append(text)
+
+
+def _beneficiary_choices(org_id: int, with_new: bool):
+    people = posting.beneficiaries_of(db_session(), org_id)
+    from flask_babel import gettext
+
+    new = [(WishForm.NEW, gettext("新受益人（在下面填写）"))] if with_new else []
+    return new + [(p.id, f"{p.pseudonym} · {p.code}") for p in people]
+
+
+@bp.get("/<int:organisation_id>/needs")
+@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+def needs(organisation_id: int, target: Organisation):
+    return render_template("charity/needs.html", organisation=target,
+                           needs=posting.needs_of(db_session(), organisation_id))
+
+
+@bp.route("/<int:organisation_id>/needs/new-wish", methods=["GET", "POST"])
+@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+def new_wish(organisation_id: int, target: Organisation):
+    form = WishForm()
+    form.beneficiary.choices = _beneficiary_choices(organisation_id, with_new=True)
+    if request.method == "GET":
+        form.region.data = target.region
+    if form.validate_on_submit():
+        need = _post_wish(form, target)
+        if need is not None:
+            return redirect(url_for("charity.need", code=need.code), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("charity/new_wish.html", form=form, organisation=target), status
+
+
+def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
+    session = db_session()
+    again = posting.need_for_key(session, form.key.data)
+    if again is not None:
+        return again  # the same form sent twice: one need
+    try:
+        if form.beneficiary.data == WishForm.NEW:
+            person = posting.add_beneficiary(session, organisation, posting.NewBeneficiary(
+                pseudonym=form.pseudonym.data, full_name=form.full_name.data,
+                id_number=form.id_number.data, region=form.region.data,
+                address=form.address.data or "", school=form.school.data or "",
+                guardian=form.guardian.data or "", guardian_phone=form.guardian_phone.data or "",
+                consent_by=form.consent_by.data, consent_relation=form.consent_relation.data,
+                consent_on=form.consent_on.data, allow_photo=form.allow_photo.data,
+                allow_story=form.allow_story.data), current_user.id, _id_key())
+        else:
+            person = posting.own_beneficiary(session, organisation, form.beneficiary.data)
+    except UserError as exc:
+        _show(form, exc, "id_number" if "身份证" in exc.msgid else None)
+        return None
+    try:
+        return posting.post_wish(session, organisation, current_user.id, key=form.key.data,
+                                 title=form.title.data, item=form.item.data,
+                                 price=form.price.money, category=form.category.data,
+                                 region=form.region.data, beneficiary=person,
+                                 story=form.story.data or "")
+    except UserError as exc:
+        _show(form, exc, "region" if "地区" in exc.msgid else None)
+        return None
+
+
+@bp.get("/needs/<code>")
+@requires("need.edit", load=lambda code: _need(code))
+def need(code: str, target: Need):
+    return render_template("charity/need.html", need=target,
+                           decision=last_decision(db_session(), target))
+
+
+@bp.route("/needs/<code>/edit", methods=["GET", "POST"])
+@requires("need.edit", load=lambda code: _need(code))
+def edit(code: str, target: Need):
+    form = EditNeedForm(obj=None if request.method == "POST" else target)
+    form.beneficiary.choices = _beneficiary_choices(target.organisation_id, with_new=False) or [
+        (0, "—")]
+    if request.method == "GET":
+        form.amount.data = f"{target.amount // 100}.{target.amount % 100:02d}"  # yuan
+        form.beneficiary.data = target.beneficiary_id or 0
+    if form.validate_on_submit():
+        session = db_session()
+        organisation = session.get(Organisation, target.organisation_id)
+        try:
+            person = (posting.own_beneficiary(session, organisation, form.beneficiary.data)
+                      if form.beneficiary.data else None)
+            posting.edit_need(session, target, current_user.id, title=form.title.data,
+                              story=form.story.data or "", amount=form.amount.money,
+                              beneficiary=person)
+        except UserError as exc:
+            _show(form, exc)
+        else:
+            return redirect(url_for("charity.need", code=code), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("charity/edit.html", form=form, need=target), status
+
+
+@bp.post("/needs/<code>/submit")
+@requires("need.submit", load=lambda code: _need(code))
+def submit(code: str, target: Need):
+    try:
+        posting.submit_need(db_session(), target, current_user.id)
+    except UserError as exc:
+        return render_template("charity/need.html", need=target, decision=None,
+                               error=exc.message(str(get_locale()))), 400
+    return redirect(url_for("charity.need", code=code), code=303)
