@@ -60,6 +60,8 @@ POLICY: dict[str, dict[str, str]] = {
     "programme.manage": {"admin": ANYWHERE},
     "audit.view": {"admin": ANYWHERE},
     "membership.grant": {"admin": ANYWHERE},
+    # ---- h9: platform finance (bank transfers, statements, refunds)
+    "payment.confirm": {"admin": ANYWHERE},
 }
 
 

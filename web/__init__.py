@@ -76,8 +76,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.accounts import bp as accounts_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
+    from web.giving import bp as give_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
+    from web.payments_admin import bp as payments_bp
     from web.public import bp as public_bp
 
     app.register_blueprint(public_bp)
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(i18n_bp)
+    app.register_blueprint(give_bp)
+    app.register_blueprint(payments_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -18,7 +18,13 @@ def make_user(url: str, email: str, *roles: tuple, name: str = "测试用户",
 
 
 def sign_in(client, user_id: int) -> None:
-    """Sign `client` in as the user (what a successful sign-in leaves in the session)."""
+    """Sign `client` in as the user (what a successful sign-in leaves in the session,
+    including the identifier that Flask-Login's "strong" session protection checks)."""
+    from flask_login.utils import _create_identifier
+
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        session["_id"] = identifier
