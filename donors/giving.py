@@ -99,8 +99,9 @@ def gift_amount(need: Need, amount: Money | None) -> Money:
 def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Money | None, *,
                name: str, contact: str = "", show_name: bool = False,
                user_id: int | None = None, minutes: int | None = None,
-               success_url: str = "", cancel_url: str = "") -> StartedGift:
-    """Start paying for a gift to `need`. Nothing reaches the ledger here."""
+               return_url=None) -> StartedGift:
+    """Start paying for a gift to `need`. Nothing reaches the ledger here. `return_url(gift
+    id)` is where a hosted checkout sends the donor back (success or cancel)."""
     name = (name or "").strip()
     if not name:
         raise UserError("请填写姓名")
@@ -118,7 +119,8 @@ def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Mo
         record(session, "need.hold", f"need:{need.code}", user_id, until=until.isoformat())
     request = PaymentRequest(
         gift_id=donation.id, amount=int(amount), description=f"{need.code} {need.title}"[:200],
-        success_url=success_url, cancel_url=cancel_url,
+        success_url=return_url(donation.id) if return_url else "",
+        cancel_url=return_url(donation.id) if return_url else "",
         payer_email=contact if "@" in contact else None, expires_at=until)
     start = gateway.create_payment(request)
     payment = GiftPayment(donation_id=donation.id, provider=start.provider,

@@ -46,3 +46,17 @@ class GiftReceipt(SQLModel, table=True):
     number: str = Field(max_length=30, unique=True)  # SL-2026-000481
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=now)
+
+
+class PaymentEventRecord(SQLModel, table=True):
+    """Every authentic provider event, by its id: UNIQUE, so each is acted on at most once
+    however often the provider delivers it."""
+
+    __tablename__ = "payment_event"
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    event_id: str = Field(max_length=120, unique=True)
+    source_type: str = Field(max_length=80)
+    gift_id: int | None = None
+    outcome: str = Field(default="", max_length=40)
+    received_at: datetime = Field(default_factory=now)

@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.i18n import bp as i18n_bp
     from web.payments_admin import bp as payments_bp
     from web.public import bp as public_bp
+    from web.stripe_webhook import bp as stripe_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(i18n_bp)
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(stripe_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -17,13 +17,14 @@ from core.clock import aware, now
 from core.errors import NotFound, UserError
 from core.money import Money
 from donors.bank_transfer import BankTransferGateway
-from donors.gateway import BankAccount
+from donors.gateway import BankAccount, PaymentGateway
 from donors.giving import hold_minutes, reference_taken, start_gift
 from donors.giving_models import GiftPayment
 from donors.giving_receipts import public_receipt, receipt_for_payment
 from donors.models import Donation
 from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
+from donors.stripe_gateway import StripeGateway
 from needs.models import Need
 from web.db import db_session
 from web.disclosure import CODE
@@ -48,20 +49,33 @@ def bank_gateway(db) -> BankTransferGateway:
         raise
 
 
+def payment_gateway(db) -> PaymentGateway:
+    """Stripe Checkout when STRIPE_SECRET_KEY is set; bank transfer otherwise."""
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        return StripeGateway.from_env(os.environ)
+    return bank_gateway(db)
+
+
+def _return_url(donation_id: int) -> str:
+    return url_for("give.gift", token=gift_token(donation_id), _external=True)
+
+
 def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="gift-payment")
 
 
-def gift_token(payment: GiftPayment) -> str:
-    return _signer().dumps(payment.id)
+def gift_token(donation_id: int) -> str:
+    """The gift page's address: known before a payment starts (Stripe returns there)."""
+    return _signer().dumps(donation_id)
 
 
 def _payment_from(token: str) -> GiftPayment:
     try:
-        payment_id = _signer().loads(token)
+        donation_id = _signer().loads(token)
     except BadSignature:
         raise NotFound("找不到这笔捐赠") from None
-    payment = db_session().get(GiftPayment, payment_id) if isinstance(payment_id, int) else None
+    payment = db_session().exec(select(GiftPayment).where(
+        GiftPayment.donation_id == donation_id)).first() if isinstance(donation_id, int) else None
     if payment is None:
         raise NotFound("找不到这笔捐赠")
     return payment
@@ -119,13 +133,16 @@ def give(code: str):
         try:
             amount = None if need.whole else Money.parse(form.amount.data or "")
             started = start_gift(
-                db, bank_gateway(db), need, amount, name=form.name.data,
+                db, payment_gateway(db), need, amount, return_url=_return_url, name=form.name.data,
                 contact=form.contact.data or "", show_name=form.show_name.data,
                 user_id=current_user.id if current_user.is_authenticated else None)
         except UserError as exc:  # the request rolls back (web.db): nothing is written
             form.form_errors.append(exc.message(str(get_locale())))
         else:
-            return redirect(url_for("give.gift", token=gift_token(started.payment)), code=303)
+            if started.start.redirect_url:  # Stripe Checkout's hosted page
+                return redirect(started.start.redirect_url, code=303)
+            return redirect(url_for("give.gift", token=gift_token(started.donation.id)),
+                            code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("giving/give.html", need=need, form=form), status
 

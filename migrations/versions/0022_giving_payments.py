@@ -1,5 +1,5 @@
 """Giving (issue 9): how each gift is being paid (gift_payment) and its stored receipt
-(gift_receipt).
+(gift_receipt), and every payment provider event by id (payment_event).
 
 Revision ID: 0022
 Revises: 0012
@@ -46,9 +46,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("donation_id"),
         sa.UniqueConstraint("number"),
     )
+    op.create_table(
+        "payment_event",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("source_type", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("gift_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("event_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("payment_event")
     op.drop_table("gift_receipt")
     op.drop_index("ix_gift_payment_status", table_name="gift_payment")
     op.drop_table("gift_payment")
