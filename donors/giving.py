@@ -24,6 +24,7 @@ from core.outbox import defer
 from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
 from donors.giving_models import GiftPayment
+from donors.match_offers import apply_matches
 from donors.models import Donation, Donor
 from donors.services import confirm_donation, start_donation
 from donors.statements import ExpectedPayment
@@ -166,6 +167,7 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
         session.flush()
         return "late"
     confirm_donation(session, donation, payment_ref=payment.reference)
+    apply_matches(session, donation)  # 配捐, in this same unit of work
     release_hold(session, need, f"donation:{donation.id}")
     payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
     session.flush()

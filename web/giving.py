@@ -21,7 +21,9 @@ from donors.gateway import BankAccount, PaymentGateway
 from donors.giving import hold_minutes, reference_taken, start_gift
 from donors.giving_models import GiftPayment
 from donors.giving_receipts import public_receipt, receipt_for_payment
-from donors.models import Donation
+from donors.match_models import MatchOffer
+from donors.match_offers import offers_for
+from donors.models import Donation, Enterprise
 from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
 from donors.stripe_gateway import StripeGateway
@@ -103,7 +105,8 @@ MATCH_REASON = {REFERENCE: _l("参考码一致"), REFERENCE_AMOUNT_DIFFERS: _l("
 
 @bp.app_context_processor
 def _giving_helpers():
-    return {"hold_shown": hold_shown, "hold_minutes": hold_minutes()}
+    return {"hold_shown": hold_shown, "hold_minutes": hold_minutes(),
+            "match_offers_for": lambda need: offers_for(db_session(), need)}
 
 
 @bp.app_template_filter("payment_status")
@@ -188,3 +191,26 @@ def receipt_public(number: str):
     if found is None:
         raise NotFound("找不到收据 %(number)s", number=number[:40])
     return render_template("giving/receipt_public.html", r=found)
+
+
+def _offer(code: str) -> MatchOffer:
+    offer = db_session().exec(select(MatchOffer).where(MatchOffer.code == code)).first() \
+        if CODE.match(code) else None
+    if offer is None or offer.status not in ("approved", "closed"):
+        raise NotFound("找不到该配捐")
+    return offer
+
+
+@bp.get("/match-offers/<code>")
+@public
+def match_offer(code: str):
+    offer = _offer(code)
+    return render_template("giving/match_offer.html", offer=offer,
+                           enterprise=db_session().get(Enterprise, offer.enterprise_id))
+
+
+@bp.get("/match-offers/<code>/meter")
+@public
+def match_meter(code: str):
+    """The live "配捐剩余 ¥x" (htmx polls it; also a plain fragment without htmx)."""
+    return render_template("partials/match_meter.html", offer=_offer(code))
