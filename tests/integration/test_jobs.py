@@ -107,4 +107,5 @@ def test_the_cron_timetable_registers_the_reconcile():
     scheduler = CronScheduler(connection=fakeredis.FakeRedis())
     scheduler.load_config_from_file("jobs.cron")
     assert [(j.func_name, j.cron) for j in scheduler.get_jobs()] == [
-        ("jobs.tasks.reconcile_ledger", "17 * * * *")]
+        ("jobs.tasks.reconcile_ledger", "17 * * * *"),
+        ("jobs.tasks.release_expired_holds", "* * * * *")]  # h9: lapsed holds
