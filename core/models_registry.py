@@ -6,6 +6,8 @@ import core.audit  # noqa: F401
 import core.data_version  # noqa: F401
 import core.outbox  # noqa: F401
 import core.users  # noqa: F401
+import donors.giving_models  # noqa: F401
+import donors.match_models  # noqa: F401
 import donors.models  # noqa: F401
 import funds.ledger_aggregates  # noqa: F401
 import funds.models  # noqa: F401

@@ -66,6 +66,8 @@ POLICY: dict[str, dict[str, str]] = {
                       "fund_manager": ANYWHERE},
     "pledge.confirm_payment": {"admin": ANYWHERE},
     "grant.review": {"fund_manager": FUND},
+    # ---- h9: platform finance (bank transfers, statements, refunds)
+    "payment.confirm": {"admin": ANYWHERE},
 }
 
 

@@ -16,3 +16,8 @@ from jobs.tasks import expire_proposals, nightly_matching  # noqa: E402
 # Every night at 02:30, a matching run (after lapsing overdue proposals); hourly lapses too.
 cron.register(nightly_matching, QUEUE_NAME, cron="30 2 * * *", name="nightly_matching")
 cron.register(expire_proposals, QUEUE_NAME, cron="47 * * * *", name="expire_proposals")
+
+# ---- h9: lapsed holds on claimed wishes and student-years, every minute.
+from jobs.tasks import release_expired_holds  # noqa: E402
+
+cron.register(release_expired_holds, QUEUE_NAME, cron="* * * * *", name="release_expired_holds")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from core.db import get_engine, unit_of_work
+from donors.giving import release_expired
+from donors.giving_receipts import issue_receipt as issue
 from funds import ledger
 from readside.reconcile import first_mismatch
 
@@ -79,3 +81,16 @@ def mail_verification_decision(need_id: int, decision: str, reason: str = "",
 
     with unit_of_work(get_engine(database_url)) as session:
         return verification_mail(session, need_id, decision, reason)
+# ---- h9: giving
+def issue_receipt(donation_id: int, database_url: str | None = None) -> str | None:
+    """Render and store a confirmed gift's receipt (deferred by donors.giving on confirmation;
+    safe to run twice: the second run finds the stored one)."""
+    with unit_of_work(get_engine(database_url)) as session:
+        receipt = issue(session, donation_id)
+        return receipt.number if receipt else None
+
+
+def release_expired_holds(database_url: str | None = None) -> int:
+    """The scheduled job (jobs/cron.py, every minute): lift lapsed holds on wishes."""
+    with unit_of_work(get_engine(database_url)) as session:
+        return release_expired(session)

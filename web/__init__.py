@@ -83,10 +83,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.charity import bp as charity_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
+    from web.giving import bp as give_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
     from web.matching_pages import enterprise_bp, fund_bp, runs_bp
+    from web.payments_admin import bp as payments_bp
     from web.public import bp as public_bp
+    from web.stripe_webhook import bp as stripe_bp
     from web.verification import bp as verification_bp
 
     app.register_blueprint(public_bp)
@@ -102,6 +105,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     for matching_bp in (enterprise_bp, fund_bp, runs_bp):
         app.register_blueprint(matching_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(give_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(stripe_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -111,3 +111,4 @@ def test_the_cron_timetable_registers_the_reconcile():
     assert jobs["jobs.checkpoints.issue_checkpoint"].interval == 60
     assert jobs["jobs.tasks.nightly_matching"].cron == "30 2 * * *"
     assert jobs["jobs.tasks.expire_proposals"].cron == "47 * * * *"
+    assert jobs["jobs.tasks.release_expired_holds"].cron == "* * * * *"

@@ -1,0 +1,210 @@
+"""The donor's path for one gift: start it (a pending donation, a hold on a whole need, a
+payment with a reference), then confirm it when the money has really arrived (the ledger
+transaction is written only then), or let its hold lapse.
+
+The bank-transfer flow: `start_gift` → the donor pays quoting the reference → staff
+`confirm_payment` (by hand, or from a reconciled statement line). Money that arrives after
+the hold lapsed and the wish went to someone else is not credited: the payment is marked
+`late` for staff to send back, and nothing is refused (a refusal would roll back)."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from core.audit import record
+from core.clock import aware, now
+from core.errors import UserError
+from core.money import Money
+from core.outbox import defer
+from donors.gateway import GiftPayment as PaymentRequest
+from donors.gateway import PaymentGateway, PaymentStart
+from donors.giving_models import GiftPayment
+from donors.match_offers import apply_matches
+from donors.models import Donation, Donor
+from donors.services import confirm_donation, start_donation
+from donors.statements import ExpectedPayment
+from needs.funding import FUNDABLE
+from needs.holds import place_hold, release_hold
+from needs.models import Need
+
+MIN_GIFT = 100  # ¥1.00
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers
+
+
+def hold_minutes(env=None) -> int:
+    """HOLD_MINUTES (default 15): how long a claimed wish or student-year is held."""
+    env = os.environ if env is None else env
+    value = (env.get("HOLD_MINUTES") or "15").strip()
+    if not value.isdigit() or not 1 <= int(value) <= 24 * 60:
+        raise ValueError(f"HOLD_MINUTES={value!r}: a whole number of minutes, 1 to 1440")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class StartedGift:
+    donation: Donation
+    payment: GiftPayment
+    start: PaymentStart
+
+
+def check_contact(contact: str, required: bool) -> str:
+    """An email address or a mainland mobile number (spaces and dashes allowed)."""
+    text = (contact or "").strip()
+    if not text:
+        if required:
+            raise UserError("请填写手机号或电子邮箱，以便我们寄送收据")
+        return ""
+    compact = re.sub(r"[\s\-]", "", text)
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    if _MOBILE.match(compact):
+        return compact
+    if _EMAIL.match(text) and len(text) <= 120:
+        return text
+    raise UserError("“%(contact)s”不是有效的手机号或电子邮箱", contact=text[:40])
+
+
+def _donor_for(session: Session, name: str, show_name: bool, user_id: int | None) -> Donor:
+    """A signed-in donor keeps one donor record per way of being shown; a guest gets one per
+    gift (we cannot know two guests are the same person)."""
+    if user_id is not None:
+        found = session.execute(select(Donor).where(
+            Donor.user_id == user_id, Donor.name == name, Donor.show_name == show_name)
+        ).scalars().first()
+        if found is not None:
+            return found
+    donor = Donor(name=name, show_name=show_name, user_id=user_id)
+    session.add(donor)
+    session.flush()
+    return donor
+
+
+def gift_amount(need: Need, amount: Money | None) -> Money:
+    """A whole need (微心愿, a student-year) is claimed for its full amount; anything else
+    takes what the donor typed, at least ¥1."""
+    if need.whole:
+        return Money.fen(need.amount)
+    if amount is None:
+        raise UserError("请填写捐赠金额")
+    if amount < MIN_GIFT:
+        raise UserError("捐赠金额至少 %(minimum)s", minimum=Money.fen(MIN_GIFT))
+    return amount
+
+
+def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Money | None, *,
+               name: str, contact: str = "", show_name: bool = False,
+               user_id: int | None = None, minutes: int | None = None,
+               return_url=None) -> StartedGift:
+    """Start paying for a gift to `need`. Nothing reaches the ledger here. `return_url(gift
+    id)` is where a hosted checkout sends the donor back (success or cancel)."""
+    name = (name or "").strip()
+    if not name:
+        raise UserError("请填写姓名")
+    if len(name) > 60:
+        raise UserError("姓名太长（最多 60 个字）")
+    contact = check_contact(contact, required=user_id is None)
+    amount = gift_amount(need, amount)
+    donor = _donor_for(session, name, show_name, user_id)
+    donation = start_donation(session, donor, need, amount)
+    until = None
+    if need.whole:
+        until = place_hold(session, need, f"donation:{donation.id}",
+                           now() + timedelta(minutes=minutes or hold_minutes()))
+        # An audit entry also moves the public pages' data version, so "认领中" shows at once.
+        record(session, "need.hold", f"need:{need.code}", user_id, until=until.isoformat())
+    request = PaymentRequest(
+        gift_id=donation.id, amount=int(amount), description=f"{need.code} {need.title}"[:200],
+        success_url=return_url(donation.id) if return_url else "",
+        cancel_url=return_url(donation.id) if return_url else "",
+        payer_email=contact if "@" in contact else None, expires_at=until)
+    start = gateway.create_payment(request)
+    payment = GiftPayment(donation_id=donation.id, provider=start.provider,
+                          reference=start.provider_ref, payer_name=name, contact=contact,
+                          hold_until=until)
+    session.add(payment)
+    session.flush()
+    return StartedGift(donation, payment, start)
+
+
+def reference_taken(session: Session):
+    """What the bank-transfer gateway asks before handing out a code (it is UNIQUE too)."""
+    def taken(code: str) -> bool:
+        return session.execute(select(GiftPayment.id).where(GiftPayment.reference == code)
+                               ).first() is not None
+    return taken
+
+
+def _need_can_take(need: Need, donation: Donation) -> bool:
+    """Whether confirm_donation's guard would let this gift in: asked first, so that a late
+    payment is recorded instead of refused (a refusal rolls the whole request back)."""
+    holder = f"donation:{donation.id}"
+    held_by_other = (need.hold_holder and need.hold_holder != holder
+                     and aware(need.hold_until) > now())
+    if need.state not in FUNDABLE or held_by_other:
+        return False
+    if need.whole:
+        return need.funded == 0 and donation.amount == need.amount
+    return need.funded + donation.amount <= need.amount
+
+
+def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None = None) -> str:
+    """The money of this payment has arrived (staff saw it on the bank account). Returns
+    "confirmed" (the need is credited, the receipt job deferred) or "late" (the need can no
+    longer take it: kept aside for a refund)."""
+    if payment.status not in ("awaiting", "expired"):
+        raise UserError("这笔捐款已经处理过了")
+    donation = session.get(Donation, payment.donation_id)
+    need = session.get(Need, donation.need_id)
+    session.refresh(need)
+    if not _need_can_take(need, donation):
+        payment.status, payment.confirmed_at, payment.confirmed_by = "late", now(), actor_id
+        session.flush()
+        return "late"
+    confirm_donation(session, donation, payment_ref=payment.reference)
+    apply_matches(session, donation)  # 配捐, in this same unit of work
+    release_hold(session, need, f"donation:{donation.id}")
+    payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
+    session.flush()
+    defer(session, "jobs.tasks.issue_receipt", donation.id)
+    return "confirmed"
+
+
+def release_expired(session: Session) -> int:
+    """Lift every lapsed hold and mark its payment expired (the scheduled job). The gift stays
+    pending: if its money still arrives and the need is free, staff can confirm it."""
+    lapsed = session.execute(select(GiftPayment).where(
+        GiftPayment.status == "awaiting", GiftPayment.hold_until.is_not(None),
+        GiftPayment.hold_until <= now())).scalars().all()
+    for payment in lapsed:
+        donation = session.get(Donation, payment.donation_id)
+        need = session.get(Need, donation.need_id)
+        if release_hold(session, need, f"donation:{donation.id}"):
+            record(session, "need.hold_lapsed", f"need:{need.code}")
+        payment.status = "expired"
+    session.flush()
+    return len(lapsed)
+
+
+def awaiting_payments(session: Session, provider: str = "bank_transfer") -> list[GiftPayment]:
+    """Bank transfers staff may still confirm: awaiting, or expired but not yet paid."""
+    return list(session.execute(select(GiftPayment).where(
+        GiftPayment.provider == provider, GiftPayment.status.in_(("awaiting", "expired")))
+        .order_by(GiftPayment.id)).scalars())
+
+
+def expected_payments(session: Session) -> list[ExpectedPayment]:
+    """The open bank transfers in the shape the statement reconciliation takes."""
+    rows = session.execute(select(GiftPayment, Donation).join(
+        Donation, Donation.id == GiftPayment.donation_id).where(
+        GiftPayment.provider == "bank_transfer",
+        GiftPayment.status.in_(("awaiting", "expired")))).all()
+    return [ExpectedPayment(gift_id=payment.id, reference=payment.reference,
+                            amount=donation.amount, payer_name=payment.payer_name,
+                            created_on=aware(payment.created_at).date())
+            for payment, donation in rows]

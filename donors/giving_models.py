@@ -1,0 +1,62 @@
+"""The payment side of a gift: how a pending donation is being paid and who to tell.
+
+A `GiftPayment` row belongs to one donation. It keeps the provider (bank transfer or
+Stripe), the reference the payer quotes (unique, so a statement line can find exactly one
+gift), the payer's name and contact as given (never shown publicly), and who confirmed the
+money and when. The donation itself stays in `donors.models.Donation` (pending → paid)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from core.clock import now
+
+PAYMENT_STATES = ("awaiting", "confirmed", "expired", "late")
+
+
+class GiftPayment(SQLModel, table=True):
+    __tablename__ = "gift_payment"
+    __table_args__ = (
+        CheckConstraint("status IN ('awaiting','confirmed','expired','late')",
+                        name="gift_payment_status"),
+        CheckConstraint("provider IN ('bank_transfer','stripe')", name="gift_payment_provider"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    donation_id: int = Field(foreign_key="donation.id", unique=True)
+    provider: str = Field(max_length=20)
+    reference: str = Field(max_length=120, unique=True)  # SL-XXXX-XXXX or a Checkout Session id
+    payer_name: str = Field(max_length=60)
+    contact: str = Field(default="", max_length=120)  # email or mobile; private
+    status: str = Field(default="awaiting", max_length=20, index=True)
+    hold_until: datetime | None = None
+    confirmed_at: datetime | None = None
+    confirmed_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=now)
+
+
+class GiftReceipt(SQLModel, table=True):
+    """A confirmed gift's 捐赠收据, rendered once (by a job, after the commit) and kept, so
+    a later download is the very document first issued."""
+
+    __tablename__ = "gift_receipt"
+    id: int | None = Field(default=None, primary_key=True)
+    donation_id: int = Field(foreign_key="donation.id", unique=True)
+    number: str = Field(max_length=30, unique=True)  # SL-2026-000481
+    pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=now)
+
+
+class PaymentEventRecord(SQLModel, table=True):
+    """Every authentic provider event, by its id: UNIQUE, so each is acted on at most once
+    however often the provider delivers it."""
+
+    __tablename__ = "payment_event"
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    event_id: str = Field(max_length=120, unique=True)
+    source_type: str = Field(max_length=80)
+    gift_id: int | None = None
+    outcome: str = Field(default="", max_length=40)
+    received_at: datetime = Field(default_factory=now)

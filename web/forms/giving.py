@@ -1,0 +1,25 @@
+"""Forms of the giving pages (Flask-WTF: each carries a CSRF token)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class GiveForm(FlaskForm):
+    # Typed in yuan, parsed by Money in the view (never a float); absent for a whole need.
+    amount = StringField(_l("捐赠金额（元）"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=60)])
+    contact = StringField(_l("手机号或电子邮箱"), validators=[Optional(), Length(max=120)])
+    show_name = BooleanField(_l("公开我的姓名（否则显示为 张**）"))
+
+
+class StatementForm(FlaskForm):
+    statement = FileField(_l("银行对账单（CSV 或 XLSX）"),
+                          validators=[FileRequired(_l("请选择对账单文件"))])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: only the CSRF token of a one-click confirmation."""

@@ -1,0 +1,80 @@
+"""Platform finance staff: the bank transfers still awaited, one-click confirmation of each,
+and the bank statement upload that proposes which line paid which gift."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.errors import NotFound, UserError
+from donors.giving import awaiting_payments, confirm_payment, expected_payments
+from donors.giving_models import GiftPayment
+from donors.models import Donation
+from donors.statements import reconcile_file
+from needs.models import Need
+from web.db import db_session
+from web.forms.giving import ConfirmForm, StatementForm
+from web.permissions import requires
+
+bp = Blueprint("payments", __name__, url_prefix="/staff/payments")
+
+
+def _load_payment(payment_id: int) -> GiftPayment:
+    payment = db_session().get(GiftPayment, payment_id)
+    if payment is None:
+        raise NotFound("找不到这笔捐赠")
+    return payment
+
+
+def _rows(payments):
+    db = db_session()
+    rows = []
+    for payment in payments:
+        donation = db.get(Donation, payment.donation_id)
+        rows.append((payment, donation, db.get(Need, donation.need_id)))
+    return rows
+
+
+@bp.get("/")
+@requires("payment.confirm")
+def index():
+    db = db_session()
+    late = db.exec(select(func.count(GiftPayment.id)).where(GiftPayment.status == "late")).one()
+    return render_template("giving/staff_payments.html",
+                           rows=_rows(awaiting_payments(db)), late=late,
+                           confirm_form=ConfirmForm(), statement_form=StatementForm())
+
+
+@bp.post("/<int:payment_id>/confirm")
+@requires("payment.confirm", load=lambda payment_id: _load_payment(payment_id))
+def confirm(payment_id: int, target: GiftPayment):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise UserError("表单已过期，请刷新后重试")
+    outcome = confirm_payment(db_session(), target, actor_id=current_user.id)
+    if outcome == "confirmed":
+        flash(gettext("已确认到账：%(reference)s", reference=target.reference))
+    else:
+        flash(gettext("%(reference)s 到账时该心愿已由他人认领：已记为待退款",
+                      reference=target.reference))
+    return redirect(url_for("payments.index"), code=303)
+
+
+@bp.post("/statement")
+@requires("payment.confirm")
+def statement():
+    db = db_session()
+    form = StatementForm()
+    result = None
+    if form.validate_on_submit():
+        upload = form.statement.data
+        try:
+            result = reconcile_file(upload.read(), upload.filename or "", expected_payments(db))
+        except UserError as exc:
+            form.statement.errors.append(exc.message(str(get_locale())))
+    status = 200 if result is not None else 422
+    by_id = {p.id: (p, d, n) for p, d, n in _rows(awaiting_payments(db))}
+    return render_template("giving/statement.html", form=form, result=result, by_id=by_id,
+                           confirm_form=ConfirmForm()), status
