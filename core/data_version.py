@@ -57,6 +57,7 @@ MONEY_WRITES = frozenset({
     ("INSERT", "donor"), ("INSERT", "allocation"), ("UPDATE", "allocation.status"),
     ("UPDATE", "allocation.ledger_seq"), ("INSERT", "disbursement"),
     ("UPDATE", "milestone.done_at"), ("INSERT", "audit_log"),
+    ("INSERT", "ledger_tree_node"),  # the transparency log grows with every append
 })
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
