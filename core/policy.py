@@ -60,6 +60,8 @@ POLICY: dict[str, dict[str, str]] = {
     "programme.manage": {"admin": ANYWHERE},
     "audit.view": {"admin": ANYWHERE},
     "membership.grant": {"admin": ANYWHERE},
+    # ---- h8a
+    "mail.view_outbox": {"admin": ANYWHERE},
 }
 
 

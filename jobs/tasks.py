@@ -31,3 +31,11 @@ def reconcile_ledger(database_url: str | None = None) -> dict:
         alarm.critical("ledger check failed: %s", result["mismatch"] or str(verdict),
                        extra={"check": "ledger", "result": result})
     return result
+
+
+def send_mail(to: str, subject: str, text: str, database_url: str | None = None) -> None:
+    """One message through core.mail (SMTP or the development outbox). Deferred through
+    the outbox, so a rolled-back request sends nothing."""
+    from core import mail
+
+    mail.send(to, subject, text)
