@@ -101,6 +101,8 @@ def reject(id: int, target: OnboardingApplication):  # noqa: A002
         try:
             onboarding.reject(db_session(), target.id, current_user.id, form.reason.data)
         except UserError as exc:
+            if target.status != "pending":
+                return _application_page(target, errors=[_shown(exc)], status=409)
             form.reason.errors = [*form.reason.errors, _shown(exc)]
         else:
             return redirect(url_for("admin.applications"), code=303)
