@@ -21,10 +21,10 @@ class RejectForm(FlaskForm):
 
 class GrantForm(FlaskForm):
     role = SelectField(_l("角色"), choices=[(r, r) for r in ROLES])
-    organisation_id = SelectField(_l("机构"), choices=[], validate_choice=True)
-    enterprise_id = SelectField(_l("企业"), choices=[], validate_choice=True)
-    fund_id = SelectField(_l("社区基金"), choices=[], validate_choice=True)
-    region = SelectField(_l("审核地区（市或县）"), choices=[], validate_choice=True)
+    organisation_id = SelectField(_l("机构"), choices=[], default="")
+    enterprise_id = SelectField(_l("企业"), choices=[], default="")
+    fund_id = SelectField(_l("社区基金"), choices=[], default="")
+    region = SelectField(_l("审核地区（市或县）"), choices=[], default="")
 
     def __init__(self, *args, organisations=(), enterprises=(), funds=(), **kwargs):
         super().__init__(*args, **kwargs)
