@@ -33,6 +33,7 @@ from demo.data import (
     Y,
 )
 from demo.evidence import add_demo_evidence
+from demo.h8a_data import demo_logins
 from donors import services as donors
 from funds import services as funds
 from needs import funding
@@ -420,4 +421,5 @@ STEPS = (
     gifts_to_funds,
     awaiting_verification,
     evidence_photos,
+    demo_logins,
 )
