@@ -28,6 +28,8 @@ class GrantForm(FlaskForm):
 
     def __init__(self, *args, organisations=(), enterprises=(), funds=(), **kwargs):
         super().__init__(*args, **kwargs)
+        from needs.vocabulary import label
+        self.role.choices = [(r, label("role", r)) for r in ROLES]
         none = [("", "—")]
         self.organisation_id.choices = none + [(str(o.id), o.name) for o in organisations]
         self.enterprise_id.choices = none + [(str(e.id), e.name) for e in enterprises]
