@@ -141,3 +141,23 @@ def test_ids_beyond_64_bits_are_a_404_not_a_500(clean_url):
                 "/admin/applications/99999999999999999999"):
         assert client.get(url).status_code == 404, url
     assert client.get("/disclosure/evidence/9223372036854775807").status_code == 404
+
+
+def test_new_pages_carry_the_security_headers_and_forms_their_csrf_token(clean_url):
+    _admin_id, client = _admin_client(clean_url)
+    app = client.application
+    app.config["WTF_CSRF_ENABLED"] = True
+    for url in ("/admin/applications", "/admin/audit", "/admin/users", "/onboarding/apply",
+                "/account/reset"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        body = response.get_data(as_text=True)
+        if "<form method=\"post\"" in body:
+            assert 'name="csrf_token"' in body, url
+    user_id = make_user(clean_url, "v@b.cn")
+    refused = client.post(f"/admin/users/{user_id}/grant", data={"role": "donor"})
+    assert refused.status_code == 400 and _roles(clean_url, user_id) == []
