@@ -25,6 +25,7 @@ from donors.applications import OnboardingApplication
 from donors.models import Enterprise
 from funds.models import CommunityFund
 from needs.models import Organisation
+from web.converters import MAX_ID
 from web.db import db_session
 from web.forms.admin import AuditFilterForm, DecisionForm, GrantForm, RejectForm
 from web.permissions import requires
@@ -115,7 +116,7 @@ def users():
     q = (request.args.get("q") or "").strip()[:100]
     query = select(User).order_by(User.id).limit(USERS_PAGE + 1)
     after = request.args.get("after", type=int)
-    if after is not None and 0 <= after < 2**63:
+    if after is not None and 0 <= after <= MAX_ID:
         query = query.where(User.id > after)
     if q:
         query = query.where(User.email.contains(q, autoescape=True)
@@ -195,7 +196,7 @@ def revoke(id: int, membership_id: int, target: User):  # noqa: A002
 def audit():
     form = AuditFilterForm(request.args)
     before = request.args.get("before", type=int)
-    if before is not None and not 0 < before < 2**63:
+    if before is not None and not 0 < before <= MAX_ID:
         before = None
     if request.args and not form.validate():
         return render_template("admin/audit.html", form=form, rows=[], next_before=None,

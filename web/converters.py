@@ -1,11 +1,12 @@
-"""URL converters. Every `<int:...>` route takes ids that fit the database's BIGINT: a
-larger number in a URL is a 404 at routing, never an overflow (a 500) in the query."""
+"""URL converters. Every `<int:...>` route takes ids that fit the database's id columns
+(INTEGER: 32 bits on PostgreSQL): a larger number in a URL is a 404 at routing, never an
+overflow (a 500) in the query."""
 from __future__ import annotations
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER, the type of every id column
 
 
 class BoundedIntConverter(IntegerConverter):

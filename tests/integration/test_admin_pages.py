@@ -137,10 +137,13 @@ def test_ids_beyond_64_bits_are_a_404_not_a_500(clean_url):
     _admin_id, client = _admin_client(clean_url)
     for url in ("/disclosure/evidence/99999999999999999999",
                 "/disclosure/evidence/9223372036854775808",
+                "/disclosure/evidence/2147483648",
                 "/admin/users/99999999999999999999",
                 "/admin/applications/99999999999999999999"):
         assert client.get(url).status_code == 404, url
-    assert client.get("/disclosure/evidence/9223372036854775807").status_code == 404
+    assert client.get("/disclosure/evidence/2147483647").status_code == 404
+    assert client.get("/admin/audit?before=99999999999999999999").status_code == 200
+    assert client.get("/admin/users?after=99999999999999999999").status_code == 200
 
 
 def test_new_pages_carry_the_security_headers_and_forms_their_csrf_token(clean_url):

@@ -7,6 +7,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.users import ROLES
+from web.converters import MAX_ID
 from web.forms.onboarding import region_choices
 
 
@@ -42,7 +43,7 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET search form: it changes nothing
 
     actor = IntegerField(_l("操作人编号"), validators=[Optional(),
-                                                  NumberRange(min=1, max=2**63 - 1)])
+                                                  NumberRange(min=1, max=MAX_ID)])
     action = StringField(_l("操作"), validators=[Optional(), Length(max=60)])
     target = StringField(_l("对象"), validators=[Optional(), Length(max=80)])
     since = DateField(_l("起始日期"), validators=[Optional()])
