@@ -143,3 +143,20 @@ def grant(session: Session, user: User, role: str, *, actor_id: int | None = Non
     record(session, "membership.grant", f"user:{user.id}", actor_id=actor_id, role=role,
            **{k: v for k, v in scope.items() if v is not None})
     return membership
+
+
+def revoke(session: Session, membership_id: int, *, actor_id: int) -> Membership:
+    """Remove one membership. An admin cannot remove their own admin role, so the platform
+    never loses its last way in by a slip."""
+    membership = session.get(Membership, membership_id)
+    if membership is None:
+        raise UserError("找不到这个角色")
+    if membership.role == "admin" and membership.user_id == actor_id:
+        raise UserError("不能撤销自己的管理员角色")
+    session.delete(membership)
+    session.flush()
+    record(session, "membership.revoke", f"user:{membership.user_id}", actor_id=actor_id,
+           role=membership.role, **{k: getattr(membership, k) for k in
+                                    ("organisation_id", "enterprise_id", "fund_id", "region")
+                                    if getattr(membership, k) is not None})
+    return membership

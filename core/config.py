@@ -27,6 +27,9 @@ class Settings:
     stripe_api_base: str | None = None
     default_locale: str = "zh_CN"
     upload_dir: Path = INSTANCE_DIR / "uploads"
+    # The address links in mail point at (reset, invitations): never the request's Host
+    # header, which a client chooses.
+    site_url: str = "http://127.0.0.1:5000"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> Settings:
@@ -46,6 +49,7 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             default_locale=_locale(env.get("SHANLIAN_LOCALE")),
             upload_dir=Path(env.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads"),
+            site_url=(env.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         )
 
 

@@ -6,6 +6,7 @@ import core.audit  # noqa: F401
 import core.data_version  # noqa: F401
 import core.outbox  # noqa: F401
 import core.users  # noqa: F401
+import donors.applications  # noqa: F401
 import donors.giving_models  # noqa: F401
 import donors.match_models  # noqa: F401
 import donors.models  # noqa: F401

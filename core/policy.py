@@ -68,6 +68,8 @@ POLICY: dict[str, dict[str, str]] = {
     "grant.review": {"fund_manager": FUND},
     # ---- h9: platform finance (bank transfers, statements, refunds)
     "payment.confirm": {"admin": ANYWHERE},
+    # ---- h8a
+    "mail.view_outbox": {"admin": ANYWHERE},
 }
 
 

@@ -34,6 +34,7 @@ from demo.data import (
     Y,
 )
 from demo.evidence import add_demo_evidence
+from demo.h8a_data import demo_logins
 from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
 from donors import services as donors
@@ -443,4 +444,5 @@ STEPS = (
     evidence_photos,
     matching_demo,
     charity_side,
+    demo_logins,
 )

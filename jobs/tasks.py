@@ -94,3 +94,9 @@ def release_expired_holds(database_url: str | None = None) -> int:
     """The scheduled job (jobs/cron.py, every minute): lift lapsed holds on wishes."""
     with unit_of_work(get_engine(database_url)) as session:
         return release_expired(session)
+def send_mail(to: str, subject: str, text: str, database_url: str | None = None) -> None:
+    """One message through core.mail (SMTP or the development outbox). Deferred through
+    the outbox, so a rolled-back request sends nothing."""
+    from core import mail
+
+    mail.send(to, subject, text)

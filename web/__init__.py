@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     page_cache.init_app(app)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from web import permissions, security
+    from web import converters, permissions, security
+    converters.init_app(app)
     security.init_app(app)
     permissions.init_app(app)
 
@@ -79,14 +80,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     fragments.init_app(app)
 
     from web.accounts import bp as accounts_bp
+    from web.admin import bp as admin_bp
     from web.api import bp as api_bp
     from web.charity import bp as charity_bp
+    from web.dev_mail import bp as dev_mail_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.giving import bp as give_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
     from web.matching_pages import enterprise_bp, fund_bp, runs_bp
+    from web.onboarding import bp as onboarding_bp
     from web.payments_admin import bp as payments_bp
     from web.public import bp as public_bp
     from web.stripe_webhook import bp as stripe_bp
@@ -96,6 +100,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(charity_bp)
     app.register_blueprint(verification_bp)
+    app.register_blueprint(onboarding_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(dev_mail_bp)
     app.register_blueprint(disclosure_bp)
     app.register_blueprint(need_pages_bp)
     app.register_blueprint(health_bp)

@@ -26,7 +26,10 @@ SKIP_ENDPOINTS = {"static", "api.unknown",  # api.unknown: the API's catch-all 4
                   # checked for personal data in tests/integration/test_giving_offline.py
                   # and test_match_offers.py.
                   "give.gift", "give.receipt_download", "give.receipt_public",
-                  "give.match_offer", "give.match_meter"}
+                  "give.match_offer", "give.match_meter",
+                  # Token links answer only a signed token the crawl cannot make; their pages
+                  # are tested in test_password_reset.py and test_invitations.py.
+                  "accounts.reset_password", "accounts.accept_invitation"}
 # Routes whose parameters are in the query string (the rest are in the path).
 QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
            "transparency.consistency_proof": "?from=1&to=1"}

@@ -21,3 +21,13 @@ class SignUpForm(FlaskForm):
                                                   Length(max=200)])
     password = PasswordField(_l("密码（至少 10 个字符）"),
                              validators=[DataRequired(_l("请填写密码")), Length(max=200)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("电子邮箱"), validators=[DataRequired(_l("请填写电子邮箱")),
+                                                  Length(max=200)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码（至少 10 个字符）"),
+                             validators=[DataRequired(_l("请填写密码")), Length(max=200)])
