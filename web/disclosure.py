@@ -30,24 +30,15 @@ from readside import exports as export_rows
 from readside import need_page as need_pages
 from readside.ledger_totals import ledger_head
 from web import charts, exports
+from web.converters import is_code, query_int, query_page
 from web.db import db_session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
 
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
-
-def _int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | None:
-    try:
-        value = int(request.args.get(name, ""))
-    except ValueError:
-        return default
-    return value if value >= minimum else default
-
-
 def _code(code: str) -> str:
-    if not CODE.match(code):
+    """A code embedded in a longer path segment (exports: fund-<code>)."""
+    if not is_code(code):
         raise NotFound("找不到 %(code)s", code=code[:40])
     return code
 
@@ -70,7 +61,7 @@ def qr_svg(url: str, scale: int = 4) -> Markup:
 
 KIND_NAMES = {
     "donation": lazy_gettext("捐赠"), "pledge_payment": lazy_gettext("企业认捐到账"),
-    "allocation": lazy_gettext("企业配捐"), "grant": lazy_gettext("基金拨款"),
+    "allocation": lazy_gettext("企业资助"), "grant": lazy_gettext("基金拨款"),
     "disbursement": lazy_gettext("拨付"), "refund": lazy_gettext("退款"),
     "reversal": lazy_gettext("冲正"),
 }
@@ -120,7 +111,7 @@ def ledger_view():
     kind = request.args.get("kind") or None
     if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
         kind = None
-    page = ledger_pages.ledger_page(db_session(), before=_int_arg("before"), kind=kind)
+    page = ledger_pages.ledger_page(db_session(), before=query_int("before"), kind=kind)
     return render_template("disclosure/ledger.html", page=page)
 
 
@@ -143,23 +134,23 @@ def verify():
     return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
 
 
-@bp.get("/needs/<code>")
+@bp.get("/needs/<code:code>")
 def need_page(code: str):
-    view = need_pages.need_disclosure(db_session(), _code(code), before=_int_arg("before"))
+    view = need_pages.need_disclosure(db_session(), _code(code), before=query_int("before"))
     return render_template("disclosure/need.html", view=view)
 
 
 @bp.get("/funds")
 def funds():
-    page = _int_arg("page", 1)
+    page = query_page()
     rows, total = entities.funds_list(db_session(), page=page)
     return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
                            per_page=ledger_pages.PER_PAGE)
 
 
-@bp.get("/funds/<code>")
+@bp.get("/funds/<code:code>")
 def fund(code: str):
-    view = entities.fund_page(db_session(), _code(code), before=_int_arg("before"))
+    view = entities.fund_page(db_session(), _code(code), before=query_int("before"))
     return render_template("disclosure/fund.html", view=view)
 
 
@@ -169,17 +160,17 @@ def enterprises():
                            rows=entities.enterprises_list(db_session()))
 
 
-@bp.get("/enterprises/<code>")
+@bp.get("/enterprises/<code:code>")
 def enterprise(code: str):
-    view = entities.enterprise_page(db_session(), _code(code), before=_int_arg("before"),
-                                   page=_int_arg("page", 1))
-    return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
+    view = entities.enterprise_page(db_session(), _code(code), before=query_int("before"),
+                                   page=query_page())
+    return render_template("disclosure/enterprise.html", view=view, page=query_page(),
                            per_page=ledger_pages.PER_PAGE)
 
 
-@bp.get("/programmes/<code>")
+@bp.get("/programmes/<code:code>")
 def programme(code: str):
-    page = _int_arg("page", 1)
+    page = query_page()
     view = entities.programme_page(db_session(), _code(code), page=page)
     return render_template("disclosure/programme.html", view=view, page=page,
                            per_page=ledger_pages.PER_PAGE)
@@ -212,7 +203,8 @@ def _export_source(db, what: str):
 def export(what: str, fmt: str):
     if fmt == "xlsx":
         stem, columns, rows = _export_source(db_session(), what)
-        data = exports.xlsx_bytes(stem, columns, rows)
+        data = exports.xlsx_bytes(stem, exports.headers_for_people(columns),
+                                  exports.rows_for_people(columns, rows))
         return Response(data, mimetype=exports.XLSX_TYPE, headers={
             "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
     _export_source(db_session(), what)  # refuse unknown names before streaming starts
@@ -221,24 +213,35 @@ def export(what: str, fmt: str):
     def lines():
         with unit_of_work(engine) as db:
             _stem, columns, rows = _export_source(db, what)
-            yield from exports.csv_lines(columns, rows)
+            yield from exports.csv_lines(exports.headers_for_people(columns),
+                                         exports.rows_for_people(columns, rows))
 
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(lines()), content_type=exports.CSV_TYPE,
                     headers={"Content-Disposition": f"attachment; filename=shanlian-{what}.csv"})
 
 
-@bp.get("/evidence/<int:id>")
+@bp.get("/evidence/<id:id>")
 def evidence(id: int):  # noqa: A002 — the URL's name for it
     row, path = evidence_service.evidence_file(
         db_session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
-    response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
+    # Revalidated on every use (ETag / Last-Modified): a withdrawn photo must stop showing,
+    # so it may not sit in a cache for a year.
+    response = send_file(path, mimetype=row.content_type, max_age=0, conditional=True,
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
+    response.cache_control.no_cache = True
+    response.cache_control.public = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@pages.get("/needs/<code>/card")
+@pages.get("/needs/<code:code>/card")
 def need_card(code: str):
     view = need_pages.need_view(db_session(), _code(code))
     return render_template("need_card.html", view=view,
-                           page_url=url_for("public.need", code=view.need.code, _external=True))
+                           page_url=site_url("public.need", code=view.need.code))
+
+
+@bp.app_template_global()
+def site_url(endpoint: str, **values) -> str:
+    """An absolute link on the configured SITE_URL; the request's Host header is not trusted."""
+    return current_app.config["SHANLIAN"].site_url + url_for(endpoint, **values)
