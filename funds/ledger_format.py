@@ -43,6 +43,7 @@ class ChainChecker:
     def __init__(self) -> None:
         self.count = 0
         self.prev_hash = GENESIS
+        self.prev_at = ""  # ISO 8601 UTC with Z: such strings sort as the times do
         self.verdict: Verdict | None = None
 
     def feed(self, txn: dict) -> bool:
@@ -55,6 +56,8 @@ class ChainChecker:
             problem = "prev does not equal the previous transaction's hash"
         elif txn.get("hash") != txn_hash(txn):
             problem = "hash does not match the transaction's contents"
+        elif not isinstance(txn.get("at"), str) or txn["at"] < self.prev_at:
+            problem = "at is earlier than the previous transaction's (time went backwards)"
         else:
             postings = txn.get("postings")
             if not isinstance(postings, list) or len(postings) < 2:
@@ -69,6 +72,7 @@ class ChainChecker:
             return False
         self.count += 1
         self.prev_hash = txn["hash"]
+        self.prev_at = txn["at"]
         return True
 
     def result(self) -> Verdict:
