@@ -199,11 +199,15 @@ def _export_source(db, what: str):
     raise NotFound("没有名为 %(name)s 的导出", name=what[:40])
 
 
+def _is_ledger(what: str) -> bool:
+    return what == "ledger" or what.startswith("fund-")
+
+
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
 def export(what: str, fmt: str):
     if fmt == "xlsx":
         stem, columns, rows = _export_source(db_session(), what)
-        data = exports.xlsx_bytes(stem, exports.headers_for_people(columns),
+        data = exports.xlsx_bytes(stem, exports.headers_for_people(columns, _is_ledger(what)),
                                   exports.rows_for_people(columns, rows))
         return Response(data, mimetype=exports.XLSX_TYPE, headers={
             "Content-Disposition": f"attachment; filename=shanlian-{stem}.xlsx"})
@@ -213,7 +217,7 @@ def export(what: str, fmt: str):
     def lines():
         with unit_of_work(engine) as db:
             _stem, columns, rows = _export_source(db, what)
-            yield from exports.csv_lines(exports.headers_for_people(columns),
+            yield from exports.csv_lines(exports.headers_for_people(columns, _is_ledger(what)),
                                          exports.rows_for_people(columns, rows))
 
     return Response(stream_with_context(lines()), content_type=exports.CSV_TYPE,

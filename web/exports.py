@@ -41,6 +41,8 @@ HEADERS = {
     "need_disbursed_share_fen": lazy_gettext("其中已拨付（分）"),
     "ledger_seq": lazy_gettext("账本交易号"),
 }
+# A name that means something else in the ledger's rows (a posting's amount, not a target).
+LEDGER_HEADERS = {"amount_fen": lazy_gettext("金额（分）")}
 YUAN_SUFFIX = lazy_gettext("（元）")
 
 
@@ -48,11 +50,12 @@ def _is_fen(column: str) -> bool:
     return column.endswith("_fen")
 
 
-def headers_for_people(columns: Sequence[str]) -> list[str]:
+def headers_for_people(columns: Sequence[str], ledger: bool = False) -> list[str]:
     """Localized headers; each fen column is followed by its yuan column."""
     out = []
+    names = {**HEADERS, **LEDGER_HEADERS} if ledger else HEADERS
     for column in columns:
-        header = str(HEADERS.get(column, column))
+        header = str(names.get(column, column))
         out.append(header)
         if _is_fen(column):
             out.append(header.replace(gettext("（分）"), "") + str(YUAN_SUFFIX))
