@@ -366,3 +366,35 @@ def test_every_page_in_english_has_no_cjk_outside_proper_names(client, demo_url)
         if found:
             leaks[url] = found[:5]
     assert not leaks, leaks
+
+
+# ---- 2. and 7. The 3-month rule, with a frozen clock, for every kind of need --------------
+
+@pytest.mark.parametrize("kind,applies", [("wish", False), ("microgrant", False),
+                                          ("project", True), ("sponsorship", True)])
+def test_the_overdue_rule_for_every_kind_of_need(demo_url, kind, applies):
+    """Projects and school-year sponsorships disclose every 3 months; a 微心愿 or a paid-out
+    小急难 is a one-off gift and is never flagged, however long ago it was funded. The SQL
+    list agrees with the Python rule at every moment."""
+    from datetime import timedelta
+
+    from core import clock
+    from readside import rules
+
+    with unit_of_work(get_engine(demo_url)) as s:
+        funded = [n for n in s.exec(select(Need).where(Need.kind == kind, Need.funded > 0,
+                                                       Need.state.in_(PUBLIC_STATES))).all()]
+        assert funded, kind
+        for need in funded:
+            base = aware(need.last_disclosed_at or need.verified_at)
+            for moment in (base + timedelta(days=1), rules.add_months(base, 3)
+                           + timedelta(days=1), base + timedelta(days=400)):
+                with clock.frozen(moment):
+                    status = rules.disclosure_status(need)
+                    listed = {n.id for n in rules.overdue_needs(s, limit=1000)[0]}
+                    expected = (applies and rules.rule_applies(need)
+                                and moment > rules.add_months(base, 3))
+                    assert status.overdue is expected, (need.code, moment)
+                    assert (need.id in listed) is expected, (need.code, moment)
+        if applies:  # the rule really bites for this kind somewhere in the demo
+            assert any(rules.rule_applies(n) for n in funded), kind
