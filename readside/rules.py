@@ -33,8 +33,8 @@ def _start(need: Need) -> datetime | None:
 
 def rule_applies(need: Need) -> bool:
     start = _start(need)
-    return (need.kind in DISCLOSING_KINDS and need.state in ACTIVE_STATES and need.funded > 0 and need.deadline is not None
-            and start is not None
+    return (need.kind in DISCLOSING_KINDS and need.state in ACTIVE_STATES and need.funded > 0
+            and need.deadline is not None and start is not None
             and need.deadline > add_months(start.date(), LONG_PROJECT_MONTHS))
 
 
@@ -64,7 +64,8 @@ def _long_project_sql(session: Session):
 def _overdue_where(session: Session, at: datetime):
     threshold = add_months(aware(at), -DISCLOSE_EVERY_MONTHS)
     base = func.coalesce(Need.last_disclosed_at, Need.verified_at, Need.posted_at)
-    return and_(Need.kind.in_(DISCLOSING_KINDS), Need.state.in_(ACTIVE_STATES), Need.funded > 0, Need.deadline.is_not(None),
+    return and_(Need.kind.in_(DISCLOSING_KINDS), Need.state.in_(ACTIVE_STATES), Need.funded > 0,
+                Need.deadline.is_not(None),
                 _long_project_sql(session), base < threshold), base
 
 
