@@ -27,9 +27,10 @@ class Settings:
     stripe_api_base: str | None = None
     default_locale: str = "zh_CN"
     upload_dir: Path = INSTANCE_DIR / "uploads"
-    # The address links in mail point at (reset, invitations): never the request's Host
-    # header, which a client chooses.
+    # Absolute links (wish card, QR codes) are built on this, never on the Host header.
     site_url: str = "http://127.0.0.1:5000"
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0 = none).
+    proxy_fix: int = 0
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> Settings:
@@ -49,7 +50,8 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             default_locale=_locale(env.get("SHANLIAN_LOCALE")),
             upload_dir=Path(env.get("UPLOAD_DIR") or INSTANCE_DIR / "uploads"),
-            site_url=(env.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            site_url=_site_url(env.get("SITE_URL")),
+            proxy_fix=_proxy_count(env.get("PROXY_FIX")),
         )
 
 
@@ -65,3 +67,22 @@ def _locale(value: str | None) -> str:
     if normal.lower().startswith("zh"):
         return "zh_CN"
     raise ValueError(f"SHANLIAN_LOCALE={value!r}: use one of {', '.join(LOCALES)}")
+
+
+def _site_url(value: str | None) -> str:
+    """SITE_URL: the public origin, e.g. https://shanlian.example (no path, no trailing /)."""
+    if not value:
+        return Settings.site_url
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or "/" in url.split("://", 1)[1]:
+        raise ValueError(f"SITE_URL={value!r}: use an origin such as https://shanlian.example")
+    return url
+
+
+def _proxy_count(value: str | None) -> int:
+    """PROXY_FIX: the number of trusted proxies in front of the app (0 or unset: none)."""
+    if not value:
+        return 0
+    if not value.strip().isascii() or not value.strip().isdigit() or int(value) > 5:
+        raise ValueError(f"PROXY_FIX={value!r}: use the number of proxies, 0 to 5")
+    return int(value)

@@ -19,6 +19,7 @@ def load(session: Session) -> bool:
     try:
         for step in STEPS:
             step(demo)
+        demo.check_ended_in_the_past()
     finally:
         clock.set_now(None)
     return True

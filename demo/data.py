@@ -3,7 +3,8 @@ figures, synthetic people."""
 from datetime import UTC, datetime
 
 Y = 100  # fen per yuan
-START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # the tables' dates are written from here …
+DEMO_DAYS = 204  # … and the history lasts at most this long (checked when it is loaded)
 BINZHOU = "山东省/滨州市"
 WEIFANG = "山东省/潍坊市"
 HEPU = "广西壮族自治区/北海市/合浦县"

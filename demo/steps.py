@@ -18,6 +18,7 @@ from demo.data import (
     CANTEENS,
     CHILD_NAMES,
     COMMUNITY_NAMES,
+    DEMO_DAYS,
     DONOR_NAMES,
     ENTERPRISES,
     FAMILY_NAMES,
@@ -37,6 +38,7 @@ from demo.evidence import add_demo_evidence
 from demo.h8a_data import demo_logins
 from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
+from demo.h15_progress import progress_reports
 from donors import services as donors
 from funds import services as funds
 from needs import funding, transfers
@@ -45,13 +47,25 @@ from needs.grant_rules import approvals_needed
 
 
 class Demo:
-    """Steps a clock forward so the ledger reads like months of real activity."""
+    """Steps a clock forward so the ledger reads like months of real activity. The history is
+    written as if it began at START and is moved, by whole days, so that it ends before the
+    moment the demo is loaded (core.clock): nothing on the site lies in the future."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.moment = START
+        self.ends = clock.now()
+        self.shift = timedelta(days=(self.ends - timedelta(days=DEMO_DAYS) - START).days)
+        self.moment = START + self.shift
         self.rng = random.Random(20261124)
         self.made = SimpleNamespace()  # what the steps have created, by name
+
+    def on(self, day: date) -> date:
+        """A date of the tables (deadlines, milestones), moved with the history."""
+        return day + self.shift
+
+    def check_ended_in_the_past(self) -> None:
+        if self.moment > self.ends:
+            raise RuntimeError(f"the demo's history runs past {self.ends}: raise DEMO_DAYS")
 
     def tick(self, minutes: int = 37) -> None:
         self.moment += timedelta(minutes=minutes)
@@ -233,7 +247,7 @@ def yimi_projects(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_bz, d.verifier, kind="project", title=f"{county}{title}", amount=yuan * Y,
             category=category, region=f"{BINZHOU}/{county}", urgency=urgency,
-            people=people_helped, deadline=date(2027, 6, 30), programme=d.prog["yimi"],
+            people=people_helped, deadline=demo.on(date(2027, 6, 30)), programme=d.prog["yimi"],
             story=f"“一米阳光”民生定向捐助{category}类项目：{title}，惠及{people_helped}人。")
         pledge = d.elder_pledge if category == "助老" else d.yimi_pledge
         if category in ("助学", "助困", "助老"):
@@ -258,7 +272,7 @@ def cixin_sponsorships(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_wf, d.verifier, kind="sponsorship", title=f"{child.pseudonym}的2026—2027学年助学金",
             amount=10_000 * Y, category="助学", region=f"{WEIFANG}/{county}",
-            urgency=4 if i % 2 else 3, deadline=date(2027, 8, 31), programme=d.prog["cixin"],
+            urgency=4 if i % 2 else 3, deadline=demo.on(date(2027, 8, 31)), programme=d.prog["cixin"],
             beneficiary=child,
             story="重点困境儿童，入学就读期间每学年1万元助学金，用于学费、住宿费和学习用品。")
         if i < 6:
@@ -282,7 +296,7 @@ def microgrants(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_qm if "齐明" in path else d.org_bz, d.verifier, kind="microgrant", title=title,
             amount=yuan * Y, category="助困" if urgency >= 4 else "社区",
-            region=f"{BINZHOU}/{path}", urgency=urgency, deadline=date(2026, 12, 31),
+            region=f"{BINZHOU}/{path}", urgency=urgency, deadline=demo.on(date(2026, 12, 31)),
             programme=d.prog["shequ"], story=f"{fund.name}小急难救助：{title}。")
         if i < 7:
             tick()
@@ -306,7 +320,7 @@ def anxin_relief(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_bz, d.verifier, kind="microgrant" if yuan <= 200_000 else "project", title=title,
             amount=yuan * Y, category="助困", region=f"{BINZHOU}/{county}", urgency=5,
-            people=4, deadline=date(2027, 3, 31), programme=d.prog["anxin"],
+            people=4, deadline=demo.on(date(2027, 3, 31)), programme=d.prog["anxin"],
             story=f"“安心”纾困基金救助：{title}，救助金额最高可达50万元。")
         if i < 2:
             tick()
@@ -321,7 +335,7 @@ def venture_projects(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_wf, d.verifier, kind="project", title=title, amount=yuan * Y, category=category,
             region=f"{WEIFANG}/{county}", urgency=2 + i % 2, people=50 + 10 * i,
-            deadline=date(2027, 12, 31), programme=d.prog["chuangtou"],
+            deadline=demo.on(date(2027, 12, 31)), programme=d.prog["chuangtou"],
             story=f"2025年市管社会组织公益慈善创投大赛入选项目：{title}。")
         tick()
         decided_grant(s, d.venture, need, yuan * Y, d.venture_managers)
@@ -341,11 +355,11 @@ def huanxin_homes(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_lc, d.verifier, kind="project", title=f"{child.pseudonym}家的焕新小天地",
             amount=20_000 * Y, category="助学", region=f"{HOUYING}/侯营村", urgency=4,
-            deadline=date(2027, 7, 5), programme=d.prog["huanxin"], beneficiary=child,
+            deadline=demo.on(date(2027, 7, 5)), programme=d.prog["huanxin"], beneficiary=child,
             story="设计团队根据孩子的年龄、兴趣量身定制改造方案，之后志愿者一年12次家庭陪伴："
                   "辅导作业、共读好书、趣味游戏。")
-        steps = [("居住空间改造", 14_000 * Y, date(2026, 9, 30))] + [
-            (f"第{k}次家庭陪伴", 500 * Y, date(2026, 8, 1) + timedelta(days=30 * k))
+        steps = [("居住空间改造", 14_000 * Y, demo.on(date(2026, 9, 30)))] + [
+            (f"第{k}次家庭陪伴", 500 * Y, demo.on(date(2026, 8, 1)) + timedelta(days=30 * k))
             for k in range(1, 13)]
         milestones = needs.add_milestones(s, need, steps)
         tick()
@@ -370,7 +384,7 @@ def elder_canteens(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_wf, d.verifier, kind="project", title=f"{community}助老食堂（幸福餐桌）",
             amount=yuan * Y, category="助老", region=f"{WEIFANG}/{county}/{town}/{community}",
-            urgency=3, people=80 + 20 * i, deadline=date(2027, 5, 31), programme=d.prog["canteen"],
+            urgency=3, people=80 + 20 * i, deadline=demo.on(date(2027, 5, 31)), programme=d.prog["canteen"],
             story="已备案的助老食堂，面向老年人口集中、助餐需求大的村（社区）。")
         for k in range(2 + i):
             tick()
@@ -387,7 +401,7 @@ def haisi_wishes(demo: Demo) -> None:
         need = demo.verified_need(
             d.org_hp, d.hepu_verifier, kind="wish", title=f"{child.pseudonym}的心愿：{wish}",
             amount=yuan * Y, category="助学", region=region, urgency=2 + i % 3,
-            deadline=date(2026, 12, 31), programme=d.prog["haisi"], beneficiary=child,
+            deadline=demo.on(date(2026, 12, 31)), programme=d.prog["haisi"], beneficiary=child,
             story=f"“海丝护童”微心愿：{child.pseudonym}想要{wish}。由儿童主任核实，整份认领。")
         if i % 3 == 0:
             tick()
@@ -445,4 +459,5 @@ STEPS = (
     matching_demo,
     charity_side,
     demo_logins,
+    progress_reports,
 )

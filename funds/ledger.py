@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from core.clock import iso_z, now
+from core.clock import aware, iso_z, now
 from core.db import is_postgres
 from core.errors import UserError
 from core.money import Money
@@ -67,10 +67,11 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
         raise LedgerError("交易必须有类型和对象")
     _lock_chain(session)
     last = session.execute(
-        select(LedgerTxn.seq, LedgerTxn.hash).order_by(LedgerTxn.seq.desc()).limit(1)
+        select(LedgerTxn.seq, LedgerTxn.hash, LedgerTxn.at).order_by(LedgerTxn.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    at = now().replace(microsecond=0)
+    # Times never go backwards in seq order (verifiers check it), even if a clock does.
+    at = max(now().replace(microsecond=0), aware(last[2])) if last else now().replace(microsecond=0)
     body = _as_dict(seq, at, kind, ref, memo, prev, checked)
     txn = LedgerTxn(seq=seq, at=at, kind=kind, ref=ref, memo=memo, prev=prev,
                     hash=txn_hash(body))

@@ -83,13 +83,13 @@ def parse_need_filter(args: Mapping[str, str],
     }
     urgency = arg("urgency")
     if urgency:
-        if urgency.isdigit() and 1 <= int(urgency) <= 5:
+        if urgency.isascii() and urgency.isdigit() and 1 <= int(urgency) <= 5:
             values["urgency"] = int(urgency)
         else:
             errors.append(UserError("紧急程度应为 1 到 5"))
     page = arg("page")
     if page:
-        if page.isdigit() and 1 <= int(page) <= MAX_PAGE:
+        if page.isascii() and page.isdigit() and len(page) <= 6 and 1 <= int(page) <= MAX_PAGE:
             values["page"] = int(page)
         else:
             errors.append(UserError("页码“%(page)s”无效", page=page[:20]))

@@ -26,6 +26,12 @@ class AccountLabel:
     endpoint: str | None = None  # the page that explains it
     code: str | None = None
 
+    @property
+    def type(self) -> str:
+        """The account's type (need, disbursed, donor …): templates word it in the page's
+        language around the name, which is data."""
+        return self.account.partition(":")[0]
+
 
 def label_accounts(session: Session, accounts: set[str]) -> dict[str, AccountLabel]:
     """Readable names for ledger accounts. Donors stay opaque (the ledger never names them);
@@ -41,7 +47,7 @@ def label_accounts(session: Session, accounts: set[str]) -> dict[str, AccountLab
                 Need.code.in_(codes), Need.state.in_(PUBLIC_STATES))).all():
             labels[f"need:{code}"] = AccountLabel(f"need:{code}", title, "need", code)
             labels[f"disbursed:{code}"] = AccountLabel(
-                f"disbursed:{code}", f"已拨付：{title}", "need", code)
+                f"disbursed:{code}", title, "need", code)  # shown as 已拨付：title
     if by_type["fund"]:
         for code, name in session.execute(select(CommunityFund.code, CommunityFund.name).where(
                 CommunityFund.code.in_(by_type["fund"]))).all():

@@ -37,6 +37,14 @@ class LedgerSummary:
         """Credited to needs (donations, pledge allocations, fund grants)."""
         return self._sum(0, types=("need",))
 
+    def to_needs_by_kind(self) -> list[tuple[str, int]]:
+        """What to_needs adds up, per transaction kind (donation, allocation, grant …)."""
+        totals: dict[str, int] = defaultdict(int)
+        for (_m, kind, account_type), (positive, _net) in self.cells.items():
+            if account_type == "need" and positive:
+                totals[kind] += positive
+        return sorted(totals.items(), key=lambda r: -r[1])
+
     @property
     def disbursed(self) -> int:
         return self._sum(1, types=("disbursed",))

@@ -14,6 +14,9 @@ from needs.models import ACTIVE_STATES, Need
 
 DISCLOSE_EVERY_MONTHS = 3  # 《慈善组织信息公开办法》: 至少每3个月公开一次项目实施情况
 LONG_PROJECT_MONTHS = 6  # … for projects whose implementation period exceeds 6 months
+# Only projects and school-year sponsorships are carried out over time. A 微心愿 or a 小急难
+# micro-grant is a one-off gift, done once paid out: the rule never applies to them.
+DISCLOSING_KINDS = ("project", "sponsorship")
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,8 @@ def _start(need: Need) -> datetime | None:
 
 def rule_applies(need: Need) -> bool:
     start = _start(need)
-    return (need.state in ACTIVE_STATES and need.funded > 0 and need.deadline is not None
-            and start is not None
+    return (need.kind in DISCLOSING_KINDS and need.state in ACTIVE_STATES and need.funded > 0
+            and need.deadline is not None and start is not None
             and need.deadline > add_months(start.date(), LONG_PROJECT_MONTHS))
 
 
@@ -61,7 +64,8 @@ def _long_project_sql(session: Session):
 def _overdue_where(session: Session, at: datetime):
     threshold = add_months(aware(at), -DISCLOSE_EVERY_MONTHS)
     base = func.coalesce(Need.last_disclosed_at, Need.verified_at, Need.posted_at)
-    return and_(Need.state.in_(ACTIVE_STATES), Need.funded > 0, Need.deadline.is_not(None),
+    return and_(Need.kind.in_(DISCLOSING_KINDS), Need.state.in_(ACTIVE_STATES), Need.funded > 0,
+                Need.deadline.is_not(None),
                 _long_project_sql(session), base < threshold), base
 
 

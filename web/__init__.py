@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import logs
 from core.config import DEV_SECRET_KEY, LOCALES, ROOT, Settings
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     _refuse_dev_secret(app, settings)
+    if settings.proxy_fix:  # trust X-Forwarded-For/-Proto only from the configured proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_fix,
+                                x_proto=settings.proxy_fix)
     logs.configure()
     request_log.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -78,6 +82,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web import filters, fragments
     filters.init_app(app)
     fragments.init_app(app)
+
+    from web import converters
+    converters.init_app(app)  # before the blueprints: their rules use <id:…> and <code:…>
 
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp

@@ -14,12 +14,16 @@ from markupsafe import Markup, escape
 from core.money import fmt
 
 PALETTE = ("#b3261e", "#1f5f8b", "#5b7f2a", "#8a5a00")  # contrast ≥ 3:1 on white
+FONT = 12  # every text is at least this many px: the SVG is drawn at its natural size
+AXIS_LABEL_PX = 64  # an axis label needs about this much room ("2026-06" at 12 px)
 _ids = itertools.count(1)
 
 
 def _svg_open(width: int, height: int, title: str, desc: str) -> tuple[str, str]:
     uid = f"chart{next(_ids)}"
+    # width/height in px: never scaled down (text stays readable); a wide chart scrolls in its box.
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" '
             f'role="img" aria-labelledby="{uid}-t {uid}-d" preserveAspectRatio="xMinYMin meet">'
             f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>')
     return uid, head
@@ -30,8 +34,8 @@ def _legend(series: Sequence[str], x: int, y: int) -> str:
     for i, name in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{x + 16}" y="{y}" font-size="12">{escape(name)}</text>')
-        x += 16 + 14 * len(name) + 24
+                     f'<text x="{x + 16}" y="{y}" font-size="{FONT}">{escape(name)}</text>')
+        x += 16 + (FONT + 2) * len(name) + 24
     return "".join(parts)
 
 
@@ -44,9 +48,9 @@ def _scale(value: int, top: int, span: int) -> int:
 
 def hbar_chart(title: str, rows: Sequence[tuple[str, Sequence[int]]], series: Sequence[str],
                *, desc: str = "", value_fmt: Callable[[int], str] = fmt,
-               width: int = 640) -> Markup:
+               width: int = 600, empty: str = "暂无数据") -> Markup:
     """Horizontal grouped bars: one group per row label, one bar per series."""
-    label_w, bar_h, gap = 170, 12, 10
+    label_w, bar_h, gap = 150, 14, 10
     group_h = bar_h * len(series) + gap
     height = 30 + group_h * max(1, len(rows)) + 10
     top = max((v for _l, values in rows for v in values), default=0)
@@ -56,25 +60,25 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, Sequence[int]]], series: Se
     y = 30
     for label, values in rows:
         svg += (f'<text x="{label_w - 6}" y="{y + bar_h * len(series) // 2 + 4}" '
-                f'text-anchor="end" font-size="12">{escape(_short(label, 12))}</text>')
+                f'text-anchor="end" font-size="{FONT}">{escape(_short(label, 12))}</text>')
         for i, value in enumerate(values):
             w = _scale(int(value), top, span)
             colour = PALETTE[i % len(PALETTE)]
-            text = f"{label} · {series[i]}：{value_fmt(int(value))}"
+            text = f"{label} · {series[i]} · {value_fmt(int(value))}"
             svg += (f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h - 2}" '
                     f'fill="{colour}"><title>{escape(text)}</title></rect>'
-                    f'<text x="{label_w + w + 4}" y="{y + bar_h - 3}" font-size="10">'
+                    f'<text x="{label_w + w + 4}" y="{y + bar_h - 3}" font-size="{FONT}">'
                     f'{escape(value_fmt(int(value)))}</text>')
             y += bar_h
         y += gap
     if not rows:
-        svg += f'<text x="{label_w}" y="50" font-size="12">{escape("暂无数据")}</text>'
+        svg += f'<text x="{label_w}" y="50" font-size="{FONT}">{escape(empty)}</text>'
     return Markup(svg + "</svg>")
 
 
 def column_chart(title: str, columns: Sequence[tuple[str, Sequence[int]]], series: Sequence[str],
                  *, desc: str = "", value_fmt: Callable[[int], str] = fmt,
-                 height: int = 240) -> Markup:
+                 height: int = 240, empty: str = "暂无数据") -> Markup:
     """Vertical grouped columns over time (e.g. months): raised vs disbursed."""
     left, bottom, top_pad, bar_w, gap = 80, 30, 30, 14, 14
     group_w = bar_w * len(series) + gap
@@ -84,23 +88,25 @@ def column_chart(title: str, columns: Sequence[tuple[str, Sequence[int]]], serie
     _uid, svg = _svg_open(width, height, title, desc or title)
     svg += _legend(series, left, 16)
     base = height - bottom
+    every = -(-AXIS_LABEL_PX // group_w)  # thin out the month labels so they never touch
     svg += (f'<line x1="{left - 4}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#4a4a4f"/>'
-            f'<text x="{left - 8}" y="{top_pad + 10}" text-anchor="end" font-size="10">'
+            f'<text x="{left - 8}" y="{top_pad + 10}" text-anchor="end" font-size="{FONT}">'
             f'{escape(value_fmt(top))}</text>'
-            f'<text x="{left - 8}" y="{base}" text-anchor="end" font-size="10">0</text>')
+            f'<text x="{left - 8}" y="{base}" text-anchor="end" font-size="{FONT}">0</text>')
     x = left
-    for label, values in columns:
+    for index, (label, values) in enumerate(columns):
         for i, value in enumerate(values):
             h = _scale(int(value), top, plot_h)
             colour = PALETTE[i % len(PALETTE)]
-            text = f"{label} · {series[i]}：{value_fmt(int(value))}"
+            text = f"{label} · {series[i]} · {value_fmt(int(value))}"
             svg += (f'<rect x="{x + i * bar_w}" y="{base - h}" width="{bar_w - 2}" height="{h}" '
                     f'fill="{colour}"><title>{escape(text)}</title></rect>')
-        svg += (f'<text x="{x + bar_w * len(series) // 2}" y="{base + 16}" text-anchor="middle" '
-                f'font-size="10">{escape(label)}</text>')
+        if index % every == 0:
+            svg += (f'<text x="{x + bar_w * len(series) // 2}" y="{base + 16}" '
+                    f'text-anchor="middle" font-size="{FONT}">{escape(label)}</text>')
         x += group_w
     if not columns:
-        svg += f'<text x="{left}" y="{height // 2}" font-size="12">{escape("暂无数据")}</text>'
+        svg += f'<text x="{left}" y="{height // 2}" font-size="{FONT}">{escape(empty)}</text>'
     return Markup(svg + "</svg>")
 
 

@@ -15,7 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 from markupsafe import Markup
 
 from core.data_version import LISTS, SITE, scope_version
@@ -32,24 +32,15 @@ from readside import need_page as need_pages
 from readside.grant_decisions import fund_decisions
 from readside.ledger_totals import ledger_head
 from web import charts, export_cache, exports
+from web.converters import is_code, query_int, query_page
 from web.db import db_session
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
 
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
-
-def _int_arg(name: str, default: int | None = None, minimum: int = 1) -> int | None:
-    try:
-        value = int(request.args.get(name, ""))
-    except ValueError:
-        return default
-    return value if value >= minimum else default
-
-
 def _code(code: str) -> str:
-    if not CODE.match(code):
+    """A code embedded in a longer path segment (exports: fund-<code>)."""
+    if not is_code(code):
         raise NotFound("找不到 %(code)s", code=code[:40])
     return code
 
@@ -72,7 +63,7 @@ def qr_svg(url: str, scale: int = 4) -> Markup:
 
 KIND_NAMES = {
     "donation": lazy_gettext("捐赠"), "pledge_payment": lazy_gettext("企业认捐到账"),
-    "allocation": lazy_gettext("企业配捐"), "grant": lazy_gettext("基金拨款"),
+    "allocation": lazy_gettext("企业资助"), "grant": lazy_gettext("基金拨款"),
     "disbursement": lazy_gettext("拨付"), "refund": lazy_gettext("退款"),
     "reversal": lazy_gettext("冲正"),
 }
@@ -122,7 +113,7 @@ def ledger_view():
     kind = request.args.get("kind") or None
     if kind is not None and not re.match(r"^[a-z_]{1,30}$", kind):
         kind = None
-    page = ledger_pages.ledger_page(db_session(), before=_int_arg("before"), kind=kind)
+    page = ledger_pages.ledger_page(db_session(), before=query_int("before"), kind=kind)
     return render_template("disclosure/ledger.html", page=page)
 
 
@@ -145,23 +136,23 @@ def verify():
     return render_template("disclosure/verify.html", head_seq=seq, head_hash=head_hash)
 
 
-@bp.get("/needs/<code>")
+@bp.get("/needs/<code:code>")
 def need_page(code: str):
-    view = need_pages.need_disclosure(db_session(), _code(code), before=_int_arg("before"))
+    view = need_pages.need_disclosure(db_session(), _code(code), before=query_int("before"))
     return render_template("disclosure/need.html", view=view)
 
 
 @bp.get("/funds")
 def funds():
-    page = _int_arg("page", 1)
+    page = query_page()
     rows, total = entities.funds_list(db_session(), page=page)
     return render_template("disclosure/funds.html", funds=rows, total=total, page=page,
                            per_page=ledger_pages.PER_PAGE)
 
 
-@bp.get("/funds/<code>")
+@bp.get("/funds/<code:code>")
 def fund(code: str):
-    view = entities.fund_page(db_session(), _code(code), before=_int_arg("before"))
+    view = entities.fund_page(db_session(), _code(code), before=query_int("before"))
     return render_template("disclosure/fund.html", view=view,
                            decisions=fund_decisions(db_session(), view.fund))
 
@@ -172,17 +163,17 @@ def enterprises():
                            rows=entities.enterprises_list(db_session()))
 
 
-@bp.get("/enterprises/<code>")
+@bp.get("/enterprises/<code:code>")
 def enterprise(code: str):
-    view = entities.enterprise_page(db_session(), _code(code), before=_int_arg("before"),
-                                   page=_int_arg("page", 1))
-    return render_template("disclosure/enterprise.html", view=view, page=_int_arg("page", 1),
+    view = entities.enterprise_page(db_session(), _code(code), before=query_int("before"),
+                                   page=query_page())
+    return render_template("disclosure/enterprise.html", view=view, page=query_page(),
                            per_page=ledger_pages.PER_PAGE)
 
 
-@bp.get("/programmes/<code>")
+@bp.get("/programmes/<code:code>")
 def programme(code: str):
-    page = _int_arg("page", 1)
+    page = query_page()
     view = entities.programme_page(db_session(), _code(code), page=page)
     return render_template("disclosure/programme.html", view=view, page=page,
                            per_page=ledger_pages.PER_PAGE)
@@ -211,6 +202,10 @@ def _export_source(db, what: str):
     raise NotFound("没有名为 %(name)s 的导出", name=what[:40])
 
 
+def _is_ledger(what: str) -> bool:
+    return what == "ledger" or what.startswith("fund-")
+
+
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
 def export(what: str, fmt: str):
     """Built once per data version into a file, then sent from disk (web.export_cache)."""
@@ -220,29 +215,45 @@ def export(what: str, fmt: str):
 
     def write(path):  # in this request's unit of work (SQLite allows one writer-ready txn)
         stem, columns, rows = _export_source(db, what)
+        headers = exports.headers_for_people(columns, _is_ledger(what))
+        rows = exports.rows_for_people(columns, rows)
         if fmt == "xlsx":
-            exports.write_xlsx(path, stem, columns, rows)
+            exports.write_xlsx(path, stem, headers, rows)
         else:
-            exports.write_csv(path, columns, rows)
+            exports.write_csv(path, headers, rows)
 
-    path = export_cache.export_file(what, fmt, version, write)
-    mimetype = exports.XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8"
-    return send_file(path, mimetype=mimetype, as_attachment=True,
-                     download_name=f"shanlian-{what}.{fmt}", max_age=0)
+    # Headers follow the visitor's language: one cached file per language.
+    path = export_cache.export_file(f"{what}.{get_locale()}", fmt, version, write)
+    response = send_file(path, mimetype=exports.XLSX_TYPE if fmt == "xlsx" else "text/csv",
+                         as_attachment=True, download_name=f"shanlian-{what}.{fmt}", max_age=0)
+    if fmt != "xlsx":
+        response.headers["Content-Type"] = exports.CSV_TYPE
+    response.vary.add("Cookie")
+    return response
 
 
-@bp.get("/evidence/<int:id>")
+@bp.get("/evidence/<id:id>")
 def evidence(id: int):  # noqa: A002 — the URL's name for it
     row, path = evidence_service.evidence_file(
         db_session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
-    response = send_file(path, mimetype=row.content_type, max_age=31_536_000,
+    # Revalidated on every use (ETag / Last-Modified): a withdrawn photo must stop showing,
+    # so it may not sit in a cache for a year.
+    response = send_file(path, mimetype=row.content_type, max_age=0, conditional=True,
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
+    response.cache_control.no_cache = True
+    response.cache_control.public = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@pages.get("/needs/<code>/card")
+@pages.get("/needs/<code:code>/card")
 def need_card(code: str):
     view = need_pages.need_view(db_session(), _code(code))
     return render_template("need_card.html", view=view,
-                           page_url=url_for("public.need", code=view.need.code, _external=True))
+                           page_url=site_url("public.need", code=view.need.code))
+
+
+@bp.app_template_global()
+def site_url(endpoint: str, **values) -> str:
+    """An absolute link on the configured SITE_URL; the request's Host header is not trusted."""
+    return current_app.config["SHANLIAN"].site_url + url_for(endpoint, **values)

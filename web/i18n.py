@@ -51,3 +51,10 @@ def switch(code: str):
                         secure=request.is_secure)
     response.headers["Vary"] = "Cookie"
     return response
+
+
+@bp.after_app_request
+def _vary_on_language(response):
+    """Every page's language may come from the lang cookie: caches must key on it."""
+    response.vary.add("Cookie")
+    return response

@@ -2,11 +2,9 @@
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import gettext
 
-from core.errors import NotFound
 from readside import browse, need_page, totals
 from web import htmx
 from web.db import db_session
-from web.disclosure import CODE
 
 bp = Blueprint("public", __name__)
 
@@ -47,8 +45,6 @@ def need_regions():
     return render_template("partials/need_filters.html", regions_only=True, r=regions)
 
 
-@bp.get("/needs/<code>")
+@bp.get("/needs/<code:code>")
 def need(code: str):
-    if not CODE.match(code):  # e.g. a NUL byte, which PostgreSQL refuses in a query
-        raise NotFound("找不到该需求")
     return render_template("need.html", view=need_page.need_view(db_session(), code))

@@ -158,3 +158,20 @@ def test_every_mirror_is_reconciled(clean_url):
         found = [(m.table, m.code, m.column) for m in mismatches(s)]
     assert found == [("fund", fund_code, "balance"), ("pledge", pledge_code, "paid_in"),
                      ("pledge", pledge_code, "allocated")]
+
+
+def test_a_clock_set_back_never_makes_a_transaction_older_than_its_predecessor(clean_url):
+    """A transaction appended while the clock reads earlier than the head gets the head's time,
+    so times never go backwards in seq order (the verifier checks that too)."""
+    from datetime import UTC, datetime
+
+    from core import clock
+
+    with clock.frozen(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)):
+        _append_some(clean_url, 1)
+    with clock.frozen(datetime(2026, 11, 24, 9, 0, tzinfo=UTC)):
+        _append_some(clean_url, 1)
+    with unit_of_work(get_engine(clean_url)) as s:
+        first, second = s.exec(select(LedgerTxn).order_by(LedgerTxn.seq)).all()
+        assert second.at == first.at
+        assert ledger.verify(s).ok

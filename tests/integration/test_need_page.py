@@ -83,10 +83,12 @@ def test_evidence_is_shown_and_served_without_exif(demo_client, demo_url):
 
 
 def test_qr_code_encodes_the_absolute_page_url(demo_client, demo_url):
+    """On the configured SITE_URL, whatever Host header the request came with."""
     code = _codes(demo_url)["huanxin"][1]
-    url = f"http://localhost/needs/{code}"
+    url = f"http://127.0.0.1:5000/needs/{code}"
     for page in (f"/needs/{code}", f"/needs/{code}/card"):
-        html = demo_client.get(page).get_data(as_text=True)
+        html = demo_client.get(page, headers={"Host": "evil.example"}).get_data(as_text=True)
+        assert "evil.example" not in html, page
         svg = re.search(r"<svg[^>]*class=\"qr\".*?</svg>", html, re.S)
         assert svg, page
         assert f"<title>{url}</title>" in svg.group(0)

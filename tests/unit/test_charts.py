@@ -26,7 +26,7 @@ def test_hbar_is_an_accessible_image_with_proportional_bars():
     widths = [int(r.get("width")) for r in _bars(root)]
     assert widths[0] == 2 * widths[2] == 4 * widths[1]  # 40k : 20k : 10k
     assert widths[3] == 0  # a zero bar has no width
-    assert "¥400.00" in svg and "助学 · 已筹：¥400.00" in svg
+    assert "¥400.00" in svg and "助学 · 已筹 · ¥400.00" in svg
 
 
 def test_column_heights_follow_values_and_every_column_is_labelled():
@@ -51,3 +51,27 @@ def test_empty_charts_say_so():
 def test_no_float_coordinates():
     svg = hbar_chart("t", [("a", (3,)), ("b", (7,))], ["s"])
     assert not re.search(r'(width|height|x|y)="\d+\.\d+', str(svg))
+
+
+def test_text_is_never_smaller_than_readable_and_the_chart_is_not_scaled():
+    months = [(f"2025-{m:02d}", (m * 100, m * 50)) for m in range(1, 13)]
+    for svg in (column_chart("每月", months, ["筹集", "拨付"]),
+                hbar_chart("按类别", [("助学", (1, 2))], ["已筹", "已拨付"])):
+        root = _parse(svg)
+        sizes = [int(t.get("font-size")) for t in root.iter(f"{NS}text")]
+        assert sizes and min(sizes) >= 12
+        # drawn at its natural size: width/height in px equal the viewBox
+        assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}"
+
+
+def test_month_labels_are_thinned_out_so_they_never_touch():
+    months = [(f"2025-{m:02d}", (m, m)) for m in range(1, 13)]
+    root = _parse(column_chart("每月", months, ["筹集", "拨付"]))
+    labels = [t for t in root.iter(f"{NS}text") if re.fullmatch(r"2025-\d\d", t.text or "")]
+    xs = [int(t.get("x")) for t in labels]
+    assert 2 <= len(labels) < 12 and labels[0].text == "2025-01"
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 64  # ≥ a label's width
+
+
+def test_empty_text_is_the_callers_words():
+    assert "No data" in hbar_chart("x", [], ["a"], empty="No data")

@@ -5,10 +5,11 @@ import json
 from funds.ledger_format import GENESIS, canonical, to_line, txn_hash, verify_lines
 
 
-def _chain(n=3):
+def _chain(n=3, times=None):
     txns, prev = [], GENESIS
     for seq in range(1, n + 1):
-        txn = {"seq": seq, "at": "2026-11-24T10:00:00Z", "kind": "donation",
+        at = times[seq - 1] if times else "2026-11-24T10:00:00Z"
+        txn = {"seq": seq, "at": at, "kind": "donation",
                "ref": f"donation:{seq}", "memo": "微心愿 W-1 书包",
                "postings": [{"account": "donor:7f3a9c", "amount": -15000},
                             {"account": "need:W-1", "amount": 15000}], "prev": prev}
@@ -61,3 +62,12 @@ def test_gap_unbalanced_and_garbage_are_rejected():
     floaty["postings"] = [{"account": "a:1", "amount": 1.0}, {"account": "b:1", "amount": -1.0}]
     floaty["hash"] = txn_hash(floaty)
     assert not verify_lines([to_line(floaty)]).ok
+
+
+def test_times_going_backwards_in_seq_order_break_the_chain():
+    """Every hash may be right and the file still lie about the order things happened."""
+    ordered = ["2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z", "2026-11-24T10:05:00Z"]
+    assert verify_lines(to_line(t) for t in _chain(3, ordered)).ok  # equal times are fine
+    backwards = ["2026-11-24T10:00:00Z", "2026-11-25T09:00:00Z", "2026-11-24T23:59:59Z"]
+    verdict = verify_lines(to_line(t) for t in _chain(3, backwards))
+    assert not verdict.ok and verdict.bad_seq == 3 and "backwards" in verdict.reason

@@ -1,0 +1,77 @@
+"""At 390 px (a phone) in a real browser: no table cell is squeezed narrower than 4
+characters on the fund, ledger and need pages, and no chart text is under 11 px; the filter
+panel of /needs folds behind a button that works without JavaScript."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+# Cells that are rendered (not in a closed <details>) and narrower than 4 characters of their
+# own font; a stacked row's cell spans the row, so it passes.
+NARROW_CELLS = """() => [...document.querySelectorAll('main td, main th')]
+  .filter(c => c.checkVisibility({contentVisibilityAuto: true, visibilityProperty: true}))
+  .map(c => ({w: c.getBoundingClientRect().width,
+              em: parseFloat(getComputedStyle(c).fontSize), text: c.innerText.slice(0, 30)}))
+  .filter(c => c.w < 4 * c.em)"""
+
+# Chart text as drawn on screen: its font size times the SVG's scale.
+SMALL_CHART_TEXT = """() => [...document.querySelectorAll('svg.chart text')]
+  .filter(t => t.checkVisibility())
+  .map(t => ({px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+              text: t.textContent}))
+  .filter(t => t.px < 11)"""
+
+
+@pytest.fixture
+def phone(page):
+    page.set_viewport_size(PHONE)
+    return page
+
+
+@pytest.mark.parametrize("path", ["/disclosure/funds/F-ANXIN", "/disclosure/ledger",
+                                  "/disclosure/needs/J-1", "/needs/J-1", "/disclosure/",
+                                  "/disclosure/funds", "/disclosure/enterprises"])
+def test_no_table_cell_is_narrower_than_four_characters(live_url, phone, path):
+    for lang in ("zh_CN", "en"):
+        phone.goto(f"{live_url}/lang/{lang}?next={path}")
+        assert phone.evaluate("document.querySelectorAll('main td').length") > 0 \
+            or path == "/needs/J-1", path
+        assert phone.evaluate(NARROW_CELLS) == [], (path, lang)
+
+
+def test_chart_text_is_never_under_eleven_pixels(live_url, phone):
+    phone.goto(f"{live_url}/disclosure/")
+    assert phone.evaluate("document.querySelectorAll('svg.chart text').length") > 10
+    assert phone.evaluate(SMALL_CHART_TEXT) == []
+    # month labels thinned out: none overlaps the next
+    overlaps = phone.evaluate("""() => {
+      const labels = [...document.querySelectorAll('svg.chart text')]
+        .filter(t => /^\\d{4}-\\d{2}$/.test(t.textContent)).map(t => t.getBoundingClientRect());
+      return labels.filter((r, i) => i && r.top === labels[i-1].top && r.left < labels[i-1].right).length;
+    }""")
+    assert overlaps == 0
+
+
+def test_the_page_itself_never_scrolls_sideways(live_url, phone):
+    for path in ("/disclosure/", "/disclosure/ledger", "/disclosure/funds/F-ANXIN", "/needs"):
+        phone.goto(f"{live_url}{path}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+
+
+def test_the_filter_panel_folds_behind_a_button_without_javascript(live_url, browser):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_url}/needs")
+        form = page.locator("#need-filters")
+        assert not form.is_visible()
+        page.locator("label.fold-button").click()
+        assert form.is_visible()
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(f"{live_url}/needs")
+        assert form.is_visible() and not page.locator("label.fold-button").is_visible()
+    finally:
+        context.close()
