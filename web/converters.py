@@ -16,6 +16,8 @@ from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 from core.errors import UserError
 
 INT_MAX = 2_147_483_647  # PostgreSQL integer; ids and seq numbers fit in it
+MAX_ID = INT_MAX
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")  # anchored: .match() checks the whole code
 MAX_PAGE = 100_000
 CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _DIGITS = re.compile(r"[0-9]{1,10}")

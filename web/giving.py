@@ -28,8 +28,8 @@ from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
 from donors.stripe_gateway import StripeGateway
 from needs.models import Need
+from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
-from web.disclosure import CODE
 from web.forms.giving import GiveForm
 from web.permissions import public
 

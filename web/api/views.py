@@ -15,8 +15,8 @@ from web.api.blueprint import bp
 from web.api.problems import bad_request, not_found
 from web.api.serialise import money, need_detail, need_summary, transaction
 from web.api.spec import api, openapi_document
+from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
-from web.disclosure import CODE
 
 ERRORS = {"HTTP_400": s.Problem, "HTTP_429": s.Problem}
 TAGS = ("open data",)
