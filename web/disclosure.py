@@ -223,7 +223,7 @@ def export(what: str, fmt: str):
             exports.write_csv(path, headers, rows)
 
     # Headers follow the visitor's language: one cached file per language.
-    path = export_cache.export_file(f"{what}.{get_locale()}", fmt, version, write)
+    path = export_cache.export_file(what, fmt, version, write, language=str(get_locale()))
     response = send_file(path, mimetype=exports.XLSX_TYPE if fmt == "xlsx" else "text/csv",
                          as_attachment=True, download_name=f"shanlian-{what}.{fmt}", max_age=0)
     if fmt != "xlsx":

@@ -49,13 +49,16 @@ def _lock_for(name: str) -> threading.Lock:
         return _locks.setdefault(name, threading.Lock())
 
 
-def export_file(what: str, fmt: str, version: int, write: Callable[[Path], None]) -> Path:
-    """The file of export `what`.`fmt` at `version`, built by `write(path)` if missing."""
+def export_file(what: str, fmt: str, version: int, write: Callable[[Path], None],
+                language: str = "") -> Path:
+    """The file of export `what`.`fmt` at `version` (and `language`, since the column
+    headers follow it), built by `write(path)` if missing."""
     folder = export_dir(current_app)
-    path = folder / f"{what}-v{version}.{fmt}"
+    tail = f".{language}.{fmt}" if language else f".{fmt}"
+    path = folder / f"{what}-v{version}{tail}"
     if path.exists():
         return path
-    with _lock_for(f"{what}.{fmt}"):
+    with _lock_for(f"{what}{tail}"):
         if path.exists():  # another thread built it while we waited
             return path
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{what}-", suffix=f".{fmt}")
@@ -66,7 +69,7 @@ def export_file(what: str, fmt: str, version: int, write: Callable[[Path], None]
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        for older in folder.glob(f"{what}-v*.{fmt}"):
+        for older in folder.glob(f"{what}-v*{tail}"):
             if older != path:
                 older.unlink(missing_ok=True)
     return path

@@ -50,7 +50,7 @@ class PageQuery(Lang):
 
 
 class LedgerQuery(Lang):
-    before: int | None = Field(None, ge=1, le=2**62,
+    before: int | None = Field(None, ge=1, le=2**31 - 1,
                                description="Keyset: transactions with seq below this")
     kind: str | None = Field(None, max_length=40, pattern=r"^[a-z_]+$")
 

@@ -101,7 +101,7 @@ def programmes():
 @api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.FundList, **ERRORS), tags=TAGS)
 def funds():
     """Community funds, 50 a page."""
-    page = int(request.args.get("page") or 1)
+    page = request.context.query.page or 1  # as validated ("75.0" is 75, never int("75.0"))
     rows, total = entities.funds_list(db_session(), page)
     codes = _programme_codes()
     return s.FundList(
@@ -123,7 +123,7 @@ def enterprises():
     return s.EnterpriseList(items=[
         s.Enterprise(code=e.code, name=e.name, region=county_display(e.region), pledged=money(budget),
                      paid_in=money(paid), html_url=url_for("disclosure.enterprise", code=e.code))
-        for e, budget, paid in entities.enterprises_list(db_session())])
+        for e, budget, paid, _given in entities.enterprises_list(db_session())])
 
 
 @bp.get("/v1/totals")
@@ -141,9 +141,9 @@ def platform_totals():
 @api.validate(query=s.LedgerQuery, resp=Response(HTTP_200=s.LedgerPage, **ERRORS), tags=TAGS)
 def ledger():
     """The ledger, newest first, in keyset pages of 50 (follow `next`)."""
-    before = request.args.get("before")
+    before = request.context.query.before  # as validated
     kind = request.args.get("kind") or None
-    page = ledger_pages.ledger_page(db_session(), int(before) if before else None, kind)
+    page = ledger_pages.ledger_page(db_session(), before, kind)
     return s.LedgerPage(
         items=[transaction(row) for row in page.rows], head=page.head,
         next=url_for("api.ledger", before=page.older, **({"kind": kind} if kind else {}))
