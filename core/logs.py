@@ -110,3 +110,6 @@ def configure(level: int = logging.INFO, stream=None) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    # fontTools logs a line per glyph table while fpdf2 subsets a receipt's font: at INFO
+    # that is thousands of JSON lines per PDF, and threads queue on the handler's lock.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
