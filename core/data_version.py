@@ -58,6 +58,7 @@ MONEY_WRITES = frozenset({
     ("UPDATE", "allocation.ledger_seq"), ("INSERT", "disbursement"),
     ("UPDATE", "milestone.done_at"), ("INSERT", "audit_log"),
     ("INSERT", "ledger_tree_node"),  # the transparency log grows with every append
+    ("INSERT", "approval"),  # a grant's approvals are part of the money move
 })
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')

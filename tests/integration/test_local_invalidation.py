@@ -64,8 +64,13 @@ def test_a_grant_from_a_fund_refreshes_the_need_and_the_fund_pages(clean_url, tw
     from needs.funding import grant_from_fund
 
     (a_id, a_code), (_b, b_code), _donor = two_projects
-    fund_id, fund_code = committed(clean_url, lambda s: (lambda f: (f.id, f.code))(
-        fund_with(s, 500_000)))
+    from tests.integration.helpers import fund_manager
+
+    def fund_and_manager(s):
+        fund = fund_with(s, 500_000)
+        fund.need_kinds = ["microgrant", "wish", "project"]  # this fund also funds projects
+        return fund.id, fund.code, fund_manager(s, fund).id
+    fund_id, fund_code, manager_id = committed(clean_url, fund_and_manager)
     app = make_app(clean_url)
     client = app.test_client()
     fund_before = client.get(f"/disclosure/funds/{fund_code}").get_data(as_text=True)
@@ -73,7 +78,8 @@ def test_a_grant_from_a_fund_refreshes_the_need_and_the_fund_pages(clean_url, tw
     with unit_of_work(get_engine(clean_url)) as s:
         from funds.models import CommunityFund
 
-        grant_from_fund(s, s.get(CommunityFund, fund_id), s.get(Need, a_id), 30_000, ref="g-1")
+        grant_from_fund(s, s.get(CommunityFund, fund_id), s.get(Need, a_id), 30_000, ref="g-1",
+                        actor_id=manager_id)
     fund_after = client.get(f"/disclosure/funds/{fund_code}").get_data(as_text=True)
     assert "¥4,700.00" in fund_after and "¥4,700.00" not in fund_before
     assert "¥300.00" in client.get(f"/needs/{a_code}").get_data(as_text=True)
