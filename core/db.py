@@ -102,8 +102,8 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
-        deferred = outbox.deferred_any(session)
+        deferred = outbox.deferred_ids(session)
         session.close()
         current_session.reset(token)
     if deferred:
-        outbox.dispatch(engine)
+        outbox.dispatch(engine, deferred)

@@ -8,7 +8,7 @@ core cannot import jobs/, so the queue registers itself here (`set_sender`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, Column
 from sqlalchemy.engine import Engine
@@ -42,24 +42,40 @@ def defer(session: Session, func: str, *args) -> OutboxJob:
     row = OutboxJob(func=func, args=list(args))
     session.add(row)
     session.flush()
-    session.info["deferred_jobs"] = True
+    session.info.setdefault("deferred_job_ids", []).append(row.id)
     return row
+
+
+def deferred_ids(session: Session) -> list[int]:
+    """The jobs this unit of work deferred (only they are sent after its commit)."""
+    return list(session.info.get("deferred_job_ids", ()))
 
 
 def deferred_any(session: Session) -> bool:
     """Did this unit of work defer a job? (Only then is the outbox read after commit.)"""
-    return bool(session.info.get("deferred_jobs"))
+    return bool(session.info.get("deferred_job_ids"))
 
 
-def dispatch(engine: Engine) -> int:
-    """Send every pending job, each marked sent in its own short transaction after it was
-    enqueued (a crash in between sends it twice; jobs are idempotent). Returns how many."""
+def dispatch(engine: Engine, ids: list[int] | None = None,
+             older_than: timedelta | None = None) -> int:
+    """Send pending jobs, each marked sent in its own short transaction after it was
+    enqueued (a crash in between sends it twice; jobs are idempotent). Returns how many.
+
+    After a commit, `ids` are the jobs that unit of work deferred: each process sends only
+    its own, so 32 concurrent commits do not each send every pending job (which rendered one
+    receipt 32 times). `sweep` sends what a dead process left behind."""
     if _sender is None:
         return 0
     database_url = engine.url.render_as_string(hide_password=False)
+    query = select(OutboxJob).where(OutboxJob.enqueued_at.is_(None)).order_by(OutboxJob.id)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(OutboxJob.id.in_(ids))
+    if older_than is not None:
+        query = query.where(OutboxJob.created_at < now() - older_than)
     with Session(engine) as session:
-        pending = [(row.id, row.func, list(row.args)) for row in session.exec(
-            select(OutboxJob).where(OutboxJob.enqueued_at.is_(None)).order_by(OutboxJob.id))]
+        pending = [(row.id, row.func, list(row.args)) for row in session.exec(query)]
     for row_id, func, args in pending:
         _sender(database_url, func, args)
         with Session(engine) as session:
@@ -68,3 +84,13 @@ def dispatch(engine: Engine) -> int:
                 row.enqueued_at = now()
                 session.commit()
     return len(pending)
+
+
+# A job its own process did not send within this long was left by a process that died
+# between its commit and the send.
+SWEEP_AFTER = timedelta(minutes=1)
+
+
+def sweep(engine: Engine) -> int:
+    """Send jobs left pending by a process that died after its commit (run every minute)."""
+    return dispatch(engine, older_than=SWEEP_AFTER)

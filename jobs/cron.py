@@ -21,3 +21,8 @@ cron.register(expire_proposals, QUEUE_NAME, cron="47 * * * *", name="expire_prop
 from jobs.tasks import release_expired_holds  # noqa: E402
 
 cron.register(release_expired_holds, QUEUE_NAME, cron="* * * * *", name="release_expired_holds")
+
+# Jobs a process committed but died before sending (core.outbox), every minute.
+from jobs.tasks import sweep_outbox  # noqa: E402
+
+cron.register(sweep_outbox, QUEUE_NAME, cron="* * * * *", name="sweep_outbox")

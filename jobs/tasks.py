@@ -90,6 +90,14 @@ def issue_receipt(donation_id: int, database_url: str | None = None) -> str | No
         return receipt.number if receipt else None
 
 
+def sweep_outbox(database_url: str | None = None) -> int:
+    """The scheduled job (jobs/cron.py, every minute): send jobs a dead process left pending
+    between its commit and its send."""
+    from core import outbox
+
+    return outbox.sweep(get_engine(database_url))
+
+
 def release_expired_holds(database_url: str | None = None) -> int:
     """The scheduled job (jobs/cron.py, every minute): lift lapsed holds on wishes."""
     with unit_of_work(get_engine(database_url)) as session:

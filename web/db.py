@@ -34,7 +34,7 @@ def _close(commit: bool) -> None:
     if db is None:
         return
     token = g.pop("db_token", None)
-    deferred = outbox.deferred_any(db)
+    deferred = outbox.deferred_ids(db)
     try:
         if commit:
             db.commit()
@@ -45,7 +45,7 @@ def _close(commit: bool) -> None:
         if token is not None:
             core_db.current_session.reset(token)
     if commit and deferred:
-        outbox.dispatch(db.get_bind())
+        outbox.dispatch(db.get_bind(), deferred)
 
 
 def init_app(app: Flask) -> None:

@@ -116,3 +116,32 @@ def test_a_nested_unit_of_work_joins_the_request(clean_url):
     response = _app_with_scratch_routes(clean_url).test_client().post("/scratch/nested")
     assert response.status_code == 200
     assert _organisations(clean_url) == ["内层", "外层"]
+
+
+def test_a_commit_sends_only_its_own_jobs_and_the_sweep_sends_what_a_dead_process_left(
+        clean_url):
+    """32 concurrent commits used to each send every pending job (one receipt rendered 32
+    times); a commit now sends its own, and the minute sweep sends what a process that died
+    between commit and send left pending."""
+    from datetime import timedelta
+
+    from core import clock
+
+    engine = get_engine(clean_url)
+    sent: list[tuple[str, list]] = []
+    previous = outbox._sender
+    outbox.set_sender(lambda url, func, args: sent.append((func, args)))
+    try:
+        with Session(engine) as session:  # a process that committed, then died
+            session.add(outbox.OutboxJob(func="jobs.tasks.issue_receipt", args=[1]))
+            session.commit()
+        with unit_of_work(engine) as session:
+            outbox.defer(session, "jobs.tasks.issue_receipt", 2)
+        assert sent == [("jobs.tasks.issue_receipt", [2])]
+        assert outbox.sweep(engine) == 0  # the orphan is younger than a minute
+        with clock.frozen(clock.now() + outbox.SWEEP_AFTER + timedelta(seconds=1)):
+            assert outbox.sweep(engine) == 1
+            assert outbox.sweep(engine) == 0  # sent once
+        assert sent == [("jobs.tasks.issue_receipt", [2]), ("jobs.tasks.issue_receipt", [1])]
+    finally:
+        outbox.set_sender(previous)

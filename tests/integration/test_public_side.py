@@ -17,7 +17,7 @@ from core.clock import aware, now
 from core.config import Settings
 from core.db import get_engine, unit_of_work
 from donors.models import Donor, Enterprise, Pledge
-from funds.models import CommunityFund, Disbursement, LedgerPosting, LedgerTxn
+from funds.models import Allocation, Approval, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
 from needs.models import (
     PUBLIC_STATES,
     Beneficiary,
@@ -310,7 +310,7 @@ class _Text(HTMLParser):
 
 def _proper_names(url) -> list[str]:
     """Data, not interface: names of programmes, organisations, places, people and projects,
-    and what organisations wrote (stories, memos, captions)."""
+    and what organisations and approvers wrote (stories, memos, captions, reasons)."""
     names: set[str] = set()
     with unit_of_work(get_engine(url)) as s:
         for statement in (select(Programme.name), select(Programme.summary),
@@ -321,7 +321,8 @@ def _proper_names(url) -> list[str]:
                           select(Enterprise.name), select(Pledge.title), select(Donor.name),
                           select(Beneficiary.pseudonym), select(Milestone.title),
                           select(Evidence.caption), select(LedgerTxn.memo),
-                          select(Disbursement.paid_to), select(Disbursement.memo)):
+                          select(Disbursement.paid_to), select(Disbursement.memo),
+                          select(Allocation.reason), select(Allocation.why), select(Approval.reason)):
             for value in s.exec(statement).all():
                 if value:
                     names.add(value)

@@ -400,8 +400,8 @@ def test_checkpoint_job_is_on_rq_cron_and_runs_on_a_worker(clean_url, monkeypatc
     configured = CronScheduler(connection=queue.connection)
     configured.load_config_from_file("jobs.cron")
     jobs = configured.get_jobs()
-    assert [(j.func, j.queue_name, j.interval) for j in jobs] == \
-        [(issue_checkpoint, QUEUE_NAME, 60)]
+    # Other jobs share the cron file; the checkpoint is the one that runs every minute.
+    assert (issue_checkpoint, QUEUE_NAME, 60) in [(j.func, j.queue_name, j.interval) for j in jobs]
 
     monkeypatch.setenv("LEDGER_SIGNING_KEY", SIGNER.encode())
     _append(clean_url, 4)
@@ -462,7 +462,9 @@ def test_migration_builds_the_tree_of_an_existing_ledger(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     migrate.upgrade(url, "0012")
     hashes = []
-    with unit_of_work(get_engine(url)) as s:  # a ledger written before the tree existed
+    # A ledger written before the tree existed: plain SQL, because today's unit of work
+    # stamps the data version, whose table is younger than revision 0012.
+    with get_engine(url).begin() as s:
         from funds.ledger_format import GENESIS, txn_hash
         prev = GENESIS
         for seq in range(1, 38):
