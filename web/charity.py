@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
 from core.errors import UserError
-from needs import posting
+from core.money import fmt
+from funds.models import CommunityFund
+from needs import grant_requests, posting
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
 from web.db import db_session
-from web.forms.charity import EditNeedForm, WishForm
+from web.forms.charity import EditNeedForm, GrantRequestForm, WishForm
 from web.permissions import requires
 
 bp = Blueprint("charity", __name__, url_prefix="/org")
@@ -101,11 +104,52 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
         return None
 
 
+def _need_page(need: Need, grant_form: GrantRequestForm | None = None, **extra):
+    """The organisation's page of one need; a verified 小急难 need carries the form that
+    asks a community fund for the grant, and the requests made so far."""
+    session = db_session()
+    requests = []
+    if need.kind == grant_requests.KIND:
+        requests = grant_requests.requests_of(session, need)
+        if need.state == "verified" and grant_form is None:
+            grant_form = _grant_form(need)
+    return render_template("charity/need.html", need=need, grant_form=grant_form,
+                           grant_requests=requests,
+                           decision=extra.pop("decision", last_decision(session, need)),
+                           **extra)
+
+
+def _grant_form(need: Need) -> GrantRequestForm:
+    form = GrantRequestForm()
+    form.fund.choices = [
+        (f.id, f"{f.name} · {_('余额')} {fmt(f.balance)}"
+         + (f" · {_('单笔上限')} {fmt(f.per_grant_cap)}" if f.per_grant_cap else ""))
+        for f in grant_requests.eligible_funds(db_session(), need)]
+    return form
+
+
 @bp.get("/needs/<code>")
 @requires("need.edit", load=lambda code: _need(code))
 def need(code: str, target: Need):
-    return render_template("charity/need.html", need=target,
-                           decision=last_decision(db_session(), target))
+    return _need_page(target)
+
+
+@bp.post("/needs/<code>/grant-request")
+@requires("grant.request", load=lambda code: _need(code))
+def request_grant(code: str, target: Need):
+    """Ask a community fund for a 小急难 grant: it then waits in the fund manager's queue."""
+    form = _grant_form(target)
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            grant_requests.request_grant(
+                session, target, session.get(CommunityFund, form.fund.data), form.amount.money,
+                current_user.id, form.reason.data)
+        except UserError as exc:
+            _show(form, exc)
+        else:
+            return redirect(url_for("charity.need", code=code), code=303)
+    return _need_page(target, grant_form=form), 422
 
 
 @bp.route("/needs/<code>/edit", methods=["GET", "POST"])

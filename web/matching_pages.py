@@ -21,7 +21,7 @@ from donors.report_back import ReportLine, report_back_pdf
 from funds.models import Allocation, CommunityFund, MatchRun
 from needs import transfers
 from needs.grant_rules import approval_count, approvals_needed, fast_path_limit
-from needs.models import Need
+from needs.models import Need, Organisation
 from readside.enterprise_money import enterprise_money
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
@@ -166,7 +166,11 @@ def queue(fund_id: int, target: CommunityFund):
                                Allocation.review_due.is_not(None),
                                Allocation.reviewed_at.is_(None))
                         .order_by(Allocation.review_due)).all()
+    org_ids = {n.organisation_id for _a, n in rows}
+    organisations = {o.id: o for o in session.exec(
+        select(Organisation).where(Organisation.id.in_(org_ids or {0}))).all()}
     return render_template("matching/fund_queue.html", fund=target, pending=pending,
+                           organisations=organisations,
                            fast=[(a, n, transfers.is_overdue(a)) for a, n in fast],
                            fast_limit=fast_path_limit(target), form=ReasonForm(),
                            threshold=target.second_approval_over)
