@@ -69,11 +69,18 @@ def dashboard(enterprise_id: int, target: Enterprise):
 @requires("pledge.create", load=_enterprise)
 def new_pledge(enterprise_id: int, target: Enterprise):
     form = PledgeForm()
+    if request.method == "POST" and ("region_next" in request.form
+                                     or "region_add" in request.form):
+        # The region picker without JavaScript: show the next level, or keep the region
+        # picked and start another; nothing is checked or written yet.
+        if "region_add" in request.form:
+            form.add_pick()
+        return _pledge_page(form, target, 200)
     if form.validate_on_submit():
         try:
             donors.create_pledge(
                 db_session(), target, form.budget_fen, title=form.title.data.strip(),
-                categories=form.categories.data or [], regions=form.regions.data or [],
+                categories=form.categories.data or [], regions=form.chosen_regions(),
                 need_kinds=form.need_kinds.data or [], per_grant_cap=form.grant_cap_fen,
                 per_beneficiary_cap=form.beneficiary_cap_fen,
                 match_ratio_pct=form.match_ratio_pct.data, period_start=form.period_start.data,
@@ -82,8 +89,12 @@ def new_pledge(enterprise_id: int, target: Enterprise):
             form.form_errors.append(error.message(str(get_locale())))
         else:
             return redirect(url_for("enterprise.dashboard", enterprise_id=target.id), code=303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("matching/pledge_form.html", form=form, enterprise=target), status
+    return _pledge_page(form, target, 422 if request.method == "POST" else 200)
+
+
+def _pledge_page(form: PledgeForm, enterprise: Enterprise, status: int):
+    return render_template("matching/pledge_form.html", form=form, enterprise=enterprise,
+                           pick=form.pick()), status
 
 
 @enterprise_bp.get("/<int:enterprise_id>/report.pdf")

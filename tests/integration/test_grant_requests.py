@@ -62,6 +62,9 @@ def _form(ids, **change):
 def test_request_shows_in_the_queue_and_a_manager_approves_it(world):
     url, ids, users = world
     staff = _client(url, users["staff"])
+    listing = staff.get(f"/org/{ids['org']}/needs")
+    assert f"/org/needs/{ids['need']}#grant-request" in listing.text
+    assert f"/org/needs/{ids['wish']}#grant-request" not in listing.text
     page = staff.get(f"/org/needs/{ids['need']}")
     assert page.status_code == 200
     assert "向社区基金申请小急难拨款" in page.text and "齐明社区基金" in page.text
