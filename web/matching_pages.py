@@ -25,6 +25,7 @@ from needs.models import Need, Organisation
 from readside.enterprise_money import enterprise_money
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
+from web.money_map import money_map
 from web.permissions import requires
 
 enterprise_bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
@@ -62,7 +63,7 @@ def dashboard(enterprise_id: int, target: Enterprise):
     report = enterprise_money(session, target)
     tranches = {p.pledge.id: donors.tranches_of(session, p.pledge) for p in report.pledges}
     return render_template("matching/enterprise.html", enterprise=target, report=report,
-                           tranches=tranches)
+                           tranches=tranches, money_map=money_map(report))
 
 
 @enterprise_bp.route("/<int:enterprise_id>/pledges/new", methods=["GET", "POST"])
