@@ -17,11 +17,13 @@ bp = Blueprint("region_picker", __name__, url_prefix="/regions")
 @bp.get("/picker")
 @public
 def picker():
-    """The city and county selects for ?region_province=…&region_city=…; an unknown
-    province is a 422 (which htmx swaps in, so the message shows where the selects were)."""
+    """The city and county selects for ?region_province=…&region_city=…&region_county=…
+    (what is chosen stays selected; a level left over from another province is dropped).
+    An unknown province is a 422, which htmx swaps in: the message shows in place."""
     args = request.args
     try:
-        pick = cascade(args.get("region_province", ""), args.get("region_city", ""))
+        pick = cascade(args.get("region_province", ""), args.get("region_city", ""),
+                       args.get("region_county", ""))
     except UserError as error:
         return render_template("partials/region_picker.html", pick=cascade(),
                                error=error.render(gettext)), 422

@@ -51,6 +51,9 @@ def test_partial_lists_a_provinces_cities_then_a_citys_counties(app):
         "region_province": "山东省", "region_city": "滨州市"}, headers=HX)
     assert _options(response.text, "region_county") == list(KNOWN["山东省"]["滨州市"])
     assert _selected(response.text, "region_city") == "滨州市"
+    response = client.get("/regions/picker", query_string={
+        "region_province": "山东省", "region_city": "滨州市", "region_county": "邹平市"})
+    assert _selected(response.text, "region_county") == "邹平市"  # a county change re-asks
     # A city left over from another province: the counties start again.
     response = client.get("/regions/picker", query_string={
         "region_province": "广西壮族自治区", "region_city": "滨州市"}, headers=HX)
