@@ -196,8 +196,10 @@ def _summary(instance: dict, result: dict) -> dict:
         if given_to.get(code, 0) >= need["amount"] - need["funded"]:
             bucket["funded"] += 1
     stranded = []
-    index = _eligibility_index(needs.values(), given_to)
-    for source in instance["sources"]:
+    left_over = [s for s in instance["sources"] if s["budget"] > spent.get(s["id"], 0)]
+    wanted = {r.rstrip("/") for s in left_over for r in s["regions"] or [ANY]}
+    index = _eligibility_index(needs.values(), given_to, wanted)
+    for source in left_over:
         left = source["budget"] - spent.get(source["id"], 0)
         if left > 0:
             stranded.append({"source": source["id"], "kind": source["kind"], "left": left,
@@ -212,12 +214,14 @@ def _summary(instance: dict, result: dict) -> dict:
 ANY = "*"
 
 
-def _eligibility_index(needs, given_to: dict[str, int]) -> dict[tuple, list[int]]:
+def _eligibility_index(needs, given_to: dict[str, int],
+                       wanted: set[str] | None = None) -> dict[tuple, list[int]]:
     """For every (region prefix, category, kind), ANY standing for "whichever": how many
     needs there are, the smallest "whole-need open amount" among them (-1 for a need that
     can be funded in part), and how many are not yet met. One pass over the needs, so
     explaining every stranded source costs a few lookups each, not a scan of every need
-    per source (5,000 sources × 100,000 needs took minutes: bench/matching_db.py)."""
+    per source (5,000 sources × 100,000 needs took minutes: bench/matching_db.py). With
+    `wanted`, only those region prefixes (and ANY) are indexed: the ones sources ask about."""
     index: dict[tuple, list[int]] = {}
     for need in needs:
         open_amount = need["amount"] - need["funded"]
@@ -225,6 +229,8 @@ def _eligibility_index(needs, given_to: dict[str, int]) -> dict[tuple, list[int]
         unmet = 1 if given_to.get(need["id"], 0) < open_amount else 0
         parts = need["region"].split("/")
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)] + [ANY]
+        if wanted is not None:
+            prefixes = [p for p in prefixes if p in wanted]
         for prefix in prefixes:
             for category in (need["category"], ANY):
                 for kind in (need["kind"], ANY):

@@ -40,13 +40,16 @@ def test_index_answers_like_the_scan():
                           "funded": rng.choice((0, 0, amount // 2)), "whole": rng.random() < .5,
                           "category": rng.choice(CATEGORIES), "kind": rng.choice(KINDS)})
         given_to = {n["id"]: n["amount"] - n["funded"] for n in needs if rng.random() < .4}
-        index = _eligibility_index(needs, given_to)
-        for _source in range(10):
-            source = {"regions": rng.sample(PREFIXES, rng.randint(0, 2)),
-                      "categories": rng.sample(CATEGORIES, rng.randint(0, 2)),
-                      "need_kinds": rng.sample(KINDS, rng.randint(0, 2)),
-                      "per_grant_cap": rng.choice((None, 300, 1_000))}
+        sources = [{"regions": rng.sample(PREFIXES, rng.randint(0, 2)),
+                    "categories": rng.sample(CATEGORIES, rng.randint(0, 2)),
+                    "need_kinds": rng.sample(KINDS, rng.randint(0, 2)),
+                    "per_grant_cap": rng.choice((None, 300, 1_000))} for _ in range(10)]
+        full = _eligibility_index(needs, given_to)
+        wanted = {r for s in sources for r in s["regions"] or ["*"]}
+        narrow = _eligibility_index(needs, given_to, wanted)  # only what the sources ask
+        for source in sources:
             expected = _scan(source, needs, given_to)
-            assert _stranded_why(source, index) == expected, (source, needs, given_to)
+            assert _stranded_why(source, full) == expected, (source, needs, given_to)
+            assert _stranded_why(source, narrow) == expected, (source, needs, given_to)
             seen.add(expected)
     assert seen == {"no_eligible_need", "caps", "eligible_needs_met"}  # every answer tried
