@@ -187,3 +187,29 @@ def test_requester_and_the_organisations_members_cannot_approve(world):
     manager = _client(url, users["manager"])
     assert manager.post(f"/funds/{ids['fund']}/grants/{grant.id}/approve",
                         data={"reason": "核实"}).status_code == 303
+
+
+def test_the_same_request_sent_four_times_at_once_files_one(world):
+    """Four submits racing (a double-click, a retry): the need's row lock lets one in."""
+    import threading
+
+    from tests.conftest import require_postgres
+
+    url, ids, users = world
+    require_postgres()
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def submit():
+        client = _client(url, users["staff"])
+        barrier.wait()
+        statuses.append(client.post(f"/org/needs/{ids['need']}/grant-request",
+                                    data=_form(ids)).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [303, 422, 422, 422]
+    assert len(_requests(url)) == 1
