@@ -68,6 +68,10 @@ POLICY: dict[str, dict[str, str]] = {
     "grant.review": {"fund_manager": FUND},
     # ---- h9: platform finance (bank transfers, statements, refunds)
     "payment.confirm": {"admin": ANYWHERE},
+    # ---- h-give2: 配捐 offers (an enterprise proposes, an admin approves)
+    "match_offer.create": _ENTERPRISE_PEOPLE,
+    "match_offer.view": _ENTERPRISE_PEOPLE,
+    "match_offer.approve": {"admin": ANYWHERE},
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }

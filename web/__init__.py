@@ -122,6 +122,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(stripe_bp)
+    # h-give2: a donor's own giving, yearly statements, 配捐 offer forms
+    from web import match_offer_pages, my_giving
+    app.register_blueprint(my_giving.bp)
+    app.register_blueprint(my_giving.enterprise_bp)
+    app.register_blueprint(match_offer_pages.enterprise_bp)
+    app.register_blueprint(match_offer_pages.admin_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -28,6 +28,7 @@ from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
 from donors.stripe_gateway import StripeGateway
 from needs.models import Need
+from readside import gift_trails
 from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
 from web.forms.giving import GiveForm
@@ -190,7 +191,8 @@ def receipt_public(number: str):
     found = public_receipt(db_session(), number) if _RECEIPT_NUMBER.match(number) else None
     if found is None:
         raise NotFound("找不到收据 %(number)s", number=number[:40])
-    return render_template("giving/receipt_public.html", r=found)
+    return render_template("giving/receipt_public.html", r=found,
+                           g=gift_trails.receipt_trail(db_session(), number))
 
 
 def _offer(code: str) -> MatchOffer:
