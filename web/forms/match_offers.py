@@ -18,7 +18,7 @@ class MatchOfferForm(FlaskForm):
     title = StringField(_l("配捐名称"), validators=[DataRequired(_l("请填写配捐名称")),
                                                   Length(max=200)])
     ratio_pct = IntegerField(_l("配捐比例（%）"), validators=[
-        InputRequired(_l("请填写配捐比例")), NumberRange(1, 1000, _l("配捐比例须在 1% 到 1000% 之间"))])
+        InputRequired(_l("请填写配捐比例")), NumberRange(1, 1000, _l("配捐比例须为 1 到 1000 之间的百分数"))])
     total_cap = StringField(_l("配捐总额（元）"), validators=[DataRequired(_l("请填写配捐总额"))])
     per_gift_cap = StringField(_l("每笔捐赠最多配（元，可空）"))
     per_need_cap = StringField(_l("每个需求最多配（元，可空）"))
