@@ -55,8 +55,9 @@ def _act(session: Session, event: PaymentEvent) -> str:
     if event.kind in (EventKind.EXPIRED, EventKind.FAILED):
         if payment.status != "awaiting":
             return "ignored"
-        need = session.get(Need, donation.need_id)
-        release_hold(session, need, f"donation:{donation.id}")
+        if donation.need_id is not None:  # a gift to a fund holds nothing
+            release_hold(session, session.get(Need, donation.need_id),
+                         f"donation:{donation.id}")
         payment.status = "expired"
         return "expired"
     return "recorded"

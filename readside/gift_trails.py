@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
+from donors.fund_gifts import GiftTarget, target_of
 from donors.giving_models import GiftPayment, GiftReceipt
 from donors.models import Donation, Donor
 from donors.trail import Trail, fifo_trail
@@ -35,7 +36,8 @@ class GiftTrailView:
     donation: Donation
     payment: GiftPayment | None
     need: Need | None
-    fund: CommunityFund | None
+    fund: CommunityFund | None  # a community fund or a programme's general fund
+    target: GiftTarget
     receipt_number: str | None
     confirmed_at: object | None  # the ledger transaction's time once paid
     steps: tuple[TrailStep, ...]
@@ -101,8 +103,8 @@ def gift_view(session: Session, donation: Donation, cache: dict | None = None
         steps, undisbursed = _steps(session, need, txn.seq, cache)
     elif txn is not None:
         undisbursed = donation.amount  # a fund's money is granted on, not traced per gift
-    return GiftTrailView(donation, payment, need, fund, receipt, txn.at if txn else None,
-                         steps, undisbursed)
+    return GiftTrailView(donation, payment, need, fund, target_of(session, donation), receipt,
+                         txn.at if txn else None, steps, undisbursed)
 
 
 def gifts_of_user(session: Session, user_id: int) -> list[GiftTrailView]:

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core.errors import UserError
+from donors.fund_gifts import target_of
 from donors.giving_models import GiftReceipt
 from donors.models import Donation, Donor, Enterprise
 from donors.receipts import BEIJING, Giver, StatementLine, beijing, receipt_number, statement_pdf
 from funds import accounts
-from funds.models import CommunityFund, LedgerPosting, LedgerTxn
-from needs.models import Need
+from funds.models import LedgerPosting, LedgerTxn
 
 FIRST_YEAR = 2000
 
@@ -37,11 +37,7 @@ def check_year(text: str | int, today_year: int) -> int:
 
 
 def _purpose(session: Session, donation: Donation) -> str:
-    if donation.need_id is not None:
-        need = session.get(Need, donation.need_id)
-        return f"{need.code} {need.title}"
-    fund = session.get(CommunityFund, donation.fund_id)
-    return fund.name
+    return target_of(session, donation).purpose
 
 
 def donor_lines(session: Session, user_id: int, year: int) -> list[StatementLine]:

@@ -102,7 +102,7 @@ def test_bad_offer_input_is_refused_and_writes_nothing(clean_url):
     cases = [
         ({"total_cap": "abc"}, "金额"),
         ({"total_cap": "0"}, "配捐总额必须是正数"),
-        ({"total_cap": "12.345"}, "分"),
+        ({"total_cap": "12.345"}, "两位小数"),
         ({"per_gift_cap": "-5"}, None),
         ({"ratio_pct": "0"}, "配捐比例须为 1 到 1000"),
         ({"ratio_pct": "1.5"}, None),
