@@ -3,18 +3,25 @@ transfer path as gifts to a need: nothing in the ledger until staff confirm, the
 fund's account and balance rise once, and the receipt names the fund or programme."""
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from pypdf import PdfReader
 from sqlmodel import func, select
 
 from core.db import get_engine, unit_of_work
+from core.money import Money
+from donors.bank_transfer import BankTransferGateway
+from donors.fund_gifts import general_fund
+from donors.gateway import BankAccount
+from donors.giving import confirm_payment, reference_taken, start_fund_gift
 from donors.giving_models import GiftPayment, GiftReceipt
 from donors.models import Donation
 from funds import ledger
 from funds.models import CommunityFund, LedgerTxn
 from needs import services as needs
+from needs.models import Programme
 from readside.reconcile import first_mismatch
-from tests.conftest import make_app
+from tests.conftest import make_app, require_postgres
 from tests.integration.auth import make_user, sign_in
 from tests.integration.helpers import committed, fund_with
 
@@ -149,3 +156,28 @@ def test_unknown_funds_and_programmes_are_404_and_only_staff_confirm(clean_url):
     with unit_of_work(get_engine(clean_url)) as s:
         assert s.exec(select(GiftPayment.status)).one() == "awaiting"
         assert s.exec(select(CommunityFund.balance)).one() == 50_000
+
+
+def test_first_gifts_to_a_programme_at_once_make_one_general_fund(clean_url):
+    """The general fund is made on first use: concurrent first gifts share it (PostgreSQL:
+    the UNIQUE index makes the losers find the winner's row)."""
+    require_postgres()
+    programme = _programme(clean_url)
+    account = BankAccount("善联慈善信息平台", "测试银行", "6222 0000 1111 2222")
+
+    def give(i):
+        with unit_of_work(get_engine(clean_url)) as s:
+            target = s.exec(select(Programme).where(Programme.code == programme)).one()
+            started = start_fund_gift(
+                s, BankTransferGateway(account, is_taken=reference_taken(s)),
+                general_fund(s, target), Money.yuan(10 + i), name=f"捐赠者{i}",
+                contact=f"d{i}@example.cn")
+            return confirm_payment(s, started.payment)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(give, range(16)))
+    assert outcomes == ["confirmed"] * 16
+    with unit_of_work(get_engine(clean_url)) as s:
+        [fund] = s.exec(select(CommunityFund)).all()
+        assert fund.balance == sum(1_000 + 100 * i for i in range(16))
+        assert ledger.verify(s).ok and first_mismatch(s) is None

@@ -151,3 +151,21 @@ def test_a_pending_enterprise_cannot_propose_offers(clean_url):
     assert response.status_code == 400 and "尚未通过审核" in response.get_data(as_text=True)
     with unit_of_work(get_engine(clean_url)) as s:
         assert s.exec(select(func.count()).select_from(MatchOffer)).one() == 0
+
+
+def test_offer_pages_read_in_english(clean_url):
+    firm_id, _, _ = _firm(clean_url)
+    app = make_app(clean_url)
+    staff = _staff(app, clean_url, firm_id)
+    refused = staff.post(f"/enterprise/{firm_id}/match-offers/new?lang=en",
+                         data=_form(total_cap="abc"))
+    assert refused.status_code == 422 and "Total match (yuan)" in refused.get_data(as_text=True)
+    staff.post(f"/enterprise/{firm_id}/match-offers/new", data=_form())
+    pages = [(staff, f"/enterprise/{firm_id}/match-offers", "Awaiting approval"),
+             (_admin(app, clean_url), "/admin/match-offers/", "Match offer approvals")]
+    for client, url, english in pages:
+        html = client.get(url + "?lang=en").get_data(as_text=True)
+        main = html[html.index("<main"):html.index("</main>")]
+        assert english in main, url
+        leaked = set("：（）、。") & set(main)
+        assert not leaked, (url, leaked)

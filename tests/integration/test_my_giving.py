@@ -174,3 +174,24 @@ def test_trail_ignores_disbursements_of_other_needs(clean_url):
     assert "别的项目的拨付" not in html and "尚未拨付" in html
     with unit_of_work(get_engine(clean_url)) as s:
         assert s.exec(select(Disbursement)).one().amount == 50_000
+
+
+def test_the_giving_pages_read_in_english_without_chinese_punctuation(clean_url):
+    code = _project(clean_url)
+    app = make_app(clean_url)
+    donor = app.test_client()
+    sign_in(donor, make_user(clean_url, "wang@example.cn", ("donor", {}), name="Wang"))
+    _give(donor, code, "150", name="Wang")
+    _confirm_all(app, clean_url)
+    _pay_out(clean_url, code, 10_000, "books", caption="invoice")
+    with unit_of_work(get_engine(clean_url)) as s:
+        number = s.exec(select(GiftReceipt.number)).one()
+    pages = {"/account/giving/": "Where my money went",
+             "/account/giving/statements": "Yearly giving statement",
+             f"/receipts/{number}": "Paid out on"}
+    for url, english in pages.items():
+        html = donor.get(url + ("&" if "?" in url else "?") + "lang=en").get_data(as_text=True)
+        main = html[html.index("<main"):html.index("</main>")]
+        assert english in main, url
+        leaked = set("：（）、。") & set(main.replace("社区图书角", ""))
+        assert not leaked, (url, leaked)
