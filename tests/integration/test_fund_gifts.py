@@ -5,6 +5,7 @@ import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from pypdf import PdfReader
 from sqlmodel import func, select
 
@@ -24,6 +25,7 @@ from readside.reconcile import first_mismatch
 from tests.conftest import make_app, require_postgres
 from tests.integration.auth import make_user, sign_in
 from tests.integration.helpers import committed, fund_with
+from tests.integration.test_stripe_webhook import SECRET
 
 
 def _fund(url):
@@ -181,3 +183,50 @@ def test_first_gifts_to_a_programme_at_once_make_one_general_fund(clean_url):
         [fund] = s.exec(select(CommunityFund)).all()
         assert fund.balance == sum(1_000 + 100 * i for i in range(16))
         assert ledger.verify(s).ok and first_mismatch(s) is None
+
+
+@pytest.fixture
+def stripe_secret(monkeypatch):
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+
+
+def _stripe_fund_gift(url, yuan="150") -> tuple[int, int]:
+    from tests.integration.test_stripe_webhook import FakeCheckout
+
+    with unit_of_work(get_engine(url)) as s:
+        fund = fund_with(s, 50_000)
+        started = start_fund_gift(s, FakeCheckout(), fund, Money.parse(yuan), name="张三",
+                                  contact="z@example.cn",
+                                  return_url=lambda gift: f"http://test/gifts/{gift}")
+        assert started.start.redirect_url and started.payment.hold_until is None
+        return started.donation.id, fund.id
+
+
+def test_stripe_events_credit_a_fund_gift_once_in_any_order(clean_url, stripe_secret):
+    from tests.integration.test_stripe_webhook import _events, _post
+
+    gift, fund_id = _stripe_fund_gift(clean_url)
+    client = make_app(clean_url).test_client()
+    events = _events(gift)
+    for name in ("succeeded", "completed", "completed", "succeeded", "expired"):
+        assert _post(client, events[name]).status_code == 200
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.get(Donation, gift).status == "paid"
+        assert s.get(CommunityFund, fund_id).balance == 50_000 + 15_000
+        assert s.exec(select(GiftPayment.status)).one() == "confirmed"
+        assert ledger.verify(s).ok and first_mismatch(s) is None
+
+
+def test_an_expired_checkout_of_a_fund_gift_writes_no_money(clean_url, stripe_secret):
+    from tests.integration.test_stripe_webhook import _events, _post
+
+    gift, fund_id = _stripe_fund_gift(clean_url)
+    txns = _count(clean_url, LedgerTxn)
+    client = make_app(clean_url).test_client()
+    assert _post(client, _events(gift)["expired"]).status_code == 200
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.exec(select(GiftPayment.status)).one() == "expired"
+        assert s.get(Donation, gift).status == "pending"
+        assert s.get(CommunityFund, fund_id).balance == 50_000
+    assert _count(clean_url, LedgerTxn) == txns
