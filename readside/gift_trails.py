@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from donors.fund_gifts import GiftTarget, target_of
 from donors.giving_models import GiftPayment, GiftReceipt
+from donors.match_models import MatchShare
 from donors.models import Donation, Donor
 from donors.trail import Trail, fifo_trail
 from funds import accounts
@@ -42,6 +43,7 @@ class GiftTrailView:
     confirmed_at: object | None  # the ledger transaction's time once paid
     steps: tuple[TrailStep, ...]
     undisbursed: int  # fen still held for the need (or the fund's balance)
+    matched: int = 0  # fen of 配捐 this gift drew from enterprises' offers
 
     @property
     def disbursed(self) -> int:
@@ -103,8 +105,10 @@ def gift_view(session: Session, donation: Donation, cache: dict | None = None
         steps, undisbursed = _steps(session, need, txn.seq, cache)
     elif txn is not None:
         undisbursed = donation.amount  # a fund's money is granted on, not traced per gift
+    matched = session.execute(select(func.coalesce(func.sum(MatchShare.amount), 0)).where(
+        MatchShare.donation_id == donation.id)).scalar_one()
     return GiftTrailView(donation, payment, need, fund, target_of(session, donation), receipt,
-                         txn.at if txn else None, steps, undisbursed)
+                         txn.at if txn else None, steps, undisbursed, int(matched))
 
 
 def gifts_of_user(session: Session, user_id: int) -> list[GiftTrailView]:

@@ -195,3 +195,26 @@ def test_the_giving_pages_read_in_english_without_chinese_punctuation(clean_url)
         assert english in main, url
         leaked = set("：（）、。") & set(main.replace("社区图书角", ""))
         assert not leaked, (url, leaked)
+
+
+def test_a_gift_shows_the_match_funding_it_drew(clean_url):
+    from datetime import timedelta
+
+    from core.money import Money
+    from donors.match_offers import approve_offer, create_offer
+
+    code = _project(clean_url)
+
+    def offer(s):
+        firm = donors.create_enterprise(s, "配捐企业", "山东省/滨州市")
+        approve_offer(s, create_offer(s, firm, title="1:1", ratio_pct=100,
+                                      total_cap=Money.yuan(100), starts_at=now() - timedelta(1),
+                                      ends_at=now() + timedelta(days=9)))
+    committed(clean_url, offer)
+    app = make_app(clean_url)
+    donor = app.test_client()
+    sign_in(donor, make_user(clean_url, "wang@example.cn", ("donor", {})))
+    _give(donor, code, "150")
+    _confirm_all(app, clean_url)
+    html = donor.get("/account/giving/").get_data(as_text=True)
+    assert "带来企业配捐" in html and "¥100.00" in html  # the offer's whole ¥100 cap
