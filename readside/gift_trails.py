@@ -19,7 +19,7 @@ from donors.match_models import MatchShare
 from donors.models import Donation, Donor
 from donors.trail import Trail, fifo_trail
 from funds import accounts
-from funds.models import CommunityFund, Disbursement, LedgerPosting, LedgerTxn
+from funds.models import Allocation, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
 from needs.models import PUBLIC_STATES, Evidence, Need
 
 
@@ -30,6 +30,15 @@ class TrailStep:
     disbursement: Disbursement
     amount: int  # fen of this gift in it
     evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class GrantStep:
+    """Part of a fund gift that a grant from the fund carried to a need (FIFO, as above)."""
+
+    need: Need
+    amount: int
+    at: object
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class GiftTrailView:
     steps: tuple[TrailStep, ...]
     undisbursed: int  # fen still held for the need (or the fund's balance)
     matched: int = 0  # fen of 配捐 this gift drew from enterprises' offers
+    grants: tuple[GrantStep, ...] = ()  # a fund gift: the grants it went to
 
     @property
     def disbursed(self) -> int:
@@ -63,6 +73,42 @@ def need_trail(session: Session, need: Need) -> tuple[Trail, dict[int, Disbursem
         by_seq[seq] += amount
     trail = fifo_trail(list(by_seq.items()), [(d.id, d.amount) for d in paid if d.amount > 0])
     return trail, {d.id: d for d in paid}
+
+
+def fund_trail(session: Session, fund: CommunityFund) -> tuple[Trail, dict[int, GrantStep]]:
+    """A fund's credits assigned to what left it (grants to needs), first in, first out;
+    outflows are keyed by their ledger seq."""
+    rows = session.execute(
+        select(LedgerPosting.seq, LedgerPosting.amount)
+        .where(LedgerPosting.account == accounts.fund(fund.code))
+        .order_by(LedgerPosting.seq)).all()
+    credits: dict[int, int] = defaultdict(int)
+    debits: dict[int, int] = defaultdict(int)
+    for seq, amount in rows:
+        (credits if amount > 0 else debits)[seq] += abs(amount)
+    grants = session.execute(
+        select(Allocation, Need, LedgerTxn).join(Need, Need.id == Allocation.need_id)
+        .join(LedgerTxn, LedgerTxn.seq == Allocation.ledger_seq)
+        .where(Allocation.fund_id == fund.id, Allocation.ledger_seq.in_(list(debits) or [0]))
+    ).all()
+    steps = {allocation.ledger_seq: GrantStep(need, 0, txn.at)
+             for allocation, need, txn in grants}
+    return fifo_trail(list(credits.items()), list(debits.items())), steps
+
+
+def _grants(session: Session, fund: CommunityFund, seq: int, cache: dict
+            ) -> tuple[tuple[GrantStep, ...], int]:
+    key = ("fund", fund.id)
+    if key not in cache:
+        cache[key] = fund_trail(session, fund)
+    trail, steps = cache[key]
+    try:
+        gift = trail.for_gift(seq)
+    except KeyError:
+        return (), 0
+    found = tuple(GrantStep(steps[s.disbursement_id].need, s.amount, steps[s.disbursement_id].at)
+                  for s in gift.shares if s.disbursement_id in steps)
+    return found, gift.undisbursed
 
 
 def _evidence(session: Session, need: Need, ids: list[int]) -> dict[int, list[Evidence]]:
@@ -100,15 +146,15 @@ def gift_view(session: Session, donation: Donation, cache: dict | None = None
     need = session.get(Need, donation.need_id) if donation.need_id else None
     fund = session.get(CommunityFund, donation.fund_id) if donation.fund_id else None
     txn = session.get(LedgerTxn, donation.ledger_seq) if donation.ledger_seq else None
-    steps, undisbursed = (), 0
+    steps, grants, undisbursed = (), (), 0
     if txn is not None and need is not None:
         steps, undisbursed = _steps(session, need, txn.seq, cache)
-    elif txn is not None:
-        undisbursed = donation.amount  # a fund's money is granted on, not traced per gift
+    elif txn is not None and fund is not None:
+        grants, undisbursed = _grants(session, fund, txn.seq, cache)
     matched = session.execute(select(func.coalesce(func.sum(MatchShare.amount), 0)).where(
         MatchShare.donation_id == donation.id)).scalar_one()
     return GiftTrailView(donation, payment, need, fund, target_of(session, donation), receipt,
-                         txn.at if txn else None, steps, undisbursed, int(matched))
+                         txn.at if txn else None, steps, undisbursed, int(matched), grants)
 
 
 def gifts_of_user(session: Session, user_id: int) -> list[GiftTrailView]:

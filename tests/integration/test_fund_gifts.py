@@ -230,3 +230,26 @@ def test_an_expired_checkout_of_a_fund_gift_writes_no_money(clean_url, stripe_se
         assert s.get(Donation, gift).status == "pending"
         assert s.get(CommunityFund, fund_id).balance == 50_000
     assert _count(clean_url, LedgerTxn) == txns
+
+
+def test_a_fund_gift_shows_the_grants_it_went_to_first_in_first_out(clean_url):
+    from needs import transfers
+    from tests.integration.helpers import fund_manager, org, verified_need
+
+    code = _fund(clean_url)  # an enterprise gave ¥500 first
+    app = make_app(clean_url)
+    donor = app.test_client()
+    sign_in(donor, make_user(clean_url, "wang@example.cn", ("donor", {})))
+    donor.post(f"/funds/{code}/give", data={"amount": "150", "name": "王小明"})
+    assert _confirm_last(_admin(app, clean_url), clean_url).status_code == 303
+
+    def grant(s):
+        fund = s.exec(select(CommunityFund).where(CommunityFund.code == code)).one()
+        need = verified_need(s, org(s), kind="microgrant", amount=60_000, title="老人助餐")
+        transfers.approve(s, transfers.propose_grant(s, fund, need, 60_000),
+                          fund_manager(s, fund).id)
+        return need.code
+    need_code = committed(clean_url, grant)
+    html = donor.get("/account/giving/").get_data(as_text=True)
+    # The enterprise's ¥500 went first; ¥100 of this gift made up the ¥600 grant.
+    assert f"{need_code} 老人助餐" in html and "¥100.00" in html and "¥50.00" in html
