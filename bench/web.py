@@ -105,6 +105,7 @@ def bench_app():
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
     app.config["API_RATE_LIMIT"] = "100000000/minute"  # h12: one load generator, many requests
+    app.config["EXPORT_RATE_LIMIT"] = "100000000/minute"
 
     def trivial():
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
