@@ -60,6 +60,9 @@ MONEY_WRITES = frozenset({
     ("INSERT", "ledger_tree_node"),  # the transparency log grows with every append
     ("INSERT", "approval"),  # a grant's approvals are part of the money move
 })
+# Writes no page, export or API read shows: alone, they move no version (a token's
+# last-used time is written on API requests that would otherwise only read).
+UNSEEN_WRITES = frozenset({("UPDATE", "api_token.last_used_at")})
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
@@ -196,7 +199,7 @@ def _bump_on_commit(session: OrmSession) -> None:
     accounts = session.info.pop(_ACCOUNTS, set())
     needs = session.info.pop(_NEEDS, set())
     for connection in _connections(session):
-        writes = connection.info.pop(_WROTE, None)
+        writes = (connection.info.pop(_WROTE, None) or set()) - UNSEEN_WRITES
         if writes:
             bump(connection, scopes_for(writes, accounts, needs))
 
