@@ -236,6 +236,10 @@ def test_scope_and_organisation_are_checked(world):
      ["new_beneficiary.id_number"]),
     ({"beneficiary": "B-999"}, 400, ["beneficiary", "new_beneficiary"]),
     ({"region": "火星"}, 422, ["region"]),
+    ({"region": "山东省/滨州市/邹平市/不存在/齐明社区"}, 422, ["region"]),
+    ({"new_beneficiary": new_beneficiary(consent_on="2099-01-01")}, 422,
+     ["new_beneficiary.consent_on"]),
+    ({"kind": "project"}, 400, ["kind"]),
     ({"surprise": 1}, 400, ["surprise"]),
 ])
 def test_bad_input_names_the_field_and_changes_nothing(world, change, status, fields):

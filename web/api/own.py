@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from core.clock import aware
 from core.errors import UserError
 from core.money import Money
-from core.regions import county_display
+from core.regions import RegionError, county_display
 from donors.models import Enterprise
 from needs import posting
 from needs.duplicates import hash_key
@@ -36,13 +36,15 @@ AUTH = {"HTTP_401": s.Problem, "HTTP_403": s.Problem, "HTTP_429": s.Problem}
 WRITE = {**AUTH, "HTTP_400": s.Problem, "HTTP_422": s.Problem}
 PER_PAGE = 50
 # Which field of the request a service's refusal is about (else the request as a whole).
-SERVICE_FIELDS = (("身份证", "id_number"), ("同意", "consent_by"), ("地区", "region"),
+SERVICE_FIELDS = (("身份证", "id_number"), ("同意日期", "consent_on"), ("同意", "consent_by"),
+                  ("地区", "region"),
                   ("受益人", "beneficiary"), ("心愿物品", "item"), ("标题", "title"),
                   ("金额", "price"), ("类别", "category"), ("说明", "caption"))
 
 
 def _refused(exc: UserError, prefix: str = "") -> ApiProblem:
-    field = next((name for word, name in SERVICE_FIELDS if word in exc.msgid), "body")
+    field = "region" if isinstance(exc, RegionError) else next(
+        (name for word, name in SERVICE_FIELDS if word in exc.msgid), "body")
     return ApiProblem(422, UserError("请求未被接受"), exc, [(prefix + field, exc)])
 
 
