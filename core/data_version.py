@@ -68,6 +68,9 @@ MONEY_WRITES = frozenset({
     ("INSERT", "match_share"), ("INSERT", "match_offer_need"),
     ("UPDATE", "match_offer.used"), ("UPDATE", "match_offer_need.used"),
 })
+# Writes no page, export or API read shows: alone, they move no version (a token's
+# last-used time is written on API requests that would otherwise only read).
+UNSEEN_WRITES = frozenset({("UPDATE", "api_token.last_used_at")})
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
@@ -204,7 +207,7 @@ def _bump_on_commit(session: OrmSession) -> None:
     accounts = session.info.pop(_ACCOUNTS, set())
     needs = session.info.pop(_NEEDS, set())
     for connection in _connections(session):
-        writes = connection.info.pop(_WROTE, None)
+        writes = (connection.info.pop(_WROTE, None) or set()) - UNSEEN_WRITES
         if writes:
             bump(connection, scopes_for(writes, accounts, needs))
 

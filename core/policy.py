@@ -68,6 +68,8 @@ POLICY: dict[str, dict[str, str]] = {
     "grant.review": {"fund_manager": FUND},
     # ---- h9: platform finance (bank transfers, statements, refunds)
     "payment.confirm": {"admin": ANYWHERE},
+    # ---- hapi: API tokens of an organisation or enterprise (web/api, core/api_tokens)
+    "api_token.manage": {"org_admin": ORGANISATION, "enterprise_reviewer": ENTERPRISE},
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }
