@@ -2,8 +2,10 @@
 
 core imports nothing of the services at module level; this one module is the exception,
 and only Alembic, the app factory and tests import it."""
+import core.api_tokens  # noqa: F401
 import core.audit  # noqa: F401
 import core.data_version  # noqa: F401
+import core.idempotency  # noqa: F401
 import core.outbox  # noqa: F401
 import core.users  # noqa: F401
 import donors.applications  # noqa: F401

@@ -72,6 +72,8 @@ POLICY: dict[str, dict[str, str]] = {
     "match_offer.create": _ENTERPRISE_PEOPLE,
     "match_offer.view": _ENTERPRISE_PEOPLE,
     "match_offer.approve": {"admin": ANYWHERE},
+    # ---- hapi: API tokens of an organisation or enterprise (web/api, core/api_tokens)
+    "api_token.manage": {"org_admin": ORGANISATION, "enterprise_reviewer": ENTERPRISE},
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }

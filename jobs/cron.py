@@ -26,3 +26,9 @@ cron.register(release_expired_holds, QUEUE_NAME, cron="* * * * *", name="release
 from jobs.tasks import sweep_outbox  # noqa: E402
 
 cron.register(sweep_outbox, QUEUE_NAME, cron="* * * * *", name="sweep_outbox")
+
+# ---- hapi: API Idempotency-Keys past their 24 hours, hourly at :53.
+from jobs.tasks import purge_idempotency_keys  # noqa: E402
+
+cron.register(purge_idempotency_keys, QUEUE_NAME, cron="53 * * * *",
+              name="purge_idempotency_keys")

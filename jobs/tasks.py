@@ -73,6 +73,16 @@ def expire_proposals(database_url: str | None = None) -> int:
 
     with unit_of_work(get_engine(database_url)) as session:
         return matching_runs.expire_proposals(session)
+
+
+def purge_idempotency_keys(database_url: str | None = None) -> int:
+    """Forget API Idempotency-Keys older than their 24 hours (core.idempotency)."""
+    from core import idempotency
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return idempotency.purge(session)
+
+
 def mail_verification_decision(need_id: int, decision: str, reason: str = "",
                                database_url: str | None = None) -> int:
     """Tell the organisation's staff what the verifier decided (deferred through the outbox,

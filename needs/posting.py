@@ -7,9 +7,11 @@ An edit to a verified need's story, amount or beneficiary sends it back to verif
 it leaves the public lists until a verifier verifies it again."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.audit import record
@@ -115,6 +117,41 @@ def own_beneficiary(session: Session, organisation: Organisation, beneficiary_id
     if person is None or person.organisation_id != organisation.id:
         raise UserError("请选择本机构登记的受益人")
     return person
+
+
+def own_beneficiary_by_code(session: Session, organisation: Organisation,
+                            code: str) -> Beneficiary:
+    """The organisation's beneficiary with this code (the API names them by code)."""
+    person = session.exec(select(Beneficiary).where(Beneficiary.code == code)).first() \
+        if code else None
+    if person is None or person.organisation_id != organisation.id:
+        raise UserError("请选择本机构登记的受益人")
+    return person
+
+
+def needs_page(session: Session, organisation_id: int, page: int,
+               per_page: int) -> tuple[list[Need], int]:
+    """One page of the organisation's needs, newest first, in every state; and the count."""
+    where = Need.organisation_id == organisation_id
+    total = session.exec(select(func.count()).select_from(Need).where(where)).one()
+    rows = session.exec(select(Need).where(where).order_by(Need.id.desc())
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), int(total)
+
+
+def need_by_code(session: Session, code: str) -> Need | None:
+    return session.exec(select(Need).where(Need.code == code)).first()
+
+
+def beneficiary_code(session: Session, beneficiary_id: int | None) -> str | None:
+    person = session.get(Beneficiary, beneficiary_id) if beneficiary_id else None
+    return person.code if person else None
+
+
+def api_post_key() -> str:
+    """A one-time post key for a need posted through the API (whose retries are caught by
+    its Idempotency-Key instead of the form's hidden key)."""
+    return "api-" + secrets.token_hex(16)
 
 
 def need_for_key(session: Session, key: str) -> Need | None:

@@ -66,3 +66,12 @@ def enterprise_money(session: Session, enterprise: Enterprise) -> EnterpriseMone
     report.by_county = sorted(((c, a, n) for c, (a, n) in counties.items()), key=lambda r: -r[1])
     report.needs = [(need, amount) for need, amount in per_need.values()]
     return report
+
+
+def open_proposals(session: Session, enterprise: Enterprise) -> list[tuple[Allocation, Need, Pledge]]:
+    """The matching engine's proposals on this enterprise's pledges awaiting its review."""
+    return list(session.exec(
+        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
+               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all())

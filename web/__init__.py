@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp
     from web.api import bp as api_bp
+    from web.api_token_pages import bp as api_tokens_bp
     from web.charity import bp as charity_bp
     from web.dev_mail import bp as dev_mail_bp
     from web.disclosure import bp as disclosure_bp
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for matching_bp in (enterprise_bp, fund_bp, runs_bp):
         app.register_blueprint(matching_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(stripe_bp)

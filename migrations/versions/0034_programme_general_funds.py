@@ -3,13 +3,13 @@ at most one per programme, so gifts "to the programme" go through the same fund 
 account, balance mirror and receipts as gifts to a community fund.
 
 Revision ID: 0034
-Revises: 0020
+Revises: 0030
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0034"
-down_revision = "0020"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

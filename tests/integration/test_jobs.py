@@ -112,3 +112,4 @@ def test_the_cron_timetable_registers_the_reconcile():
     assert jobs["jobs.tasks.nightly_matching"].cron == "30 2 * * *"
     assert jobs["jobs.tasks.expire_proposals"].cron == "47 * * * *"
     assert jobs["jobs.tasks.release_expired_holds"].cron == "* * * * *"
+    assert jobs["jobs.tasks.purge_idempotency_keys"].cron == "53 * * * *"

@@ -168,12 +168,16 @@ def values_for(rule, arg: str, codes: dict[str, list[str]]) -> list[str]:
 
 def public_urls(app, codes) -> dict[str, list[str]]:
     """endpoint -> every concrete URL to fetch for it."""
+    from web.permissions import access_of
+
     urls: dict[str, list[str]] = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS:
             continue
         if rule.endpoint.startswith("bench"):
             continue
+        if str(access_of(app, rule.endpoint)).startswith("token:"):
+            continue  # 401 without a token: read with tokens in test_token_reads_of_the_api_are_clean
         args = sorted(rule.arguments)
         if not args:
             urls[rule.endpoint] = [rule.rule + QUERIES.get(rule.endpoint, "")]
@@ -362,6 +366,44 @@ def test_hidden_needs_stay_hidden(fetch, codes):
     assert codes["hidden_need"]
     for code in codes["hidden_need"]:
         assert fetch(f"/needs/{code}").status_code == 404
+
+
+def test_token_reads_of_the_api_are_clean(demo_app, demo_url, fetch, caplog, secrets):
+    """/api/v1/me/…, read with the demo organisation's and enterprise's tokens: an
+    organisation's own needs in every state (drafts included) and an enterprise's pledges,
+    proposals and report show no private field either; every token GET route is fetched."""
+    from core import api_tokens
+    from core.users import Membership
+    from web.permissions import access_of
+
+    with unit_of_work(get_engine(demo_url)) as s:
+        tokens = {}
+        for role, kind, column in (("org_admin", "organisation", "organisation_id"),
+                                   ("enterprise_reviewer", "enterprise", "enterprise_id")):
+            member = s.exec(select(Membership).where(Membership.role == role)).first()
+            tokens[kind] = api_tokens.create(s, kind, getattr(member, column), name="privacy",
+                                             scope="read", actor_id=member.user_id).secret
+    routes = [rule for rule in demo_app.url_map.iter_rules()
+              if str(access_of(demo_app, rule.endpoint)).startswith("token:")
+              and "GET" in rule.methods]
+    assert routes, "no token routes?"
+    fetched = 0
+    for kind, secret in tokens.items():
+        auth = {"Authorization": f"Bearer {secret}"}
+        todo = [r.rule for r in routes if not r.arguments]
+        mine = fetch("/api/v1/me/needs", headers=auth)
+        if kind == "organisation":
+            needs = mine.get_json()["items"]
+            assert needs and {n["state"] for n in needs} - {"verified", "funded", "closed"}
+            todo += [f"/api/v1/me/needs/{n['code']}" for n in needs]
+            if mine.get_json()["next"]:
+                todo.append(mine.get_json()["next"])
+        for url in todo:
+            response = fetch(url, headers=auth)
+            assert response.status_code in (200, 403), (url, response.status_code)
+            fetched += response.status_code == 200
+    assert fetched >= 5
+    assert_logs_clean(caplog, secrets)
 
 
 def test_the_checker_catches_a_leaking_page_and_log(demo_app, secrets, caplog):
