@@ -39,6 +39,7 @@ from demo.h8a_data import demo_logins
 from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
 from demo.h15_progress import progress_reports
+from demo.public_appeals import public_appeals
 from donors import services as donors
 from funds import services as funds
 from needs import funding, transfers
@@ -458,6 +459,7 @@ STEPS = (
     evidence_photos,
     matching_demo,
     charity_side,
+    public_appeals,
     demo_logins,
     progress_reports,
 )

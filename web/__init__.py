@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.admin import bp as admin_bp
     from web.api import bp as api_bp
     from web.charity import bp as charity_bp
+    from web.charity_kinds import bp as charity_kinds_bp
     from web.dev_mail import bp as dev_mail_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(charity_bp)
+    app.register_blueprint(charity_kinds_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(admin_bp)
