@@ -69,6 +69,8 @@ def test_an_uploaded_photo_is_served_without_exif_or_gps(world):
     original = photo_with_gps("W-1")
     with Image.open(io.BytesIO(original)) as image:
         assert image.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the upload carries GPS
+    staff_page = as_(world, "staff").get(f"/org/needs/{code}")  # a verified need's page
+    assert staff_page.status_code == 200 and "上传凭证照片" in staff_page.get_data(as_text=True)
     assert upload(world, code, original, shows_face="y").status_code == 303
     row, = evidence(world)
     page = world["app"].test_client().get(f"/needs/{code}").get_data(as_text=True)
