@@ -34,8 +34,8 @@ def clean_certificate(qualified: bool, certificate: str | None) -> str:
         return ""
     if not number:
         raise UserError("具有公募资格的机构必须填写公募资格证书编号")
-    if len(number) > 60 or not re.fullmatch(r"[0-9A-Z（）()〔〕\[\]第号-]+", number):
-        raise UserError("公募资格证书编号只能包含字母、数字和括号（不超过 60 位）")
+    if len(number) > 60 or not number.isprintable():
+        raise UserError("公募资格证书编号不超过 60 个字符，且不能含控制字符")
     return number
 
 

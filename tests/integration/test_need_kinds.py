@@ -290,3 +290,35 @@ def test_a_microgrant_sent_twice_is_one_request(world):
     assert post(world, "microgrant", data).status_code == 303
     assert post(world, "microgrant", data).status_code == 303
     assert len(rows(world["url"], Need)) == 1
+
+
+def test_a_projects_amount_cannot_drift_from_its_budget_lines(world):
+    assert post(world, "project", project_form(holder=str(world["org"]))).status_code == 303
+    need, = rows(world["url"], Need)
+    response = client(world, "staff").post(f"/org/needs/{need.code}/edit", data={
+        "title": need.title, "story": need.story, "amount": "60000", "beneficiary": "0"})
+    assert response.status_code == 422 and "预算合计" in response.get_data(as_text=True)
+    assert rows(world["url"], Need)[0].amount == 5_000_000
+
+
+# ---- 公募资格 on the application ----------------------------------------------------------
+
+def test_an_organisation_states_its_qualification_when_it_applies(world):
+    from needs.models import Organisation
+    from tests.integration.onboarding_helpers import form, uscc
+
+    applicant = client(world, "donor")
+    refused = applicant.post("/onboarding/apply", content_type="multipart/form-data",
+                             data=form(name="滨州市春晖基金会", public_fundraising="y"))
+    assert refused.status_code == 422
+    assert "必须填写公募资格证书编号" in refused.get_data(as_text=True)
+    assert [o.name for o in rows(world["url"], Organisation)].count("滨州市春晖基金会") == 0
+    assert applicant.post("/onboarding/apply", content_type="multipart/form-data", data=form(
+        name="滨州市春晖基金会", code=uscc(5), public_fundraising="y",
+        public_fundraising_cert="鲁民慈公募证字第9号")).status_code == 303
+    org = next(o for o in rows(world["url"], Organisation) if o.name == "滨州市春晖基金会")
+    assert (org.uscc, org.public_fundraising, org.public_fundraising_cert, org.status) == (
+        uscc(5), True, "鲁民慈公募证字第9号", "pending")
+    # Pending: not yet offered as a partner holding the qualification.
+    page = client(world, "plain_staff").get(f"/org/{world['plain']}/needs/new-project")
+    assert "滨州市春晖基金会" not in page.get_data(as_text=True)
