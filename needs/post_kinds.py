@@ -21,6 +21,7 @@ from core.regions import within
 from funds.models import Allocation, CommunityFund
 from needs import services
 from needs.fundraising import holder_for
+from needs.grant_rules import approval_count
 from needs.models import Beneficiary, Need, NeedPostKey, Organisation
 from needs.posting import need_for_key, require_approved
 from needs.transfers import propose_grant
@@ -173,14 +174,22 @@ def post_microgrant(session: Session, organisation: Organisation, actor_id: int 
 
 
 def propose_requested_grant(session: Session, need: Need) -> None:
-    """A verified 小急难 request goes to its fund's grant queue, once (a re-verified request
-    keeps the grant already proposed or paid)."""
+    """A verified 小急难 request goes to its fund's grant queue, once. A re-verified request
+    keeps the grant already proposed or paid; a proposed one no manager has approved yet
+    follows an edited amount."""
     if need.kind != "microgrant" or need.fund_id is None:
         return
-    already = session.exec(select(Allocation.id).where(
+    already = session.exec(select(Allocation).where(
         Allocation.need_id == need.id, Allocation.fund_id == need.fund_id,
         Allocation.status.in_(OPEN_GRANT_STATES))).first()
     if already is not None:
+        if (already.status == "proposed" and already.amount != need.open_amount
+                and approval_count(session, already) == 0):
+            record(session, "grant.amend", f"need:{need.code}", need.posted_by,
+                   transfer=already.id, old=already.amount, new=need.open_amount)
+            already.amount = need.open_amount
+            session.add(already)
+            session.flush()
         return
     propose_grant(session, session.get(CommunityFund, need.fund_id), need,
                   Money.fen(need.open_amount), reason="小急难申请（已核实）",

@@ -259,6 +259,14 @@ def test_a_verified_microgrant_request_joins_its_funds_grant_queue_once(world):
     assert client(world, "verifier").post(f"/verify/needs/{need.code}",
                                           data={"decision": "verify"}).status_code == 303
     assert len(rows(world["url"], Allocation)) == 1
+    # A new amount, before any manager approved: the one proposed grant follows it.
+    edit = client(world, "staff").post(f"/org/needs/{need.code}/edit", data={
+        "title": need.title, "story": "水管和阀门都要换。", "amount": "650", "beneficiary": "0"})
+    assert edit.status_code == 303
+    assert client(world, "verifier").post(f"/verify/needs/{need.code}",
+                                          data={"decision": "verify"}).status_code == 303
+    grant, = rows(world["url"], Allocation)
+    assert (grant.amount, grant.status) == (65_000, "proposed")
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
