@@ -40,6 +40,7 @@ from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
 from demo.h15_progress import progress_reports
 from demo.h_give2_data import match_offer_and_gifts
+from demo.public_appeals import public_appeals
 from donors import services as donors
 from funds import services as funds
 from needs import funding, transfers
@@ -459,6 +460,7 @@ STEPS = (
     evidence_photos,
     matching_demo,
     charity_side,
+    public_appeals,
     demo_logins,
     progress_reports,
     match_offer_and_gifts,

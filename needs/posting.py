@@ -195,6 +195,10 @@ def edit_need(session: Session, need: Need, actor_id: int | None, *, title: str,
         raise UserError("金额不能低于已筹得的 %(funded)s", funded=Money.fen(need.funded))
     if not title.strip():
         raise UserError("标题不能为空")
+    if need.budget and int(amount) != need.amount:
+        # Budget lines add up to the amount (needs/post_kinds.py): they would stop agreeing.
+        raise UserError("项目有预算明细，目标金额须与预算合计 %(total)s 一致",
+                        total=Money.fen(need.amount))
     new = {"title": title.strip(), "story": story, "amount": int(amount),
            "beneficiary_id": beneficiary.id if beneficiary else need.beneficiary_id}
     changed = [name for name, value in new.items() if getattr(need, name) != value]

@@ -91,9 +91,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.api import bp as api_bp
     from web.api_token_pages import bp as api_tokens_bp
     from web.charity import bp as charity_bp
+    from web.charity_kinds import bp as charity_kinds_bp
     from web.dev_mail import bp as dev_mail_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
+    from web.evidence_pages import bp as charity_evidence_bp
     from web.giving import bp as give_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
@@ -107,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(charity_bp)
+    app.register_blueprint(charity_kinds_bp)
+    app.register_blueprint(charity_evidence_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(admin_bp)

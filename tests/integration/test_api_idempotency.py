@@ -12,7 +12,14 @@ from sqlmodel import func, select
 from core.db import get_engine, unit_of_work
 from tests.conftest import require_postgres
 from tests.integration.charity_helpers import organisation, staff
-from tests.integration.test_api_tokens import PROBLEM, bearer, make_token, png, wish
+from tests.integration.test_api_tokens import (
+    PROBLEM,
+    bearer,
+    make_token,
+    png,
+    verified_wish,
+    wish,
+)
 from web.security import limiter
 
 
@@ -89,8 +96,7 @@ def test_an_upload_retried_with_its_key_is_stored_once(app, clean_url, tokens, t
     app.config["SHANLIAN"] = app.config["SHANLIAN"].__class__(
         **{**app.config["SHANLIAN"].__dict__, "upload_dir": tmp_path})
     client = app.test_client()
-    code = client.post("/api/v1/me/needs", json=wish(), headers=bearer(tokens["one"])
-                       ).get_json()["code"]
+    code = verified_wish(client, clean_url, tokens["one"])
     headers = {**bearer(tokens["one"]), "Idempotency-Key": "photo-1"}
     answers = [client.post(f"/api/v1/me/needs/{code}/evidence", headers=headers,
                            data={"file": (io.BytesIO(png()), "p.png"), "caption": "到了"})

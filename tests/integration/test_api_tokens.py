@@ -272,6 +272,42 @@ def test_refusals_speak_english_when_asked(world):
 
 # ---------------------------------------------------------------------- evidence ---
 
+def verified_wish(client, url, secret, email="photo-verifier@bz.cn") -> str:
+    """Evidence goes to a verified need only, as on the organisation's page."""
+    from needs.models import Need
+    from needs.verification import decide
+
+    code = client.post("/api/v1/me/needs", json=wish(submit=True), headers=bearer(secret)
+                       ).get_json()["code"]
+    checker = verifier(url, email, "山东省/滨州市")
+    with unit_of_work(get_engine(url)) as s:
+        decide(s, s.exec(select(Need).where(Need.code == code)).one(), checker, "verify")
+    return code
+
+
+def test_evidence_follows_the_pages_rules(world, tmp_path):
+    """Not before verification; a minor's face only under a consent allowing photos."""
+    app = world["app"]
+    app.config["SHANLIAN"] = app.config["SHANLIAN"].__class__(
+        **{**app.config["SHANLIAN"].__dict__, "upload_dir": tmp_path})
+    client = app.test_client()
+    draft = client.post("/api/v1/me/needs", json=wish(), headers=bearer(world["write"])
+                        ).get_json()["code"]
+    early = client.post(f"/api/v1/me/needs/{draft}/evidence", headers=bearer(world["write"]),
+                        data={"file": (io.BytesIO(png()), "a.png")})
+    assert early.status_code == 422 and early.mimetype == PROBLEM
+    code = verified_wish(client, world["url"], world["write"])
+    face = client.post(f"/api/v1/me/needs/{code}/evidence", headers=bearer(world["write"]),
+                       data={"file": (io.BytesIO(png()), "a.png"), "shows_face": "true"})
+    assert face.status_code in (201, 422)
+    from needs.evidence_upload import photo_allowed
+    from needs.models import Need
+
+    with unit_of_work(get_engine(world["url"])) as s:
+        allowed = photo_allowed(s, s.exec(select(Need).where(Need.code == code)).one())
+    assert face.status_code == (201 if allowed else 422)
+
+
 def test_evidence_is_checked_by_content(world, tmp_path):
     from needs.models import Evidence
 
@@ -279,8 +315,7 @@ def test_evidence_is_checked_by_content(world, tmp_path):
     app.config["SHANLIAN"] = app.config["SHANLIAN"].__class__(
         **{**app.config["SHANLIAN"].__dict__, "upload_dir": tmp_path})
     client = app.test_client()
-    code = client.post("/api/v1/me/needs", json=wish(), headers=bearer(world["write"])
-                       ).get_json()["code"]
+    code = verified_wish(client, world["url"], world["write"])
     target = f"/api/v1/me/needs/{code}/evidence"
 
     def send(data: bytes, name: str, **extra):

@@ -208,6 +208,7 @@ def post_evidence(code: str, target: Need):
     try:
         row = upload_evidence(db_session(), current_app.config["SHANLIAN"].upload_dir, target,
                               data, upload.filename, caption=caption,
+                              shows_face=request.context.form.shows_face,
                               uploaded_by=g.api_token.created_by)
     except UserError as exc:
         raise ApiProblem(422, UserError("文件未被接受"), exc, [("file", exc)]) from None

@@ -62,6 +62,8 @@ class EvidenceUpload(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     file: File = Field(description="JPEG, PNG or WebP; checked by content, metadata removed")
     caption: str = Field("", max_length=300)
+    shows_face: bool = Field(False, description="the photo shows a minor beneficiary's face: "
+                                                "refused unless their consent allows photos")
 
 
 # --------------------------------------------------------------------- documents ---
