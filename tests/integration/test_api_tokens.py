@@ -272,13 +272,15 @@ def test_refusals_speak_english_when_asked(world):
 
 # ---------------------------------------------------------------------- evidence ---
 
-def verified_wish(client, url, secret, email="photo-verifier@bz.cn") -> str:
+def verified_wish(client, url, secret, email="photo-verifier@bz.cn", seed=7) -> str:
     """Evidence goes to a verified need only, as on the organisation's page."""
     from needs.models import Need
     from needs.verification import decide
 
-    code = client.post("/api/v1/me/needs", json=wish(submit=True), headers=bearer(secret)
-                       ).get_json()["code"]
+    body = wish(submit=True, new_beneficiary=new_beneficiary(seed, full_name=f"李小{seed}"))
+    answer = client.post("/api/v1/me/needs", json=body, headers=bearer(secret))
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    code = answer.get_json()["code"]
     checker = verifier(url, email, "山东省/滨州市")
     with unit_of_work(get_engine(url)) as s:
         decide(s, s.exec(select(Need).where(Need.code == code)).one(), checker, "verify")
