@@ -59,6 +59,8 @@ MONEY_WRITES = frozenset({
     ("UPDATE", "milestone.done_at"), ("INSERT", "audit_log"),
     ("INSERT", "ledger_tree_node"),  # the transparency log grows with every append
     ("INSERT", "approval"),  # a grant's approvals are part of the money move
+    # A deferred job and a donor's notification change no public page (h-give1).
+    ("INSERT", "job_outbox"), ("INSERT", "notification"),
 })
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')

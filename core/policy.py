@@ -68,6 +68,7 @@ POLICY: dict[str, dict[str, str]] = {
     "grant.review": {"fund_manager": FUND},
     # ---- h9: platform finance (bank transfers, statements, refunds)
     "payment.confirm": {"admin": ANYWHERE},
+    "refund.record": {"admin": ANYWHERE},  # a bank transfer's money sent back by staff
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }

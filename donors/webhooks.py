@@ -49,6 +49,8 @@ def _act(session: Session, event: PaymentEvent) -> str:
             record(session, "payment.mismatch", f"donation:{donation.id}",
                    event=event.event_id, amount=event.amount, currency=event.currency)
             return "amount_mismatch"
+        # The PaymentIntent is what a later refund names (whichever event brings it).
+        payment.provider_payment_ref = payment.provider_payment_ref or event.payment_ref
         if payment.status not in ("awaiting", "expired"):
             return "already_" + payment.status
         return confirm_payment(session, payment)

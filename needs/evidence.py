@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from core.audit import record
 from core.clock import now
 from core.errors import NotFound, UserError
+from core.outbox import defer
 from funds.models import Disbursement
 from needs.models import Evidence, Need
 
@@ -131,9 +132,11 @@ def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
     session.flush()
     record(session, "evidence.add", f"need:{need.code}", uploaded_by, sha256=clean.sha256,
            disbursement=evidence.disbursement_id)
+    defer(session, DONOR_NOTICE_JOB, need.id, "gift_evidenced", f"evidence:{evidence.id}")
     return evidence
 
 
+DONOR_NOTICE_JOB = "jobs.tasks.notify_need_donors"  # the donors are told after the commit
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 

@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
+    from web.returns import bp as returns_bp
+
+    app.register_blueprint(returns_bp)
     app.register_blueprint(stripe_bp)
 
     from web.cli import register_cli
