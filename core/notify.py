@@ -33,8 +33,13 @@ KINDS = {
     "gift_evidenced": (N_("“%(need)s”上传了新的凭证"),
                        N_("“%(need)s”的执行机构上传了拨付或交付凭证，您可以在需求页面查看。")),
     "return_decision": (N_("请为您给“%(need)s”的捐款做出选择"),
-                        N_("“%(need)s”已%(cause)s，您的捐款 %(amount)s 尚未使用。请在 %(decide_by)s 前选择转捐到其他需求或基金，或申请退款；逾期将转入%(default)s。")),
+                        N_("“%(need)s”%(cause)s，您的捐款 %(amount)s 尚未使用。请在 %(decide_by)s 前选择转捐到其他需求或基金，或申请退款；逾期将转入%(default)s。")),
 }
+
+
+# Parameters that are message ids themselves (a need's new state), translated with the text.
+TRANSLATED_PARAMS = ("cause",)
+CAUSES = {"expired": N_("已过期"), "cancelled": N_("已取消"), "rejected": N_("未通过审核")}
 
 
 def _key_hash(key: str) -> str:
@@ -55,11 +60,17 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = None
     read_at: datetime | None = None
 
+    def _params(self, locale: str) -> dict:
+        return {k: translate(v, locale) if k in TRANSLATED_PARAMS else v
+                for k, v in self.params.items()}
+
     def subject(self, locale: str | None = None) -> str:
-        return translate(KINDS[self.kind][0], locale or self.locale, **self.params)
+        locale = locale or self.locale
+        return translate(KINDS[self.kind][0], locale, **self._params(locale))
 
     def body(self, locale: str | None = None) -> str:
-        return translate(KINDS[self.kind][1], locale or self.locale, **self.params)
+        locale = locale or self.locale
+        return translate(KINDS[self.kind][1], locale, **self._params(locale))
 
 
 def mail_later(session: Session, to: str, subject: str, text: str) -> None:

@@ -23,6 +23,7 @@ from core.audit import record
 from core.clock import aware, now
 from core.errors import NotFound, UserError
 from core.money import Money
+from core.notify import CAUSES
 from donors.donor_notices import tell
 from donors.gateway import PaymentGateway
 from donors.giving_models import GiftPayment
@@ -38,7 +39,6 @@ from needs.models import NEED_KINDS, Need, Programme
 
 DECISION_DAYS = 30
 PLATFORM_FUND = "GF-PLATFORM"
-CAUSE_WORDS = {"expired": "过期", "cancelled": "取消", "rejected": "未通过审核"}
 
 
 # -- the published default -------------------------------------------------------------
@@ -146,7 +146,7 @@ def _open_case(session: Session, need: Need, donation_id: int, part: int) -> Gif
     donation = session.get(Donation, donation_id)
     tell(session, donation, "return_decision", f"return_decision:gift_return:{case.id}",
          link=f"/account/returns/{case.id}", need=need.title, amount=Money.fen(part),
-         cause=CAUSE_WORDS.get(need.state, need.state),
+         cause=CAUSES.get(need.state, need.state),
          decide_by=f"{beijing(case.decide_by):%Y-%m-%d}",
          default=default_fund_name(session, need))
     return case

@@ -125,7 +125,6 @@ def _money(fen: int) -> str:
 RETURN_STATUS = {"open": _l("待您选择"), "awaiting_refund": _l("已申请退款，等待平台转账"),
                  "redirected": _l("已转捐"), "refunded": _l("已退款"),
                  "defaulted": _l("逾期未选择，已转入通用基金")}
-RETURN_CAUSE = {"expired": _l("已过期"), "cancelled": _l("已取消"), "rejected": _l("未通过审核")}
 
 
 @bp.app_template_filter("return_status")
@@ -135,4 +134,4 @@ def _return_status(status: str) -> str:
 
 @bp.app_template_filter("return_cause")
 def _return_cause(cause: str) -> str:
-    return str(RETURN_CAUSE.get(cause, cause))
+    return gettext(notify.CAUSES[cause]) if cause in notify.CAUSES else cause

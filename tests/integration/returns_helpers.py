@@ -44,7 +44,12 @@ def mails(outbox_dir):
 
 
 def world(url):
-    """A programme's project (¥1,000) and two open needs to redirect to; codes by name."""
+    """A programme's project (¥1,000) and two open needs to redirect to; codes by name.
+    Deferred jobs run in-process after each commit, as in the app."""
+    from core.config import Settings
+    from jobs.queue import install_outbox_sender
+
+    install_outbox_sender(Settings(database_url=url, secret_key="test"))
     with unit_of_work(get_engine(url)) as s:
         organisation = org(s)
         programme = needs.create_programme(s, "yimi", "一米阳光", "山东省/滨州市")
