@@ -158,6 +158,17 @@ def move(session: Session, need: Need, to_state: str, actor_id: int | None = Non
     return need
 
 
+def cancel(session: Session, need: Need, actor_id: int | None, reason: str) -> Need:
+    """The organisation withdraws a need that has not been funded in full, with a reason;
+    money already given goes back through the donors' decisions (see `move`)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError("取消必须写明理由")
+    if len(reason) > 300:
+        raise UserError("理由最多 300 字")
+    return move(session, need, "cancelled", actor_id, reason)
+
+
 def expire_overdue(session: Session, today: date | None = None) -> int:
     """Verified needs whose deadline has passed and that are still not fully funded become
     expired (the daily job); their money then goes through the donors' decisions."""

@@ -320,3 +320,26 @@ def test_a_guest_with_only_a_mobile_number_gets_no_notification(clean_url, outbo
     with unit_of_work(get_engine(clean_url)) as s:
         assert s.exec(select(func.count()).select_from(Notification)).one() == 0
     assert mails(outbox) == []
+
+
+def test_the_organisation_admin_cancels_a_need_and_its_donors_are_asked(clean_url, outbox):  # noqa: F811
+    codes = world(clean_url)
+    gift = give(clean_url, codes["project"], 10_000)
+    org_id = need(clean_url, codes["project"]).organisation_id
+    app = make_app(clean_url)
+    staff = _donor_client(app, make_user(clean_url, "staff@example.cn",
+                                         ("org_staff", {"organisation_id": org_id})))
+    assert "取消需求" not in staff.get(f"/org/needs/{codes['project']}").get_data(as_text=True)
+    assert staff.post(f"/org/needs/{codes['project']}/cancel",
+                      data={"reason": "受助人已搬离"}).status_code == 403
+    admin = _donor_client(app, make_user(clean_url, "orgadmin@example.cn",
+                                         ("org_admin", {"organisation_id": org_id})))
+    page = admin.get(f"/org/needs/{codes['project']}").get_data(as_text=True)
+    assert "取消需求" in page
+    assert admin.post(f"/org/needs/{codes['project']}/cancel",
+                      data={"reason": " "}).status_code == 400
+    assert need(clean_url, codes["project"]).state == "verified"
+    assert admin.post(f"/org/needs/{codes['project']}/cancel",
+                      data={"reason": "受助人已搬离"}).status_code == 303
+    assert need(clean_url, codes["project"]).state == "cancelled"
+    assert case_of(clean_url, gift).status == "open"
