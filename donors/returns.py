@@ -31,7 +31,7 @@ from donors.match_models import MatchOffer, MatchShare
 from donors.models import Donation, Donor, Enterprise, Pledge
 from donors.receipts import beijing
 from donors.return_models import GiftReturn
-from funds import accounts
+from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund, LedgerTxn
 from funds.services import change_balance, create_fund
 from needs.funding import CLOSED_UNFUNDED, post_credit, release_from_need, reserve_need
@@ -367,3 +367,41 @@ def inbox(session: Session, user_id: int) -> Inbox:
     cases = [(case, session.get(Need, case.need_id)) for case in cases_of_user(session, user_id)]
     return Inbox(notify.notices_for(session, user_id), notify.unread_count(session, user_id),
                  cases)
+
+
+def refund_failed(session: Session, donation_id: int, refund_ref: str | None) -> str:
+    """Stripe reports that a refund we recorded failed or was canceled: the money is back
+    on the need (a reversing transaction, never an edit) and the donor decides again, with
+    30 new days. A second report of the same refund finds nothing to undo."""
+    case = session.exec(select(GiftReturn).where(
+        GiftReturn.donation_id == donation_id, GiftReturn.status == "refunded",
+        GiftReturn.refund_ref == (refund_ref or "")).with_for_update()
+        .execution_options(populate_existing=True)).first()
+    if case is None or not refund_ref:
+        return "ignored"
+    source = session.get(Need, case.need_id)
+    donation = session.get(Donation, donation_id)
+    donor = session.get(Donor, donation.donor_id)
+    result = session.execute(update(Need).where(
+        Need.id == source.id, Need.funded + case.amount <= Need.amount)
+        .values(funded=Need.funded + case.amount))
+    if result.rowcount != 1:
+        raise UserError("该需求上已没有可退回的款项")
+    ledger.append(session, "reversal", f"gift_return:{case.id}",
+                  [(accounts.donor(donor.public_id), -case.amount),
+                   (accounts.need(source.code), case.amount)],
+                  memo=f"{source.title} 退款失败，款项退回")
+    donation.status = "paid"
+    case.status, case.choice, case.refund_ref = "open", "", ""
+    case.decided_at = case.decided_by = case.ledger_seq = None
+    case.decide_by = now() + timedelta(days=DECISION_DAYS)
+    session.flush()
+    session.refresh(source)
+    record(session, "gift_return.refund_failed", f"gift_return:{case.id}", refund=refund_ref)
+    tell(session, donation, "return_decision",
+         f"return_decision:gift_return:{case.id}:refund_failed:{refund_ref}"[:120],
+         link=f"/account/returns/{case.id}", need=source.title, amount=Money.fen(case.amount),
+         cause=CAUSES.get(case.cause, case.cause),
+         decide_by=f"{beijing(case.decide_by):%Y-%m-%d}",
+         default=default_fund_name(session, source))
+    return "refund_failed"

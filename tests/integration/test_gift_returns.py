@@ -343,3 +343,45 @@ def test_the_organisation_admin_cancels_a_need_and_its_donors_are_asked(clean_ur
                       data={"reason": "受助人已搬离"}).status_code == 303
     assert need(clean_url, codes["project"]).state == "cancelled"
     assert case_of(clean_url, gift).status == "open"
+
+
+def test_a_stripe_refund_that_fails_later_puts_the_money_back_for_a_new_choice(
+        clean_url, outbox, fake_stripe, monkeypatch):  # noqa: F811
+    import json
+    import time
+
+    from tests.stripe_fake import WEBHOOK_SECRET, sign
+
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    codes = world(clean_url)
+    uid = make_user(clean_url, "card@example.cn", ("donor", {}))
+    gift = give(clean_url, codes["project"], 30_000, user_id=uid, gateway=FakeCheckout(),
+                intent="pi_test_43")
+    close(clean_url, codes["project"])
+    case = case_of(clean_url, gift)
+    app = make_app(clean_url)
+    donor = _donor_client(app, uid)
+    assert donor.post(f"/account/returns/{case.id}", data={"target": "refund"}).status_code == 303
+    refund_ref = case_of(clean_url, gift).refund_ref
+    payload = json.dumps({"id": "evt_refund_failed", "object": "event", "type": "refund.failed",
+                          "created": int(time.time()), "data": {"object": {
+                              "id": refund_ref, "object": "refund", "amount": 30_000,
+                              "currency": "cny", "status": "failed",
+                              "payment_intent": "pi_test_43",
+                              "metadata": {"gift_id": str(gift)}}}}).encode()
+    for _ in range(2):  # delivered twice: undone once
+        answer = app.test_client().post("/stripe/webhook", data=payload,
+                                        content_type="application/json",
+                                        headers={"Stripe-Signature": sign(payload)})
+        assert answer.status_code == 200
+    again = case_of(clean_url, gift)
+    assert (again.status, again.refund_ref) == ("open", "")
+    assert need(clean_url, codes["project"]).funded == 30_000
+    assert len(_txns(clean_url, "reversal")) == 1
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.get(Donation, gift).status == "paid"
+    # The donor chooses again, this time another need.
+    assert donor.post(f"/account/returns/{case.id}",
+                      data={"target": f"need:{codes['other']}"}).status_code == 303
+    assert need(clean_url, codes["other"]).funded == 30_000
+    _sound(clean_url)
