@@ -15,11 +15,13 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from core import mail, outbox
 from core.clock import now
+from core.db import is_postgres
 from core.messages import N_, translate
 
 SEND_JOB = "jobs.tasks.send_notification"
@@ -86,18 +88,18 @@ def notify(session: Session, key: str, kind: str, *, user_id: int | None = None,
         raise ValueError(f"unknown notification kind {kind!r}")
     if user_id is None and "@" not in (email or ""):
         return None  # a guest who left only a mobile number: we have no way to reach them
-    row = Notification(key=key[:120], kind=kind, user_id=user_id, email=email or "",
-                       locale=locale, params={k: str(v) for k, v in params.items()},
-                       link=link)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    if row.email:
-        outbox.defer(session, SEND_JOB, row.id)
-    return row
+    values = dict(key=key[:120], kind=kind, user_id=user_id, email=email or "", locale=locale,
+                  params={k: str(v) for k, v in params.items()}, link=link, created_at=now())
+    # INSERT … ON CONFLICT DO NOTHING: one statement on the gift's hot path, no savepoint.
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    row_id = session.execute(insert(Notification).values(**values)
+                             .on_conflict_do_nothing(index_elements=["key"])
+                             .returning(Notification.id)).scalar()
+    if row_id is None:
+        return None  # this event was already noted
+    if values["email"]:
+        outbox.defer(session, SEND_JOB, row_id)
+    return Notification(id=row_id, **values)
 
 
 def send(session: Session, notification_id: int, site_url: str,

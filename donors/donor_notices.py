@@ -12,7 +12,8 @@ from donors.models import Donation, Donor
 from needs.models import Need
 
 
-def recipient(session: Session, donation: Donation) -> tuple[int | None, str, str]:
+def recipient(session: Session, donation: Donation,
+              payment: GiftPayment | None = None) -> tuple[int | None, str, str]:
     """(user id, email, locale): a signed-in donor's account, or a guest's email if they
     left one (a guest with only a mobile number cannot be reached: "", nothing sent)."""
     donor = session.get(Donor, donation.donor_id) if donation.donor_id else None
@@ -20,23 +21,25 @@ def recipient(session: Session, donation: Donation) -> tuple[int | None, str, st
         user = session.get(User, donor.user_id)
         if user is not None and user.active:
             return user.id, user.email, user.locale
-    payment = session.exec(select(GiftPayment).where(
+    payment = payment or session.exec(select(GiftPayment).where(
         GiftPayment.donation_id == donation.id)).first()
     contact = payment.contact if payment is not None else ""
     return None, contact if "@" in contact else "", "zh_CN"
 
 
 def tell(session: Session, donation: Donation, kind: str, key: str, link: str = "",
-         **params) -> Notification | None:
-    user_id, email, locale = recipient(session, donation)
+         payment: GiftPayment | None = None, **params) -> Notification | None:
+    user_id, email, locale = recipient(session, donation, payment)
     return notify(session, key, kind, user_id=user_id, email=email, locale=locale,
                   link=link or ("/account/" if user_id else ""), **params)
 
 
-def gift_confirmed(session: Session, donation: Donation) -> Notification | None:
+def gift_confirmed(session: Session, donation: Donation,
+                   payment: GiftPayment | None = None) -> Notification | None:
     need = session.get(Need, donation.need_id)
     return tell(session, donation, "gift_confirmed", f"gift_confirmed:donation:{donation.id}",
-                link=f"/needs/{need.code}", need=need.title, amount=Money.fen(donation.amount))
+                link=f"/needs/{need.code}", payment=payment, need=need.title,
+                amount=Money.fen(donation.amount))
 
 
 def need_event(session: Session, need_id: int, kind: str, ref: str, amount: int = 0,

@@ -173,7 +173,7 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
     payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
     session.flush()
     defer(session, "jobs.tasks.issue_receipt", donation.id)
-    gift_confirmed(session, donation)  # the donor's notice and mail, same unit of work
+    gift_confirmed(session, donation, payment)  # the donor's notice and mail, same unit of work
     return "confirmed"
 
 
