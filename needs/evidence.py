@@ -110,6 +110,9 @@ def store_image(upload_dir: Path, data: bytes) -> CleanImage:
     return clean
 
 
+DONOR_NOTICE_JOB = "jobs.tasks.notify_need_donors"  # the donors are told after the commit
+
+
 def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
                  *, caption: str = "", disbursement: Disbursement | None = None,
                  kind: str = "photo", uploaded_by: int | None = None) -> Evidence:
@@ -136,7 +139,6 @@ def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
     return evidence
 
 
-DONOR_NOTICE_JOB = "jobs.tasks.notify_need_donors"  # the donors are told after the commit
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
