@@ -40,8 +40,9 @@ _NEEDS = "shanlian_needs"          # session.info: codes of needs the ORM flushe
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"?(\w+)"?',
                     re.IGNORECASE)
 # Rows no cached view reads: the clocks themselves, the job outbox (marking a job sent must
-# not empty every cache) and stored receipts (their pages are never cached).
-_OWN_TABLES = ("data_version", "data_scope", "job_outbox", "gift_receipt")
+# not empty every cache), stored receipts and donors' notifications (their pages are never
+# cached).
+_OWN_TABLES = ("data_version", "data_scope", "job_outbox", "gift_receipt", "notification")
 
 # What a pure money movement may write: INSERTs into these tables, UPDATEs of these columns
 # (the mirror columns and the rows that record the gift). An UPDATE of a donor, a programme,

@@ -6,12 +6,14 @@ import core.api_tokens  # noqa: F401
 import core.audit  # noqa: F401
 import core.data_version  # noqa: F401
 import core.idempotency  # noqa: F401
+import core.notify  # noqa: F401
 import core.outbox  # noqa: F401
 import core.users  # noqa: F401
 import donors.applications  # noqa: F401
 import donors.giving_models  # noqa: F401
 import donors.match_models  # noqa: F401
 import donors.models  # noqa: F401
+import donors.return_models  # noqa: F401
 import funds.ledger_aggregates  # noqa: F401
 import funds.models  # noqa: F401
 import funds.tlog_models  # noqa: F401

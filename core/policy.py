@@ -38,6 +38,7 @@ POLICY: dict[str, dict[str, str]] = {
     "beneficiary.create": _ORG_PEOPLE,
     "evidence.upload": _ORG_PEOPLE,
     "disbursement.record": {"org_admin": ORGANISATION},
+    "need.cancel": {"org_admin": ORGANISATION},  # its donors then decide where their gifts go
     "organisation.manage_staff": {"org_admin": ORGANISATION},
     # verifiers, in their 市 or 县
     "need.verify": {"verifier": REGION},
@@ -74,6 +75,7 @@ POLICY: dict[str, dict[str, str]] = {
     "match_offer.approve": {"admin": ANYWHERE},
     # ---- hapi: API tokens of an organisation or enterprise (web/api, core/api_tokens)
     "api_token.manage": {"org_admin": ORGANISATION, "enterprise_reviewer": ENTERPRISE},
+    "refund.record": {"admin": ANYWHERE},  # a bank transfer's money sent back by staff
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }

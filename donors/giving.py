@@ -21,6 +21,7 @@ from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money
 from core.outbox import defer
+from donors.donor_notices import gift_confirmed
 from donors.fund_gifts import confirm_fund_donation, fund_gift_amount, start_fund_donation
 from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
@@ -205,6 +206,7 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
     payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
     session.flush()
     defer(session, "jobs.tasks.issue_receipt", donation.id)
+    gift_confirmed(session, donation, payment)  # the donor's notice and mail, same unit of work
     return "confirmed"
 
 

@@ -127,6 +127,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
+    from web.returns import bp as returns_bp
+
+    app.register_blueprint(returns_bp)
     app.register_blueprint(stripe_bp)
     # h-give2: a donor's own giving, yearly statements, 配捐 offer forms
     from web import match_offer_pages, my_giving

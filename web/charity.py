@@ -8,7 +8,8 @@ from flask_login import current_user
 from sqlmodel import select
 
 from core.errors import UserError
-from needs import posting
+from core.policy import can
+from needs import posting, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
@@ -16,6 +17,7 @@ from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import EditNeedForm, WishForm
 from web.permissions import requires
+from web.security import principal
 
 bp = Blueprint("charity", __name__, url_prefix="/org")
 
@@ -115,7 +117,20 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
 def need(code: str, target: Need):
     return render_template("charity/need.html", need=target,
                            decision=last_decision(db_session(), target),
-                           facts=need_facts(db_session(), target))
+                           facts=need_facts(db_session(), target),
+                           can_cancel=can(principal(), "need.cancel", target))
+
+
+@bp.post("/needs/<code>/cancel")
+@requires("need.cancel", load=lambda code: _need(code))
+def cancel(code: str, target: Need):
+    try:
+        services.cancel(db_session(), target, current_user.id, request.form.get("reason", ""))
+    except UserError as exc:
+        return render_template("charity/need.html", need=target, decision=None, can_cancel=True,
+                               facts=need_facts(db_session(), target),
+                               error=exc.message(str(get_locale()))), 400
+    return redirect(url_for("charity.need", code=code), code=303)
 
 
 @bp.route("/needs/<code>/edit", methods=["GET", "POST"])

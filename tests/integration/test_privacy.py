@@ -29,7 +29,9 @@ SKIP_ENDPOINTS = {"static", "api.unknown",  # api.unknown: the API's catch-all 4
                   "give.match_offer", "give.match_meter",
                   # Token links answer only a signed token the crawl cannot make; their pages
                   # are tested in test_password_reset.py and test_invitations.py.
-                  "accounts.reset_password", "accounts.accept_invitation"}
+                  "accounts.reset_password", "accounts.accept_invitation",
+                  # The gift-return link is a signed token too (test_gift_returns.py).
+                  "returns.by_link"}
 # Routes whose parameters are in the query string (the rest are in the path).
 QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
            "transparency.consistency_proof": "?from=1&to=1"}
