@@ -105,11 +105,15 @@ def bench_app():
     # --no-page-cache: every request renders (the worst case, no micro-cache hits).
     app.config["PAGE_CACHE"] = os.environ.get("BENCH_PAGE_CACHE", "1") != "0"
     app.config["API_RATE_LIMIT"] = "100000000/minute"  # h12: one load generator, many requests
+    app.config["EXPORT_RATE_LIMIT"] = "100000000/minute"
 
     def trivial():
         return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
-    app.add_url_rule("/bench/trivial", "bench_trivial", trivial)
+    from web.permissions import public
+
+    # Marked public: the app refuses every route that declares no access (web.permissions).
+    app.add_url_rule("/bench/trivial", "bench_trivial", public(trivial))
 
     # Page-cache hits and misses per URL in this worker, for the hit rate under --giving.
     from flask import g, jsonify, request
@@ -129,7 +133,7 @@ def bench_app():
         with counts_lock:
             return jsonify(pid=os.getpid(), counts=counts)
 
-    app.add_url_rule("/bench/cache-stats", "bench_cache_stats", cache_stats)
+    app.add_url_rule("/bench/cache-stats", "bench_cache_stats", public(cache_stats))
     return app
 
 

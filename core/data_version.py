@@ -39,7 +39,10 @@ _ACCOUNTS = "shanlian_accounts"    # session.info: ledger accounts posted to thi
 _NEEDS = "shanlian_needs"          # session.info: codes of needs the ORM flushed changes to
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"?(\w+)"?',
                     re.IGNORECASE)
-_OWN_TABLES = ("data_version", "data_scope")
+# Rows no cached view reads: the clocks themselves, the job outbox (marking a job sent must
+# not empty every cache), stored receipts and donors' notifications (their pages are never
+# cached).
+_OWN_TABLES = ("data_version", "data_scope", "job_outbox", "gift_receipt", "notification")
 
 # What a pure money movement may write: INSERTs into these tables, UPDATEs of these columns
 # (the mirror columns and the rows that record the gift). An UPDATE of a donor, a programme,
@@ -59,7 +62,16 @@ MONEY_WRITES = frozenset({
     ("UPDATE", "milestone.done_at"), ("INSERT", "audit_log"),
     ("INSERT", "ledger_tree_node"),  # the transparency log grows with every append
     ("INSERT", "approval"),  # a grant's approvals are part of the money move
+    # A gift's confirmation (donors.giving): its payment's state, its hold lifted, its 配捐.
+    ("UPDATE", "gift_payment.status"), ("UPDATE", "gift_payment.confirmed_at"),
+    ("UPDATE", "gift_payment.confirmed_by"), ("UPDATE", "donation.payment_ref"),
+    ("UPDATE", "need.hold_holder"), ("UPDATE", "need.hold_until"),
+    ("INSERT", "match_share"), ("INSERT", "match_offer_need"),
+    ("UPDATE", "match_offer.used"), ("UPDATE", "match_offer_need.used"),
 })
+# Writes no page, export or API read shows: alone, they move no version (a token's
+# last-used time is written on API requests that would otherwise only read).
+UNSEEN_WRITES = frozenset({("UPDATE", "api_token.last_used_at")})
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
@@ -196,7 +208,7 @@ def _bump_on_commit(session: OrmSession) -> None:
     accounts = session.info.pop(_ACCOUNTS, set())
     needs = session.info.pop(_NEEDS, set())
     for connection in _connections(session):
-        writes = connection.info.pop(_WROTE, None)
+        writes = (connection.info.pop(_WROTE, None) or set()) - UNSEEN_WRITES
         if writes:
             bump(connection, scopes_for(writes, accounts, needs))
 

@@ -8,6 +8,7 @@ are UTF-8 (Chinese subjects and bodies), plain text with an optional HTML altern
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -85,9 +86,17 @@ class OutboxTransport:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    def deliver(self, message: EmailMessage) -> Path:
+    def deliver(self, message: EmailMessage, dedupe: bool = False) -> Path:
+        """`dedupe`: the message's Message-ID names it, and one already written with the
+        same id is kept instead (a job re-run after a crash re-sends the same message)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.eml"
+        suffix = secrets.token_hex(4)
+        if dedupe:
+            suffix = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:8]
+            existing = sorted(self.directory.glob(f"*-{suffix}.eml"))
+            if existing:
+                return existing[0]
+        name = f"{time.time_ns():020d}-{suffix}.eml"
         tmp = self.directory / f".{name}.part"
         tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
         tmp.replace(self.directory / name)  # a reader never sees half a message
@@ -109,7 +118,7 @@ def _address(value: str) -> str:
 
 
 def build_message(sender: str, to: str | Sequence[str], subject: str, text: str,
-                  html: str | None = None) -> EmailMessage:
+                  html: str | None = None, message_id: str | None = None) -> EmailMessage:
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise MailError(BAD_ADDRESS)
@@ -119,7 +128,8 @@ def build_message(sender: str, to: str | Sequence[str], subject: str, text: str,
     # A line break in a subject would start a new header: keep it on one line.
     message["Subject"] = " ".join(str(subject).split())
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    message["Message-ID"] = message_id or make_msgid(
+        domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message.set_content(text, charset="utf-8")
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
@@ -127,11 +137,18 @@ def build_message(sender: str, to: str | Sequence[str], subject: str, text: str,
 
 
 def send(to: str | Sequence[str], subject: str, text: str, html: str | None = None,
-         *, settings: MailSettings | None = None) -> EmailMessage:
-    """Send one message through the configured transport and return it."""
+         *, settings: MailSettings | None = None,
+         message_id: str | None = None) -> EmailMessage:
+    """Send one message through the configured transport and return it. A fixed
+    `message_id` marks a message that may be sent again (a retried job): receivers keep it
+    once, and so does the development outbox."""
     settings = settings or MailSettings.from_env()
-    message = build_message(settings.sender, to, subject, text, html)
-    transport_for(settings).deliver(message)
+    message = build_message(settings.sender, to, subject, text, html, message_id)
+    transport = transport_for(settings)
+    if message_id and isinstance(transport, OutboxTransport):
+        transport.deliver(message, dedupe=True)
+    else:
+        transport.deliver(message)
     return message
 
 

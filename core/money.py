@@ -1,9 +1,13 @@
 """Money as an integer number of fen (分). Floats are refused everywhere."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from core.errors import UserError
+
+_PLAIN_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 class MoneyError(UserError):
@@ -47,9 +51,13 @@ class Money(int):
         if not isinstance(text, str):
             raise MoneyError("Money.parse 只接受文本，不能是 %(kind)s；请用 Money.fen 或 Money.yuan",
                              kind=type(text).__name__)
-        raw = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+        # NFKC: full-width digits and points from a Chinese input method read as ASCII.
+        raw = unicodedata.normalize("NFKC", text).strip().replace(",", "").lstrip("¥").strip()
         if not raw:
             raise MoneyError("金额不能为空")
+        # Plain decimal notation only: Decimal alone would also read "1e3", "1_000", "NaN".
+        if not _PLAIN_DECIMAL.match(raw):
+            raise MoneyError("“%(text)s” 不是有效金额", text=text)
         try:
             yuan = Decimal(raw)
         except InvalidOperation:

@@ -39,6 +39,7 @@ POLICY: dict[str, dict[str, str]] = {
     "evidence.upload": _ORG_PEOPLE,
     "disbursement.record": {"org_admin": ORGANISATION},
     "grant.request": _ORG_PEOPLE,  # ask a community fund for a 小急难 grant for own need
+    "need.cancel": {"org_admin": ORGANISATION},  # its donors then decide where their gifts go
     "organisation.manage_staff": {"org_admin": ORGANISATION},
     # verifiers, in their 市 or 县
     "need.verify": {"verifier": REGION},
@@ -69,6 +70,13 @@ POLICY: dict[str, dict[str, str]] = {
     "grant.review": {"fund_manager": FUND},
     # ---- h9: platform finance (bank transfers, statements, refunds)
     "payment.confirm": {"admin": ANYWHERE},
+    # ---- h-give2: 配捐 offers (an enterprise proposes, an admin approves)
+    "match_offer.create": _ENTERPRISE_PEOPLE,
+    "match_offer.view": _ENTERPRISE_PEOPLE,
+    "match_offer.approve": {"admin": ANYWHERE},
+    # ---- hapi: API tokens of an organisation or enterprise (web/api, core/api_tokens)
+    "api_token.manage": {"org_admin": ORGANISATION, "enterprise_reviewer": ENTERPRISE},
+    "refund.record": {"admin": ANYWHERE},  # a bank transfer's money sent back by staff
     # ---- h8a
     "mail.view_outbox": {"admin": ANYWHERE},
 }

@@ -88,3 +88,20 @@ def invitation(secret_key: str, token: object,
             and isinstance(role, str)):
         raise TokenError(TOKEN_INVALID)
     return organisation_id, email, role
+
+
+RETURN_SALT = "shanlian.gift-return"
+RETURN_MAX_AGE = 90 * 24 * 60 * 60  # the 30-day decision, then the outcome stays readable
+
+
+def make_return_token(secret_key: str, return_id: int) -> str:
+    """The guest's link to decide what happens to a gift whose need closed."""
+    return _serializer(secret_key, RETURN_SALT).dumps({"g": return_id})
+
+
+def return_id(secret_key: str, token: object, max_age: int = RETURN_MAX_AGE) -> int:
+    data = _load(secret_key, RETURN_SALT, token, max_age)
+    value = data.get("g")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TokenError(TOKEN_INVALID)
+    return value

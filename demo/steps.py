@@ -39,6 +39,8 @@ from demo.h8a_data import demo_logins
 from demo.h8b_data import charity_side
 from demo.h10_data import matching_demo
 from demo.h15_progress import progress_reports
+from demo.h_give2_data import match_offer_and_gifts
+from demo.public_appeals import public_appeals
 from donors import services as donors
 from funds import services as funds
 from needs import funding, transfers
@@ -458,6 +460,8 @@ STEPS = (
     evidence_photos,
     matching_demo,
     charity_side,
+    public_appeals,
     demo_logins,
     progress_reports,
+    match_offer_and_gifts,
 )

@@ -21,6 +21,8 @@ from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money
 from core.outbox import defer
+from donors.donor_notices import gift_confirmed
+from donors.fund_gifts import confirm_fund_donation, fund_gift_amount, start_fund_donation
 from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
 from donors.giving_models import GiftPayment
@@ -28,6 +30,7 @@ from donors.match_offers import apply_matches
 from donors.models import Donation, Donor
 from donors.services import confirm_donation, start_donation
 from donors.statements import ExpectedPayment
+from funds.models import CommunityFund
 from needs.funding import FUNDABLE
 from needs.holds import place_hold, release_hold
 from needs.models import Need
@@ -103,12 +106,7 @@ def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Mo
                return_url=None) -> StartedGift:
     """Start paying for a gift to `need`. Nothing reaches the ledger here. `return_url(gift
     id)` is where a hosted checkout sends the donor back (success or cancel)."""
-    name = (name or "").strip()
-    if not name:
-        raise UserError("请填写姓名")
-    if len(name) > 60:
-        raise UserError("姓名太长（最多 60 个字）")
-    contact = check_contact(contact, required=user_id is None)
+    name, contact = _giver(name, contact, user_id)
     amount = gift_amount(need, amount)
     donor = _donor_for(session, name, show_name, user_id)
     donation = start_donation(session, donor, need, amount)
@@ -118,8 +116,15 @@ def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Mo
                            now() + timedelta(minutes=minutes or hold_minutes()))
         # An audit entry also moves the public pages' data version, so "认领中" shows at once.
         record(session, "need.hold", f"need:{need.code}", user_id, until=until.isoformat())
+    return _pay(session, gateway, donation, f"{need.code} {need.title}", name=name,
+                contact=contact, until=until, return_url=return_url)
+
+
+def _pay(session: Session, gateway: PaymentGateway, donation: Donation, description: str, *,
+         name: str, contact: str, until, return_url) -> StartedGift:
+    """Ask the gateway to collect a pending donation and keep how it is being paid."""
     request = PaymentRequest(
-        gift_id=donation.id, amount=int(amount), description=f"{need.code} {need.title}"[:200],
+        gift_id=donation.id, amount=int(donation.amount), description=description[:200],
         success_url=return_url(donation.id) if return_url else "",
         cancel_url=return_url(donation.id) if return_url else "",
         payer_email=contact if "@" in contact else None, expires_at=until)
@@ -130,6 +135,29 @@ def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Mo
     session.add(payment)
     session.flush()
     return StartedGift(donation, payment, start)
+
+
+def _giver(name: str, contact: str, user_id: int | None) -> tuple[str, str]:
+    name = (name or "").strip()
+    if not name:
+        raise UserError("请填写姓名")
+    if len(name) > 60:
+        raise UserError("姓名太长（最多 60 个字）")
+    return name, check_contact(contact, required=user_id is None)
+
+
+def start_fund_gift(session: Session, gateway: PaymentGateway, fund: CommunityFund,
+                    amount: Money | None, *, name: str, contact: str = "",
+                    show_name: bool = False, user_id: int | None = None,
+                    return_url=None) -> StartedGift:
+    """Start paying for a gift to a community fund or a programme's general fund (any
+    amount from ¥1; no hold). Nothing reaches the ledger here."""
+    name, contact = _giver(name, contact, user_id)
+    amount = fund_gift_amount(amount)
+    donor = _donor_for(session, name, show_name, user_id)
+    donation = start_fund_donation(session, donor, fund, amount)
+    return _pay(session, gateway, donation, fund.name, name=name, contact=contact, until=None,
+                return_url=return_url)
 
 
 def reference_taken(session: Session):
@@ -160,6 +188,12 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
     if payment.status not in ("awaiting", "expired"):
         raise UserError("这笔捐款已经处理过了")
     donation = session.get(Donation, payment.donation_id)
+    if donation.fund_id is not None:  # a fund takes any amount: never late
+        confirm_fund_donation(session, donation, payment_ref=payment.reference)
+        payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
+        session.flush()
+        defer(session, "jobs.tasks.issue_receipt", donation.id)
+        return "confirmed"
     need = session.get(Need, donation.need_id)
     session.refresh(need)
     if not _need_can_take(need, donation):
@@ -172,6 +206,7 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
     payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
     session.flush()
     defer(session, "jobs.tasks.issue_receipt", donation.id)
+    gift_confirmed(session, donation, payment)  # the donor's notice and mail, same unit of work
     return "confirmed"
 
 

@@ -34,6 +34,9 @@ class GiftPayment(SQLModel, table=True):
     confirmed_at: datetime | None = None
     confirmed_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=now)
+    # The provider's payment (Stripe's PaymentIntent id), from the event that confirmed it:
+    # what a refund names.
+    provider_payment_ref: str | None = Field(default=None, max_length=120)
 
 
 class GiftReceipt(SQLModel, table=True):

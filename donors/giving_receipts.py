@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core.privacy import donor_display_name
+from donors.fund_gifts import GiftTarget, target_of
 from donors.giving_models import GiftPayment, GiftReceipt
 from donors.models import Donation, Donor
 from donors.receipts import Giver, ReceiptData, receipt_number, receipt_pdf
 from funds.models import LedgerTxn
-from needs.models import Need
 
 
 def public_base_url(env=None) -> str:
@@ -40,11 +40,10 @@ def issue_receipt(session: Session, donation_id: int, base_url: str | None = Non
         return None
     txn = session.get(LedgerTxn, donation.ledger_seq)
     donor = session.get(Donor, donation.donor_id)
-    need = session.get(Need, donation.need_id)
     number = receipt_number(txn.at, donation.id)
     pdf = receipt_pdf(ReceiptData(
         number=number, giver=Giver(donor.name, named=donor.show_name), amount=donation.amount,
-        purpose=f"{need.code} {need.title}", confirmed_at=txn.at, ledger_seq=txn.seq,
+        purpose=target_of(session, donation).purpose, confirmed_at=txn.at, ledger_seq=txn.seq,
         ledger_hash=txn.hash, verify_url=verify_url(number, base_url)))
     receipt = GiftReceipt(donation_id=donation.id, number=number, pdf=pdf)
     session.add(receipt)
@@ -57,26 +56,29 @@ class PublicReceipt:
     number: str
     giver: str  # as the donor chose: 张** or the name
     amount: int
-    need_code: str
-    need_title: str
+    target: GiftTarget  # the need, fund or programme the gift was for
     confirmed_at: datetime
     ledger_seq: int
     ledger_hash: str
 
+    @property
+    def need_code(self) -> str | None:
+        return self.target.code if self.target.kind == "need" else None
+
 
 def public_receipt(session: Session, number: str) -> PublicReceipt | None:
     row = session.execute(
-        select(GiftReceipt, Donation, Donor, Need, LedgerTxn)
+        select(GiftReceipt, Donation, Donor, LedgerTxn)
         .join(Donation, Donation.id == GiftReceipt.donation_id)
         .join(Donor, Donor.id == Donation.donor_id)
-        .join(Need, Need.id == Donation.need_id)
         .join(LedgerTxn, LedgerTxn.seq == Donation.ledger_seq)
         .where(GiftReceipt.number == number)).first()
     if row is None:
         return None
-    receipt, donation, donor, need, txn = row
+    receipt, donation, donor, txn = row
     return PublicReceipt(receipt.number, donor_display_name(donor.name, donor.show_name),
-                         donation.amount, need.code, need.title, txn.at, txn.seq, txn.hash)
+                         donation.amount, target_of(session, donation), txn.at, txn.seq,
+                         txn.hash)
 
 
 def receipt_for_payment(session: Session, payment: GiftPayment) -> GiftReceipt | None:

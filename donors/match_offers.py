@@ -21,7 +21,7 @@ from donors.match_models import MatchOffer, MatchOfferNeed, MatchShare
 from donors.models import Donation, Enterprise
 from funds import accounts
 from needs.funding import post_credit, reserve_need
-from needs.models import CATEGORIES, Need
+from needs.models import CATEGORIES, Need, Programme
 
 
 def create_offer(session: Session, enterprise: Enterprise, *, title: str, ratio_pct: int,
@@ -45,6 +45,9 @@ def create_offer(session: Session, enterprise: Enterprise, *, title: str, ratio_
             raise UserError("未知类别 %(category)s", category=category)
     for region in regions or []:
         Region.parse(region)
+    for programme_id in programme_ids or []:
+        if session.get(Programme, programme_id) is None:
+            raise UserError("未知项目 %(programme)s", programme=programme_id)
     offer = MatchOffer(enterprise_id=enterprise.id, title=title.strip(), ratio_pct=ratio_pct,
                        total_cap=total_cap, per_gift_cap=per_gift_cap, per_need_cap=per_need_cap,
                        starts_at=starts_at, ends_at=ends_at, programme_ids=programme_ids or [],
@@ -63,6 +66,17 @@ def approve_offer(session: Session, offer: MatchOffer, actor_id: int | None = No
         raise UserError("该配捐不在待审批状态")
     offer.status, offer.approved_by = "approved", actor_id
     record(session, "match_offer.approve", f"match_offer:{offer.code}", actor_id)
+    session.flush()
+
+
+def reject_offer(session: Session, offer: MatchOffer, actor_id: int | None = None,
+                 reason: str = "") -> None:
+    """An admin turns a pending offer down; it never matches anything."""
+    if offer.status != "pending":
+        raise UserError("该配捐不在待审批状态")
+    offer.status = "rejected"
+    record(session, "match_offer.reject", f"match_offer:{offer.code}", actor_id,
+           reason=reason[:300])
     session.flush()
 
 

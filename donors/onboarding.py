@@ -21,6 +21,7 @@ from core.users import User
 from donors.applications import KINDS, OnboardingApplication
 from donors.models import Enterprise
 from needs.evidence import stored_path
+from needs.fundraising import clean_certificate
 from needs.models import Organisation
 from needs.uploads import CheckedUpload, store_upload
 
@@ -45,8 +46,11 @@ def _clean(value: str | None, limit: int, empty_message: str) -> str:
 
 def apply(session: Session, applicant: User, *, kind: str, name: str, region: str,
           uscc: str, certificate: CheckedUpload, upload_dir: Path, contact_name: str,
-          contact_phone: str, contact_email: str) -> OnboardingApplication:
-    """One application, with its organisation or enterprise created as pending."""
+          contact_phone: str, contact_email: str, public_fundraising: bool = False,
+          public_fundraising_cert: str = "") -> OnboardingApplication:
+    """One application, with its organisation or enterprise created as pending. An
+    organisation states its 公募资格 (with the certificate number) here; the admin checks
+    it against the papers before approving."""
     if kind not in KINDS:
         raise UserError("未知的申请类型")
     name = _clean(name, 120, "请填写名称")
@@ -55,6 +59,8 @@ def apply(session: Session, applicant: User, *, kind: str, name: str, region: st
     contact_name = _clean(contact_name, 100, "请填写联系人")
     contact_phone = _clean(contact_phone, 30, "请填写联系电话")
     contact_email = accounts.normalise_email(contact_email)
+    qualified = kind == "organisation" and bool(public_fundraising)
+    certificate_number = clean_certificate(qualified, public_fundraising_cert)
     if session.exec(select(OnboardingApplication.id)
                     .where(OnboardingApplication.uscc == uscc)).first() is not None:
         raise UserError("该统一社会信用代码已提交过入驻申请")
@@ -66,7 +72,9 @@ def apply(session: Session, applicant: User, *, kind: str, name: str, region: st
         # gets the same message, not a 500.
         with session.begin_nested():
             if kind == "organisation":
-                target = Organisation(name=name, region=region, status="pending")
+                target = Organisation(name=name, region=region, status="pending", uscc=uscc,
+                                      public_fundraising=qualified,
+                                      public_fundraising_cert=certificate_number)
             else:
                 target = Enterprise(code="", name=name, region=region, status="pending")
             session.add(target)

@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.audit import record
-from donors.gateway import EventKind, PaymentEvent
+from donors.gateway import EventKind, PaymentEvent, RefundStatus
 from donors.giving import confirm_payment
 from donors.giving_models import GiftPayment, PaymentEventRecord
 from donors.models import Donation
+from donors.returns import refund_failed
 from needs.holds import release_hold
 from needs.models import Need
 
@@ -49,14 +50,20 @@ def _act(session: Session, event: PaymentEvent) -> str:
             record(session, "payment.mismatch", f"donation:{donation.id}",
                    event=event.event_id, amount=event.amount, currency=event.currency)
             return "amount_mismatch"
+        # The PaymentIntent is what a later refund names (whichever event brings it).
+        payment.provider_payment_ref = payment.provider_payment_ref or event.payment_ref
         if payment.status not in ("awaiting", "expired"):
             return "already_" + payment.status
         return confirm_payment(session, payment)
     if event.kind in (EventKind.EXPIRED, EventKind.FAILED):
         if payment.status != "awaiting":
             return "ignored"
-        need = session.get(Need, donation.need_id)
-        release_hold(session, need, f"donation:{donation.id}")
+        if donation.need_id is not None:  # a gift to a fund holds nothing
+            release_hold(session, session.get(Need, donation.need_id),
+                         f"donation:{donation.id}")
         payment.status = "expired"
         return "expired"
+    if event.kind == EventKind.REFUND_UPDATED and event.refund_status in (
+            RefundStatus.FAILED, RefundStatus.CANCELED):
+        return refund_failed(session, donation.id, event.refund_ref)
     return "recorded"

@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -20,6 +30,9 @@ class CommunityFund(SQLModel, table=True):
         CheckConstraint("per_grant_cap IS NULL OR per_grant_cap > 0", name="fund_grant_cap"),
         CheckConstraint("second_approval_over IS NULL OR second_approval_over > 0",
                         name="fund_second_approval"),
+        # At most one general fund per programme (migration 0034).
+        Index("ux_communityfund_programme_general", "programme_id", unique=True,
+              postgresql_where=text("programme_general"), sqlite_where=text("programme_general")),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)
@@ -36,6 +49,8 @@ class CommunityFund(SQLModel, table=True):
     always_four_eyes: bool = False
     # Small urgent grants up to this amount are paid at once and reviewed afterwards.
     fast_path_limit: int | None = Field(default=None, sa_type=BigInteger)
+    # A programme's general fund (项目总基金): where gifts "to the programme" go (0034).
+    programme_general: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class MatchRun(SQLModel, table=True):

@@ -26,3 +26,15 @@ cron.register(release_expired_holds, QUEUE_NAME, cron="* * * * *", name="release
 from jobs.tasks import sweep_outbox  # noqa: E402
 
 cron.register(sweep_outbox, QUEUE_NAME, cron="* * * * *", name="sweep_outbox")
+
+# ---- hapi: API Idempotency-Keys past their 24 hours, hourly at :53.
+from jobs.tasks import purge_idempotency_keys  # noqa: E402
+
+cron.register(purge_idempotency_keys, QUEUE_NAME, cron="53 * * * *",
+              name="purge_idempotency_keys")
+# ---- h-give1: needs past their deadline expire (00:05 UTC); undecided gifts on closed
+# needs go to the programme's general fund after 30 days (00:35 UTC).
+from jobs.tasks import apply_return_defaults, expire_needs  # noqa: E402
+
+cron.register(expire_needs, QUEUE_NAME, cron="5 0 * * *", name="expire_needs")
+cron.register(apply_return_defaults, QUEUE_NAME, cron="35 0 * * *", name="apply_return_defaults")

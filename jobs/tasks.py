@@ -73,6 +73,16 @@ def expire_proposals(database_url: str | None = None) -> int:
 
     with unit_of_work(get_engine(database_url)) as session:
         return matching_runs.expire_proposals(session)
+
+
+def purge_idempotency_keys(database_url: str | None = None) -> int:
+    """Forget API Idempotency-Keys older than their 24 hours (core.idempotency)."""
+    from core import idempotency
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return idempotency.purge(session)
+
+
 def mail_verification_decision(need_id: int, decision: str, reason: str = "",
                                database_url: str | None = None) -> int:
     """Tell the organisation's staff what the verifier decided (deferred through the outbox,
@@ -108,3 +118,58 @@ def send_mail(to: str, subject: str, text: str, database_url: str | None = None)
     from core import mail
 
     mail.send(to, subject, text)
+# ---- h-give1: refunds, redirects and donors' notifications
+def open_gift_returns(need_id: int, database_url: str | None = None) -> int:
+    """A need closed with money on it (deferred by needs.services.move): give enterprises'
+    and funds' money back and ask each donor. Safe to run twice."""
+    from donors.returns import open_returns
+    from needs.models import Need
+
+    with unit_of_work(get_engine(database_url)) as session:
+        need = session.get(Need, need_id)
+        return len(open_returns(session, need)) if need is not None else 0
+
+
+def apply_return_defaults(database_url: str | None = None) -> int:
+    """The daily job (jobs/cron.py): gifts undecided after 30 days go to the default."""
+    from donors.returns import apply_due_defaults
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return apply_due_defaults(session)
+
+
+def expire_needs(database_url: str | None = None) -> int:
+    """The daily job: verified needs past their deadline expire."""
+    from needs.services import expire_overdue
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return expire_overdue(session)
+
+
+def notify_need_donors(need_id: int, kind: str, ref: str, amount: int = 0, paid_to: str = "",
+                       database_url: str | None = None) -> int:
+    """A disbursement or evidence on a need: a notification to each of its donors."""
+    from donors.donor_notices import need_event
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return need_event(session, need_id, kind, ref, amount, paid_to)
+
+
+def send_notification(notification_id: int, database_url: str | None = None) -> bool:
+    """Mail one notification once (core.notify.send locks the row; a re-run after a crash
+    sends the same Message-ID, kept once)."""
+    from core import notify
+    from core.config import Settings
+    from core.tokens import make_return_token
+
+    settings = Settings.from_env()
+
+    def link_for(row):
+        # A guest has no account: their decision link is signed (core.tokens).
+        if row.kind == "return_decision" and row.user_id is None:
+            case_id = int(row.link.rsplit("/", 1)[-1])
+            return f"/returns/{make_return_token(settings.secret_key, case_id)}"
+        return row.link
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return notify.send(session, notification_id, settings.site_url, link_for)

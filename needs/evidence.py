@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from core.audit import record
 from core.clock import now
 from core.errors import NotFound, UserError
+from core.outbox import defer
 from funds.models import Disbursement
 from needs.models import Evidence, Need
 
@@ -109,6 +110,9 @@ def store_image(upload_dir: Path, data: bytes) -> CleanImage:
     return clean
 
 
+DONOR_NOTICE_JOB = "jobs.tasks.notify_need_donors"  # the donors are told after the commit
+
+
 def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
                  *, caption: str = "", disbursement: Disbursement | None = None,
                  kind: str = "photo", uploaded_by: int | None = None) -> Evidence:
@@ -131,6 +135,7 @@ def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
     session.flush()
     record(session, "evidence.add", f"need:{need.code}", uploaded_by, sha256=clean.sha256,
            disbursement=evidence.disbursement_id)
+    defer(session, DONOR_NOTICE_JOB, need.id, "gift_evidenced", f"evidence:{evidence.id}")
     return evidence
 
 

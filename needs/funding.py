@@ -9,6 +9,7 @@ from core.audit import record
 from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money, require_positive
+from core.outbox import defer
 from funds import accounts, ledger
 from funds.models import Allocation, Approval, CommunityFund, Disbursement, LedgerTxn
 from funds.services import change_balance
@@ -177,4 +178,29 @@ def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: st
         need.state = "disbursed"
     session.flush()
     record(session, "need.disburse", f"need:{need.code}", actor_id, amount=amount)
+    # The need's donors are told (notifications written by the job, after this commits).
+    defer(session, "jobs.tasks.notify_need_donors", need.id, "gift_disbursed",
+          f"disbursement:{payout.id}", int(amount), paid_to)
     return payout
+
+
+CLOSED_UNFUNDED = ("expired", "cancelled", "rejected")  # money on them goes back or elsewhere
+
+
+def release_from_need(session: Session, need: Need, amount: Money, to_account: str, kind: str,
+                      ref: str, memo: str = "") -> LedgerTxn:
+    """Move undisbursed money off a closed need to `to_account` (a donor's refund, another
+    need, a fund, a pledge): the need's funded falls with one ledger transaction. Refused,
+    changing nothing, if the need is not closed or the money was already paid out."""
+    require_positive(amount)
+    result = session.execute(update(Need).where(
+        Need.id == need.id, Need.state.in_(CLOSED_UNFUNDED),
+        Need.funded - amount >= Need.disbursed).values(funded=Need.funded - amount))
+    if result.rowcount != 1:
+        session.refresh(need)
+        raise UserError("该需求上已没有可退回的款项")
+    txn = ledger.append(session, kind, ref,
+                        [(accounts.need(need.code), -amount), (to_account, amount)],
+                        memo=memo or need.title)
+    session.refresh(need)
+    return txn

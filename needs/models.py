@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -27,13 +27,20 @@ class Organisation(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("kind", ORG_KINDS), name="organisation_kind_known"),
         CheckConstraint(_in("status", ORG_STATES), name="organisation_status_known"),
+        CheckConstraint("NOT public_fundraising OR length(public_fundraising_cert) > 0",
+                        name="organisation_qualified_has_cert"),
+        UniqueConstraint("uscc", name="uq_organisation_uscc"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=120, unique=True)
+    name: str = Field(max_length=120, unique=True)  # the full registered name
     kind: str = Field(default="charity", max_length=30)
     region: str = Field(max_length=200)
     status: str = Field(default="pending", max_length=20)
     created_at: datetime = Field(default_factory=now)
+    uscc: str | None = Field(default=None, max_length=18)  # 统一社会信用代码 (GB 32100)
+    # 公募资格: may raise money from the public itself, under this certificate number.
+    public_fundraising: bool = False
+    public_fundraising_cert: str = Field(default="", max_length=60)
 
 
 class Programme(SQLModel, table=True):
@@ -89,6 +96,10 @@ class Need(SQLModel, table=True):
         CheckConstraint("urgency BETWEEN 1 AND 5", name="need_urgency_range"),
         CheckConstraint("people >= 1", name="need_people_positive"),
         CheckConstraint("(hold_holder IS NULL) = (hold_until IS NULL)", name="need_hold_complete"),
+        CheckConstraint("period_start IS NULL OR period_end IS NULL OR period_end >= period_start",
+                        name="need_period_ordered"),
+        CheckConstraint("fundraiser_id IS NULL OR length(fundraising_filing) > 0",
+                        name="need_fundraiser_has_filing"),
         # Public-page indexes (migration 0002, measured by bench/web.py): the /needs order,
         # read backwards for DESC; and region prefixes (LIKE 'a/b/%') on PostgreSQL.
         Index("ix_need_public_order", "urgency", "posted_at", "id"),
@@ -127,6 +138,19 @@ class Need(SQLModel, table=True):
     # paying for a 微心愿) may fund the need.
     hold_holder: str | None = Field(default=None, max_length=80)
     hold_until: datetime | None = None
+    # ---- the project, sponsorship and micro-grant forms (migration 0032)
+    # A need raising money from the public names the organisation holding 公募资格 (itself
+    # or a qualified partner) and the filing number of its 募捐方案 on 慈善中国.
+    fundraiser_id: int | None = Field(default=None, foreign_key="organisation.id")
+    fundraising_filing: str = Field(default="", max_length=40)
+    period_start: date | None = None  # a project's implementation period
+    period_end: date | None = None
+    budget: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [[item, fen], ...]; the lines add up to the amount
+    school_year: str | None = Field(default=None, max_length=9)  # 慈心助学: "2026-2027"
+    fund_id: int | None = Field(default=None, foreign_key="communityfund.id", index=True)
+    # the community fund a 小急难 request asks; its grant is proposed on verification
+    posted_by: int | None = Field(default=None, foreign_key="user.id")
 
     @property
     def open_amount(self) -> int:

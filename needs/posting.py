@@ -7,9 +7,11 @@ An edit to a verified need's story, amount or beneficiary sends it back to verif
 it leaves the public lists until a verifier verifies it again."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.audit import record
@@ -117,6 +119,41 @@ def own_beneficiary(session: Session, organisation: Organisation, beneficiary_id
     return person
 
 
+def own_beneficiary_by_code(session: Session, organisation: Organisation,
+                            code: str) -> Beneficiary:
+    """The organisation's beneficiary with this code (the API names them by code)."""
+    person = session.exec(select(Beneficiary).where(Beneficiary.code == code)).first() \
+        if code else None
+    if person is None or person.organisation_id != organisation.id:
+        raise UserError("请选择本机构登记的受益人")
+    return person
+
+
+def needs_page(session: Session, organisation_id: int, page: int,
+               per_page: int) -> tuple[list[Need], int]:
+    """One page of the organisation's needs, newest first, in every state; and the count."""
+    where = Need.organisation_id == organisation_id
+    total = session.exec(select(func.count()).select_from(Need).where(where)).one()
+    rows = session.exec(select(Need).where(where).order_by(Need.id.desc())
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), int(total)
+
+
+def need_by_code(session: Session, code: str) -> Need | None:
+    return session.exec(select(Need).where(Need.code == code)).first()
+
+
+def beneficiary_code(session: Session, beneficiary_id: int | None) -> str | None:
+    person = session.get(Beneficiary, beneficiary_id) if beneficiary_id else None
+    return person.code if person else None
+
+
+def api_post_key() -> str:
+    """A one-time post key for a need posted through the API (whose retries are caught by
+    its Idempotency-Key instead of the form's hidden key)."""
+    return "api-" + secrets.token_hex(16)
+
+
 def need_for_key(session: Session, key: str) -> Need | None:
     row = session.get(NeedPostKey, key) if key else None
     return session.get(Need, row.need_id) if row else None
@@ -158,6 +195,10 @@ def edit_need(session: Session, need: Need, actor_id: int | None, *, title: str,
         raise UserError("金额不能低于已筹得的 %(funded)s", funded=Money.fen(need.funded))
     if not title.strip():
         raise UserError("标题不能为空")
+    if need.budget and int(amount) != need.amount:
+        # Budget lines add up to the amount (needs/post_kinds.py): they would stop agreeing.
+        raise UserError("项目有预算明细，目标金额须与预算合计 %(total)s 一致",
+                        total=Money.fen(need.amount))
     new = {"title": title.strip(), "story": story, "amount": int(amount),
            "beneficiary_id": beneficiary.id if beneficiary else need.beneficiary_id}
     changed = [name for name, value in new.items() if getattr(need, name) != value]

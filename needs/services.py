@@ -11,8 +11,10 @@ from core.clock import now
 from core.config import DEV_SECRET_KEY
 from core.errors import UserError
 from core.money import Money, require_positive
+from core.outbox import defer
 from core.regions import Region
 from needs.duplicates import hash_key, id_number_hash
+from needs.funding import CLOSED_UNFUNDED
 from needs.models import (
     AGE_BANDS,
     CATEGORIES,
@@ -25,6 +27,7 @@ from needs.models import (
     Programme,
 )
 
+RETURNS_JOB = "jobs.tasks.open_gift_returns"
 CODE_PREFIX = {"wish": "W", "project": "J", "sponsorship": "S", "microgrant": "M"}
 WHOLE_KINDS = ("wish", "sponsorship")  # funded whole by one source or not at all
 
@@ -148,7 +151,34 @@ def move(session: Session, need: Need, to_state: str, actor_id: int | None = Non
     session.flush()
     record(session, f"need.{to_state}", f"need:{need.code}", actor_id, previous=previous,
            reason=reason)
+    if to_state in CLOSED_UNFUNDED and need.funded > need.disbursed:
+        # Money came in: each donor is asked where it goes (donors.returns, by a job
+        # written in this unit of work, so it runs once this change commits).
+        defer(session, RETURNS_JOB, need.id)
     return need
+
+
+def cancel(session: Session, need: Need, actor_id: int | None, reason: str) -> Need:
+    """The organisation withdraws a need that has not been funded in full, with a reason;
+    money already given goes back through the donors' decisions (see `move`)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError("取消必须写明理由")
+    if len(reason) > 300:
+        raise UserError("理由最多 300 字")
+    return move(session, need, "cancelled", actor_id, reason)
+
+
+def expire_overdue(session: Session, today: date | None = None) -> int:
+    """Verified needs whose deadline has passed and that are still not fully funded become
+    expired (the daily job); their money then goes through the donors' decisions."""
+    today = today or now().date()
+    overdue = session.exec(select(Need).where(Need.state == "verified",
+                                              Need.deadline.is_not(None),
+                                              Need.deadline < today)).all()
+    for need in overdue:
+        move(session, need, "expired", reason="deadline")
+    return len(overdue)
 
 
 def submit(session: Session, need: Need, actor_id: int | None = None) -> Need:

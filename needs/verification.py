@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from core.audit import AuditEntry
 from core.errors import UserError
 from core.outbox import defer
-from needs import duplicate_check, services
+from needs import duplicate_check, post_kinds, services
 from needs.models import Need
 
 DECISIONS = ("verify", "reject", "send_back")
@@ -39,6 +39,7 @@ def decide(session: Session, need: Need, verifier_id: int, decision: str, reason
                                        duplicate_check.flags_of(session, need.beneficiary_id)):
             raise UserError("受益人已被标记为重复，不能通过；请驳回或退回修改")
         services.verify(session, need, verifier_id)
+        post_kinds.propose_requested_grant(session, need)  # a 小急难 request: to its fund
     elif decision == "reject":
         services.reject(session, need, verifier_id, reason)
     else:

@@ -132,3 +132,12 @@ def _map(by_path: dict[tuple[str, str, str], CountyMoney]) -> list[ProvinceMoney
     return [ProvinceMoney(province, [CityMoney(province, city, cells)
                                      for city, cells in cities.items()])
             for province, cities in provinces.items()]
+
+
+def open_proposals(session: Session, enterprise: Enterprise) -> list[tuple[Allocation, Need, Pledge]]:
+    """The matching engine's proposals on this enterprise's pledges awaiting its review."""
+    return list(session.exec(
+        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
+        .join(Pledge, Pledge.id == Allocation.pledge_id)
+        .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
+               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all())

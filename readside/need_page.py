@@ -23,6 +23,7 @@ from needs.models import (
     Programme,
 )
 from readside.ledger_pages import TxnRow, account_flows, account_txns
+from readside.need_facts import NeedFacts, need_facts
 from readside.rules import DisclosureStatus, disclosure_status
 
 
@@ -49,6 +50,7 @@ class NeedView:
     evidence: list[Evidence] = field(default_factory=list)
     milestone_rows: list[MilestoneRow] = field(default_factory=list)
     disclosure: DisclosureStatus | None = None
+    facts: NeedFacts | None = None
 
 
 def milestone_status(milestone: Milestone, today) -> str:
@@ -104,6 +106,7 @@ def need_view(session: Session, code: str) -> NeedView:
         evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
                                    .order_by(Evidence.id)).all()),
         disclosure=disclosure_status(need),
+        facts=need_facts(session, need),
     )
 
 

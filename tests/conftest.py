@@ -125,7 +125,10 @@ def make_app(url: str):
     app = create_app(Settings(database_url=url, secret_key="test"))
     # The page cache stays on, checking the data version on every request, so every test
     # also checks that cached pages are never stale.
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False, PAGE_CACHE_TTL=0)
+    # Crawling tests fetch every export: the export budget is lifted here and tested on its
+    # own (test_export_cache.py).
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False, PAGE_CACHE_TTL=0,
+                      EXPORT_RATE_LIMIT="100000/minute")
     return app
 
 

@@ -89,10 +89,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.accounts import bp as accounts_bp
     from web.admin import bp as admin_bp
     from web.api import bp as api_bp
+    from web.api_token_pages import bp as api_tokens_bp
     from web.charity import bp as charity_bp
+    from web.charity_kinds import bp as charity_kinds_bp
     from web.dev_mail import bp as dev_mail_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
+    from web.evidence_pages import bp as charity_evidence_bp
     from web.giving import bp as give_bp
     from web.health import bp as health_bp
     from web.i18n import bp as i18n_bp
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(charity_bp)
+    app.register_blueprint(charity_kinds_bp)
+    app.register_blueprint(charity_evidence_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(admin_bp)
@@ -120,9 +125,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     for matching_bp in (enterprise_bp, fund_bp, runs_bp, region_picker_bp):
         app.register_blueprint(matching_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(give_bp)
     app.register_blueprint(payments_bp)
+    from web.returns import bp as returns_bp
+
+    app.register_blueprint(returns_bp)
     app.register_blueprint(stripe_bp)
+    # h-give2: a donor's own giving, yearly statements, 配捐 offer forms
+    from web import match_offer_pages, my_giving
+    app.register_blueprint(my_giving.bp)
+    app.register_blueprint(my_giving.enterprise_bp)
+    app.register_blueprint(match_offer_pages.enterprise_bp)
+    app.register_blueprint(match_offer_pages.admin_bp)
 
     from web.cli import register_cli
     register_cli(app)

@@ -77,8 +77,12 @@ def home():
     organisations = [*s.exec(select(Organisation).where(Organisation.id.in_(org_ids))),
                      *s.exec(select(Enterprise).where(Enterprise.id.in_(ent_ids)))] \
         if org_ids or ent_ids else []
+    from donors.returns import inbox
+    from web.forms.giving import ConfirmForm
+
     return render_template("accounts/home.html", user=current_user, memberships=memberships,
-                           organisations=organisations, actions=allowed_actions(principal()))
+                           organisations=organisations, actions=allowed_actions(principal()),
+                           inbox=inbox(s, current_user.id), read_form=ConfirmForm())
 
 
 def _settings():

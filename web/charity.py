@@ -10,19 +10,22 @@ from sqlmodel import select
 
 from core.errors import UserError
 from core.money import fmt
+from core.policy import can
 from funds.models import CommunityFund
-from needs import grant_requests, posting
+from needs import grant_requests, posting, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
+from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import EditNeedForm, GrantRequestForm, WishForm
 from web.permissions import requires
+from web.security import principal
 
 bp = Blueprint("charity", __name__, url_prefix="/org")
 
 
-def _organisation(org_id: int) -> Organisation:
+def organisation_or_404(org_id: int) -> Organisation:
     return db_session().get(Organisation, org_id) or abort(404)
 
 
@@ -34,7 +37,7 @@ def _id_key() -> bytes:
     return hash_key(debug=current_app.debug or current_app.testing)
 
 
-def _show(form, exc: UserError, field_name: str | None = None) -> None:
+def show_error(form, exc: UserError, field_name: str | None = None) -> None:
     text = exc.message(str(get_locale()))
     field = getattr(form, field_name, None) if field_name else None
     if field is not None:
@@ -43,7 +46,7 @@ def _show(form, exc: UserError, field_name: str | None = None) -> None:
         form.form_errors.append(text)
 
 
-def _beneficiary_choices(org_id: int, with_new: bool):
+def beneficiary_choices(org_id: int, with_new: bool):
     people = posting.beneficiaries_of(db_session(), org_id)
     from flask_babel import gettext
 
@@ -52,17 +55,17 @@ def _beneficiary_choices(org_id: int, with_new: bool):
 
 
 @bp.get("/<int:organisation_id>/needs")
-@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+@requires("need.create", load=lambda organisation_id: organisation_or_404(organisation_id))
 def needs(organisation_id: int, target: Organisation):
     return render_template("charity/needs.html", organisation=target,
                            needs=posting.needs_of(db_session(), organisation_id))
 
 
 @bp.route("/<int:organisation_id>/needs/new-wish", methods=["GET", "POST"])
-@requires("need.create", load=lambda organisation_id: _organisation(organisation_id))
+@requires("need.create", load=lambda organisation_id: organisation_or_404(organisation_id))
 def new_wish(organisation_id: int, target: Organisation):
     form = WishForm()
-    form.beneficiary.choices = _beneficiary_choices(organisation_id, with_new=True)
+    form.beneficiary.choices = beneficiary_choices(organisation_id, with_new=True)
     if request.method == "GET":
         form.region.data = target.region
     if form.validate_on_submit():
@@ -73,14 +76,13 @@ def new_wish(organisation_id: int, target: Organisation):
     return render_template("charity/new_wish.html", form=form, organisation=target), status
 
 
-def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
+def chosen_beneficiary(form, organisation: Organisation):
+    """The form's existing beneficiary, or the new one it describes (public part, private
+    part, consent); None with the message beside its field when refused."""
     session = db_session()
-    again = posting.need_for_key(session, form.key.data)
-    if again is not None:
-        return again  # the same form sent twice: one need
     try:
-        if form.beneficiary.data == WishForm.NEW:
-            person = posting.add_beneficiary(session, organisation, posting.NewBeneficiary(
+        if form.beneficiary.data == form.NEW:
+            return posting.add_beneficiary(session, organisation, posting.NewBeneficiary(
                 pseudonym=form.pseudonym.data, full_name=form.full_name.data,
                 id_number=form.id_number.data, region=form.region.data,
                 address=form.address.data or "", school=form.school.data or "",
@@ -88,10 +90,19 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
                 consent_by=form.consent_by.data, consent_relation=form.consent_relation.data,
                 consent_on=form.consent_on.data, allow_photo=form.allow_photo.data,
                 allow_story=form.allow_story.data), current_user.id, _id_key())
-        else:
-            person = posting.own_beneficiary(session, organisation, form.beneficiary.data)
+        return posting.own_beneficiary(session, organisation, form.beneficiary.data)
     except UserError as exc:
-        _show(form, exc, "id_number" if "身份证" in exc.msgid else None)
+        show_error(form, exc, "id_number" if "身份证" in exc.msgid else None)
+        return None
+
+
+def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
+    session = db_session()
+    again = posting.need_for_key(session, form.key.data)
+    if again is not None:
+        return again  # the same form sent twice: one need
+    person = chosen_beneficiary(form, organisation)
+    if person is None:
         return None
     try:
         return posting.post_wish(session, organisation, current_user.id, key=form.key.data,
@@ -100,7 +111,7 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
                                  region=form.region.data, beneficiary=person,
                                  story=form.story.data or "")
     except UserError as exc:
-        _show(form, exc, "region" if "地区" in exc.msgid else None)
+        show_error(form, exc, "region" if "地区" in exc.msgid else None)
         return None
 
 
@@ -116,7 +127,8 @@ def _need_page(need: Need, grant_form: GrantRequestForm | None = None, **extra):
     return render_template("charity/need.html", need=need, grant_form=grant_form,
                            grant_requests=requests,
                            decision=extra.pop("decision", last_decision(session, need)),
-                           **extra)
+                           facts=need_facts(session, need),
+                           can_cancel=can(principal(), "need.cancel", need), **extra)
 
 
 def _grant_form(need: Need) -> GrantRequestForm:
@@ -146,17 +158,27 @@ def request_grant(code: str, target: Need):
                 session, target, session.get(CommunityFund, form.fund.data), form.amount.money,
                 current_user.id, form.reason.data)
         except UserError as exc:
-            _show(form, exc)
+            show_error(form, exc)
         else:
             return redirect(url_for("charity.need", code=code), code=303)
     return _need_page(target, grant_form=form), 422
+
+
+@bp.post("/needs/<code>/cancel")
+@requires("need.cancel", load=lambda code: _need(code))
+def cancel(code: str, target: Need):
+    try:
+        services.cancel(db_session(), target, current_user.id, request.form.get("reason", ""))
+    except UserError as exc:
+        return _need_page(target, decision=None, error=exc.message(str(get_locale()))), 400
+    return redirect(url_for("charity.need", code=code), code=303)
 
 
 @bp.route("/needs/<code>/edit", methods=["GET", "POST"])
 @requires("need.edit", load=lambda code: _need(code))
 def edit(code: str, target: Need):
     form = EditNeedForm(obj=None if request.method == "POST" else target)
-    form.beneficiary.choices = _beneficiary_choices(target.organisation_id, with_new=False) or [
+    form.beneficiary.choices = beneficiary_choices(target.organisation_id, with_new=False) or [
         (0, "—")]
     if request.method == "GET":
         form.amount.data = f"{target.amount // 100}.{target.amount % 100:02d}"  # yuan
@@ -171,7 +193,7 @@ def edit(code: str, target: Need):
                               story=form.story.data or "", amount=form.amount.money,
                               beneficiary=person)
         except UserError as exc:
-            _show(form, exc)
+            show_error(form, exc)
         else:
             return redirect(url_for("charity.need", code=code), code=303)
     status = 422 if request.method == "POST" else 200
@@ -185,5 +207,6 @@ def submit(code: str, target: Need):
         posting.submit_need(db_session(), target, current_user.id)
     except UserError as exc:
         return render_template("charity/need.html", need=target, decision=None,
+                               facts=need_facts(db_session(), target),
                                error=exc.message(str(get_locale()))), 400
     return redirect(url_for("charity.need", code=code), code=303)

@@ -13,8 +13,8 @@ from web import tlog_cli
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group())
-    ledger = ledger_group(mirror_check=first_mismatch)
-    tlog_cli.register(ledger, mirror_check=first_mismatch)  # verify --checkpoint, witness, …
+    ledger = ledger_group()
+    tlog_cli.register(ledger, mirror_check=first_mismatch)  # verify, checkpoint, witness, …
     app.cli.add_command(ledger)
     app.cli.add_command(demo_group())
     app.cli.add_command(matching_group())

@@ -34,6 +34,7 @@ from readside.ledger_totals import ledger_head
 from web import charts, export_cache, exports
 from web.converters import is_code, query_int, query_page
 from web.db import db_session
+from web.security import limiter
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 pages = Blueprint("need_pages", __name__)  # unprefixed: /needs/<code>/card
@@ -117,7 +118,20 @@ def ledger_view():
     return render_template("disclosure/ledger.html", page=page)
 
 
+# Exports read up to a million rows when not yet cached: one budget per client address for
+# all of them (EXPORT_RATE_LIMIT), answered with 429 and Retry-After.
+DEFAULT_EXPORT_RATE_LIMIT = "30/minute"
+
+
+def _export_rate_limit() -> str:
+    return current_app.config.get("EXPORT_RATE_LIMIT", DEFAULT_EXPORT_RATE_LIMIT)
+
+
+exports_limit = limiter.shared_limit(_export_rate_limit, scope="exports")
+
+
 @bp.get("/ledger.jsonl")
+@exports_limit
 def ledger_jsonl():
     engine = get_engine(current_app.config["SHANLIAN"].database_url)
 
@@ -207,6 +221,7 @@ def _is_ledger(what: str) -> bool:
 
 
 @bp.get("/export/<what>.<any(csv, xlsx):fmt>")
+@exports_limit
 def export(what: str, fmt: str):
     """Built once per data version into a file, then sent from disk (web.export_cache)."""
     db = db_session()

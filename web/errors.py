@@ -20,3 +20,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(404)
     def _404(_exc):
         return render_template("error.html", message=None, code=404), 404
+
+    @app.errorhandler(429)
+    def _429(_exc):
+        # Flask-Limiter adds Retry-After to this response (RATELIMIT_HEADERS_ENABLED).
+        return render_template("error.html", message=gettext("请求过于频繁，请稍后再试。"),
+                               code=429), 429

@@ -8,6 +8,7 @@ import os
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -17,8 +18,9 @@ from core.clock import aware, now
 from core.errors import NotFound, UserError
 from core.money import Money
 from donors.bank_transfer import BankTransferGateway
+from donors.fund_gifts import general_fund, target_of
 from donors.gateway import BankAccount, PaymentGateway
-from donors.giving import hold_minutes, reference_taken, start_gift
+from donors.giving import hold_minutes, reference_taken, start_fund_gift, start_gift
 from donors.giving_models import GiftPayment
 from donors.giving_receipts import public_receipt, receipt_for_payment
 from donors.match_models import MatchOffer
@@ -27,7 +29,9 @@ from donors.models import Donation, Enterprise
 from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
 from donors.stripe_gateway import StripeGateway
-from needs.models import Need
+from funds.models import CommunityFund
+from needs.models import Need, Programme
+from readside import gift_trails
 from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
 from web.forms.giving import GiveForm
@@ -150,14 +154,67 @@ def give(code: str):
     return render_template("giving/give.html", need=need, form=form), status
 
 
+def _start_fund_gift(fund_for, form: GiveForm):
+    """Give to a fund (`fund_for()` finds or makes it only once the form is valid)."""
+    db = db_session()
+    text = (form.amount.data or "").strip()
+    started = start_fund_gift(
+        db, payment_gateway(db), fund_for(), Money.parse(text) if text else None,
+        return_url=_return_url, name=form.name.data, contact=form.contact.data or "",
+        show_name=form.show_name.data,
+        user_id=current_user.id if current_user.is_authenticated else None)
+    if started.start.redirect_url:  # Stripe Checkout's hosted page
+        return redirect(started.start.redirect_url, code=303)
+    return redirect(url_for("give.gift", token=gift_token(started.donation.id)), code=303)
+
+
+def _give_to_fund(fund_for, title: str, back_url: str):
+    form = GiveForm()
+    if request.method == "GET":  # from the fund page's box: ?amount=…
+        form.amount.data = (request.args.get("amount") or "")[:20]
+        if current_user.is_authenticated:
+            form.name.data = form.name.data or current_user.name
+    if form.validate_on_submit():
+        try:
+            return _start_fund_gift(fund_for, form)
+        except UserError as exc:  # the request rolls back (web.db): nothing is written
+            form.form_errors.append(exc.message(str(get_locale())))
+    status = 422 if request.method == "POST" else 200
+    return render_template("giving/give_fund.html", form=form, title=title,
+                           back_url=back_url), status
+
+
+@bp.route("/funds/<code>/give", methods=["GET", "POST"])
+@public
+def give_fund(code: str):
+    fund = db_session().exec(select(CommunityFund).where(CommunityFund.code == code)).first() \
+        if CODE.match(code) else None
+    if fund is None:
+        raise NotFound("找不到社区基金 %(code)s", code=code[:40])
+    return _give_to_fund(lambda: fund, fund.name, url_for("disclosure.fund", code=fund.code))
+
+
+@bp.route("/programmes/<code>/give", methods=["GET", "POST"])
+@public
+def give_programme(code: str):
+    db = db_session()
+    programme = db.exec(select(Programme).where(Programme.code == code)).first() \
+        if CODE.match(code) else None
+    if programme is None:
+        raise NotFound("找不到项目 %(code)s", code=code[:40])
+    return _give_to_fund(lambda: general_fund(db, programme),
+                         _("%(programme)s · 项目总基金", programme=programme.name),
+                         url_for("disclosure.programme", code=programme.code))
+
+
 @bp.get("/gifts/<token>")
 @public
 def gift(token: str):
     db = db_session()
     payment = _payment_from(token)
     donation = db.get(Donation, payment.donation_id)
-    need = db.get(Need, donation.need_id)
-    return render_template("giving/gift.html", payment=payment, donation=donation, need=need,
+    return render_template("giving/gift.html", payment=payment, donation=donation,
+                           target=target_of(db, donation),
                            account=bank_gateway(db).account, token=token,
                            receipt=receipt_for_payment(db, payment))
 
@@ -190,7 +247,8 @@ def receipt_public(number: str):
     found = public_receipt(db_session(), number) if _RECEIPT_NUMBER.match(number) else None
     if found is None:
         raise NotFound("找不到收据 %(number)s", number=number[:40])
-    return render_template("giving/receipt_public.html", r=found)
+    return render_template("giving/receipt_public.html", r=found,
+                           g=gift_trails.receipt_trail(db_session(), number))
 
 
 def _offer(code: str) -> MatchOffer:

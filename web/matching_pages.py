@@ -22,7 +22,7 @@ from funds.models import Allocation, CommunityFund, MatchRun
 from needs import transfers
 from needs.grant_rules import approval_count, approvals_needed, fast_path_limit
 from needs.models import Need, Organisation
-from readside.enterprise_money import enterprise_money
+from readside.enterprise_money import enterprise_money, open_proposals
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
 from web.money_map import money_map
@@ -116,12 +116,7 @@ def report_pdf(enterprise_id: int, target: Enterprise):
 @enterprise_bp.get("/<int:enterprise_id>/proposals")
 @requires("match.review", load=_enterprise)
 def enterprise_proposals(enterprise_id: int, target: Enterprise):
-    session = db_session()
-    rows = session.exec(
-        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .where(Pledge.enterprise_id == target.id, Allocation.status == "proposed",
-               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all()
+    rows = open_proposals(db_session(), target)
     runs = sorted({a.match_run_id for a, _n, _p in rows})
     return render_template("matching/proposals.html", enterprise=target, runs=runs,
                            rows=[(a, n, p, _why(a)) for a, n, p in rows], form=ReasonForm())

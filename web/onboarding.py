@@ -24,7 +24,9 @@ def _settings():
 def _field_for(exc: UserError, form: ApplicationForm):
     """Put a service refusal beside the field it is about."""
     text = exc.message(str(get_locale()))
-    if "统一社会信用代码" in exc.msgid:
+    if "公募资格" in exc.msgid:
+        form.public_fundraising_cert.errors = [*form.public_fundraising_cert.errors, text]
+    elif "统一社会信用代码" in exc.msgid:
         form.uscc.errors = [*form.uscc.errors, text]
     elif "名称" in exc.msgid:
         form.name.errors = [*form.name.errors, text]
@@ -48,7 +50,9 @@ def apply():
                 region=form.region.data, uscc=form.uscc.data,
                 certificate=form.checked_certificate, upload_dir=_settings().upload_dir,
                 contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
-                contact_email=form.contact_email.data)
+                contact_email=form.contact_email.data,
+                public_fundraising=form.public_fundraising.data,
+                public_fundraising_cert=form.public_fundraising_cert.data or "")
         except UserError as exc:
             _field_for(exc, form)
         else:

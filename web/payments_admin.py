@@ -9,11 +9,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.errors import NotFound, UserError
+from donors.fund_gifts import target_of
 from donors.giving import awaiting_payments, confirm_payment, expected_payments
 from donors.giving_models import GiftPayment
 from donors.models import Donation
 from donors.statements import reconcile_file
-from needs.models import Need
 from web.db import db_session
 from web.forms.giving import ConfirmForm, StatementForm
 from web.permissions import requires
@@ -33,7 +33,7 @@ def _rows(payments):
     rows = []
     for payment in payments:
         donation = db.get(Donation, payment.donation_id)
-        rows.append((payment, donation, db.get(Need, donation.need_id)))
+        rows.append((payment, donation, target_of(db, donation)))  # a need, fund or programme
     return rows
 
 

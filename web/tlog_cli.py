@@ -50,8 +50,8 @@ def _read(path: str) -> bytes:
 
 
 def register(ledger_cli: AppGroup, mirror_check=None) -> None:
-    """Add the transparency-log commands; `verify` replaces the plain one and, for the
-    database, still reconciles the mirror columns with `mirror_check`."""
+    """Add the ledger's commands; `verify` on the database also reconciles the mirror
+    columns with `mirror_check` (funds.cli.MirrorCheck)."""
     @ledger_cli.command("verify")
     @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
     @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),

@@ -11,6 +11,7 @@ from core.errors import UserError
 from needs import duplicate_check, verification
 from needs.models import Beneficiary, BeneficiaryConsent, BeneficiaryPrivate, DuplicateFlag, Need
 from needs.models import Organisation as Org
+from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import DecisionForm, FlagForm
 from web.permissions import requires, signed_in
@@ -69,7 +70,7 @@ def _panel(need: Need) -> dict:
     return {"need": need, "organisation": session.get(Org, need.organisation_id),
             "person": person, "consent": consent,
             "private": session.get(BeneficiaryPrivate, person.id) if person else None,
-            "others": others}
+            "others": others, "facts": need_facts(session, need)}
 
 
 @bp.route("/needs/<code>", methods=["GET", "POST"])

@@ -41,3 +41,28 @@ def test_an_unknown_export_builds_nothing(clean_url, tmp_path):
     assert client.get("/disclosure/export/fund-NOPE.csv").status_code == 404
     with app.app_context():
         assert list(export_cache.export_dir(app).iterdir()) == []
+
+
+def test_exports_share_one_budget_per_address_answered_with_429_and_retry_after(clean_url,
+                                                                                 tmp_path):
+    import uuid
+
+    app = make_app(clean_url)
+    # A budget of its own (the limiter's store may be the shared Redis under CI).
+    app.config.update(EXPORT_CACHE_DIR=str(tmp_path), EXPORT_RATE_LIMIT="3/minute")
+    client = app.test_client()
+    address = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"}
+    answers = []
+    for url in ("/disclosure/export/ledger.csv", "/disclosure/export/needs.xlsx",
+                "/disclosure/ledger.jsonl"):
+        with client.get(url, environ_base=address) as response:  # a stream: read and close
+            response.get_data()
+            answers.append(response.status_code)
+    assert answers == [200, 200, 200]
+    refused = client.get("/disclosure/export/funds.csv?lang=en", environ_base=address)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Too many requests" in refused.get_data(as_text=True)
+    other = {"REMOTE_ADDR": "10.251.251.251"}
+    assert client.get("/disclosure/export/funds.csv", environ_base=other).status_code == 200
+    assert client.get("/disclosure/", environ_base=address).status_code == 200  # pages are not limited

@@ -112,3 +112,7 @@ def test_the_cron_timetable_registers_the_reconcile():
     assert jobs["jobs.tasks.nightly_matching"].cron == "30 2 * * *"
     assert jobs["jobs.tasks.expire_proposals"].cron == "47 * * * *"
     assert jobs["jobs.tasks.release_expired_holds"].cron == "* * * * *"
+    assert jobs["jobs.tasks.purge_idempotency_keys"].cron == "53 * * * *"
+    # h-give1: needs past their deadline expire; undecided gifts go to the default.
+    assert jobs["jobs.tasks.expire_needs"].cron == "5 0 * * *"
+    assert jobs["jobs.tasks.apply_return_defaults"].cron == "35 0 * * *"

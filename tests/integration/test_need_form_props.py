@@ -74,3 +74,53 @@ def test_any_edit_form_is_a_redirect_or_a_4xx(clean_url):
 
     check()
     duplicate_check.forget_indexes()
+
+
+def _kind_forms(clean_url, org):
+    from tests.integration.need_kind_helpers import (
+        fund,
+        microgrant_form,
+        project_form,
+        qualify,
+        sponsorship_form,
+    )
+
+    qualify(clean_url, org)
+    fund_id = fund(clean_url)
+    return {"project": project_form(holder=str(org)),
+            "sponsorship": sponsorship_form(holder=str(org)),
+            "microgrant": microgrant_form(fund_id)}
+
+
+KIND_FIELDS = ("key", "title", "amount", "category", "region", "period_start", "period_end",
+               "people", "budget", "holder", "filing", "per_year", "first_year", "years",
+               "beneficiary", "id_number", "full_name", "consent_on", "fund", "urgency")
+
+
+def test_any_project_sponsorship_or_microgrant_form_is_a_redirect_or_a_4xx(clean_url):
+    app = make_app(clean_url)
+    org = organisation(clean_url, "邹平市慈善总会")
+    good = _kind_forms(clean_url, org)
+    client = app.test_client()
+    sign_in(client, staff(clean_url, "s@zp.cn", org))
+    duplicate_check.forget_indexes()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(kind=st.sampled_from(sorted(good)),
+           overrides=st.fixed_dictionaries({}, optional={n: text for n in KIND_FIELDS}),
+           drop=st.sets(st.sampled_from(KIND_FIELDS), max_size=4))
+    def check(kind, overrides, drop):
+        data = {k: v for k, v in good[kind].items() if k not in drop}
+        data.update(overrides)
+        before = _counts(clean_url)
+        response = client.post(f"/org/{org}/needs/new-{kind}", data=data)
+        assert response.status_code < 500, (kind, data)
+        if response.status_code >= 400:
+            assert response.status_code in (400, 422)
+            assert 'role="alert"' in response.get_data(as_text=True)
+            assert _counts(clean_url) == before
+        else:
+            assert response.status_code == 303
+
+    check()
+    duplicate_check.forget_indexes()

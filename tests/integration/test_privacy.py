@@ -29,7 +29,9 @@ SKIP_ENDPOINTS = {"static", "api.unknown",  # api.unknown: the API's catch-all 4
                   "give.match_offer", "give.match_meter",
                   # Token links answer only a signed token the crawl cannot make; their pages
                   # are tested in test_password_reset.py and test_invitations.py.
-                  "accounts.reset_password", "accounts.accept_invitation"}
+                  "accounts.reset_password", "accounts.accept_invitation",
+                  # The gift-return link is a signed token too (test_gift_returns.py).
+                  "returns.by_link"}
 # Routes whose parameters are in the query string (the rest are in the path).
 QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
            "transparency.consistency_proof": "?from=1&to=1"}
@@ -168,12 +170,16 @@ def values_for(rule, arg: str, codes: dict[str, list[str]]) -> list[str]:
 
 def public_urls(app, codes) -> dict[str, list[str]]:
     """endpoint -> every concrete URL to fetch for it."""
+    from web.permissions import access_of
+
     urls: dict[str, list[str]] = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS:
             continue
         if rule.endpoint.startswith("bench"):
             continue
+        if str(access_of(app, rule.endpoint)).startswith("token:"):
+            continue  # 401 without a token: read with tokens in test_token_reads_of_the_api_are_clean
         args = sorted(rule.arguments)
         if not args:
             urls[rule.endpoint] = [rule.rule + QUERIES.get(rule.endpoint, "")]
@@ -362,6 +368,44 @@ def test_hidden_needs_stay_hidden(fetch, codes):
     assert codes["hidden_need"]
     for code in codes["hidden_need"]:
         assert fetch(f"/needs/{code}").status_code == 404
+
+
+def test_token_reads_of_the_api_are_clean(demo_app, demo_url, fetch, caplog, secrets):
+    """/api/v1/me/…, read with the demo organisation's and enterprise's tokens: an
+    organisation's own needs in every state (drafts included) and an enterprise's pledges,
+    proposals and report show no private field either; every token GET route is fetched."""
+    from core import api_tokens
+    from core.users import Membership
+    from web.permissions import access_of
+
+    with unit_of_work(get_engine(demo_url)) as s:
+        tokens = {}
+        for role, kind, column in (("org_admin", "organisation", "organisation_id"),
+                                   ("enterprise_reviewer", "enterprise", "enterprise_id")):
+            member = s.exec(select(Membership).where(Membership.role == role)).first()
+            tokens[kind] = api_tokens.create(s, kind, getattr(member, column), name="privacy",
+                                             scope="read", actor_id=member.user_id).secret
+    routes = [rule for rule in demo_app.url_map.iter_rules()
+              if str(access_of(demo_app, rule.endpoint)).startswith("token:")
+              and "GET" in rule.methods]
+    assert routes, "no token routes?"
+    fetched = 0
+    for kind, secret in tokens.items():
+        auth = {"Authorization": f"Bearer {secret}"}
+        todo = [r.rule for r in routes if not r.arguments]
+        mine = fetch("/api/v1/me/needs", headers=auth)
+        if kind == "organisation":
+            needs = mine.get_json()["items"]
+            assert needs and {n["state"] for n in needs} - {"verified", "funded", "closed"}
+            todo += [f"/api/v1/me/needs/{n['code']}" for n in needs]
+            if mine.get_json()["next"]:
+                todo.append(mine.get_json()["next"])
+        for url in todo:
+            response = fetch(url, headers=auth)
+            assert response.status_code in (200, 403), (url, response.status_code)
+            fetched += response.status_code == 200
+    assert fetched >= 5
+    assert_logs_clean(caplog, secrets)
 
 
 def test_the_checker_catches_a_leaking_page_and_log(demo_app, secrets, caplog):

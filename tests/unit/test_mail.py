@@ -136,3 +136,19 @@ def test_a_line_break_in_the_subject_cannot_add_a_header(tmp_path):
     send("a@example.org", "hello\r\nBcc: x@evil.example", "t", settings=settings)
     message = read_outbox(tmp_path, list_outbox(tmp_path)[0].name)
     assert message["Bcc"] is None and message["Subject"] == "hello Bcc: x@evil.example"
+
+
+def test_a_fixed_message_id_is_kept_once_in_the_outbox(tmp_path):
+    """A retried job sends the same notification again: the outbox keeps one message."""
+    settings = MailSettings(outbox=tmp_path)
+    for _ in range(3):
+        send("donor@example.org", "您的捐款已到账", "谢谢", settings=settings,
+             message_id="<notice-7-abc@shanlian.localhost>")
+    send("donor@example.org", "另一封", "二", settings=settings,
+         message_id="<notice-8-def@shanlian.localhost>")
+    send("donor@example.org", "普通邮件", "三", settings=settings)
+    send("donor@example.org", "普通邮件", "三", settings=settings)  # no fixed id: two mails
+    entries = list_outbox(tmp_path)
+    assert sorted(e.subject for e in entries) == ["另一封", "您的捐款已到账", "普通邮件", "普通邮件"]
+    kept = [e for e in entries if e.subject == "您的捐款已到账"][0]
+    assert read_outbox(tmp_path, kept.name)["Message-ID"] == "<notice-7-abc@shanlian.localhost>"

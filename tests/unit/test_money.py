@@ -93,3 +93,16 @@ def test_percent_floors_and_caps():
     assert percent(1, 3) == 33
     assert percent(5, 0) == 0
     assert percent(200, 100) == 100
+
+
+@pytest.mark.parametrize("typed", ["1e3", "1E2", "1_000", "NaN", "Infinity", "0x10", "1.2.3",
+                                   "５e２", "12 34"])
+def test_only_plain_decimal_yuan_is_money(typed):
+    with pytest.raises(MoneyError):
+        Money.parse(typed)
+
+
+@pytest.mark.parametrize("typed,fen", [("１５．５", 1550), ("1，000", 100_000), ("￥.5", 50),
+                                       ("+5", 500)])
+def test_full_width_digits_from_an_input_method_are_read(typed, fen):
+    assert int(Money.parse(typed)) == fen

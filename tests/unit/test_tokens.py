@@ -88,3 +88,15 @@ def test_purposes_do_not_mix():
     assert invitation(KEY, invite) == (3, "staff@example.org", "org_staff")
     _refused(TOKEN_INVALID, KEY, reset, call=invitation)
     _refused(TOKEN_INVALID, KEY, invite, passwords, call=reset_token_user)
+
+
+def test_a_gift_return_link_names_its_case_and_nothing_else():
+    from core.tokens import make_return_token, return_id
+
+    token = make_return_token(KEY, 12)
+    assert return_id(KEY, token) == 12
+    _refused(TOKEN_INVALID, "another key", token, call=return_id)
+    _refused(TOKEN_INVALID, KEY, make_invitation_token(KEY, 12, "a@b.cn", "org_staff"),
+             call=return_id)
+    _refused(TOKEN_INVALID, KEY, token, call=invitation)
+    _refused(TOKEN_EXPIRED, KEY, token, max_age=-1, call=return_id)

@@ -1,6 +1,7 @@
 """The API blueprint and what every API response shares: problem details for every refusal,
 the language (?lang, then Accept-Language), an ETag from the data version with 304 on a
-match, and a rate limit per client address answered with 429 and Retry-After."""
+match, and a rate limit per token (else per client address) answered with 429 and
+Retry-After. Answers to token requests are private: no ETag, not stored by caches."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
@@ -10,22 +11,25 @@ from werkzeug.exceptions import HTTPException
 
 from core.data_version import data_version
 from core.errors import NotFound, UserError
+from web.api.auth import rate_limit, rate_limit_key
 from web.api.problems import ApiProblem, not_found, problem_response, too_many_requests
 from web.db import db_session
+from web.permissions import ACCESS
 from web.security import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-DEFAULT_RATE_LIMIT = "300/minute"
 READS = ("GET", "HEAD")
 UNTAGGED = frozenset({"api.docs", "api.openapi", "api.unknown"})  # not data: no data version
 
 
-def _rate_limit() -> str:
-    return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+# One budget per token, or per client address without one, for the whole API (a shared
+# limit, not one per route). API_TOKEN_RATE_LIMIT / API_RATE_LIMIT set the two budgets.
+limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)(bp)
 
 
-# One budget per client address for the whole API (a shared limit, not one per route).
-limiter.shared_limit(_rate_limit, scope="api")(bp)
+def _private() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return str(getattr(view, ACCESS, "")).startswith("token:")
 
 
 def _etag() -> str:
@@ -36,7 +40,7 @@ def _etag() -> str:
 
 @bp.before_request
 def _not_modified():
-    if request.method not in READS or request.endpoint in UNTAGGED:
+    if request.method not in READS or request.endpoint in UNTAGGED or _private():
         return None
     if request.if_none_match and request.if_none_match.contains_weak(_etag()):
         response = current_app.response_class(status=304)
@@ -48,6 +52,9 @@ def _not_modified():
 @bp.after_request
 def _tag(response):
     response.vary.add("Accept-Language")
+    if _private():
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     if request.method in READS and response.status_code == 200 \
             and response.mimetype == "application/json" and request.endpoint not in UNTAGGED:
         response.set_etag(_etag(), weak=True)
@@ -57,7 +64,8 @@ def _tag(response):
 
 @bp.errorhandler(ApiProblem)
 def _problem(exc: ApiProblem):
-    return problem_response(exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="shanlian"'} if exc.status == 401 else None
+    return problem_response(exc, headers)
 
 
 @bp.errorhandler(NotFound)

@@ -11,21 +11,41 @@ import copy
 from functools import lru_cache
 
 from flask import Flask
-from spectree import SpecTree
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
 
 from web.api.problems import MEDIA_TYPE, refuse_invalid_request
 from web.api.schemas import Problem
+
+# Operations under /api/v1/me/ name this scheme: `Authorization: Bearer shl_…`, a token made
+# on the account page of an organisation or enterprise (core.api_tokens).
+BEARER = {"bearer": []}
+SCHEMES = [SecurityScheme(name="bearer", data=SecuritySchemeData(
+    type="http", scheme="bearer",
+    description="An organisation's or enterprise's API token (read or write scope)"))]
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Send the same key to retry safely: within 24 hours the same key with the "
+                   "same request answers the first response and creates nothing more; with "
+                   "a different request, 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"}}
 
 api = SpecTree("flask", title="善联 Shanlian API", version="1.0.0",
                # spectree skips routes under its own `path`; ours is served by web.api.views
                path="_spectree",
                page_templates={}, mode="strict", before=refuse_invalid_request,
                validation_error_status=400, validation_error_model=Problem,
+               security_schemes=SCHEMES,
                naming_strategy=lambda model: model.__name__,
                nested_naming_strategy=lambda _parent, child: child,
-               description="Public, read-only open data of 善联 Shanlian: needs, programmes, "
-                           "community funds, enterprises, totals and the ledger. Amounts are "
-                           "integer fen. Errors are RFC 9457 problem details.")
+               description="Open data of 善联 Shanlian (public, read-only): needs, "
+                           "programmes, community funds, enterprises, totals and the ledger; "
+                           "and, with an organisation's or enterprise's bearer token, its own "
+                           "needs, beneficiaries, evidence, pledges, proposals and report "
+                           "(/api/v1/me/…). Every POST honours an Idempotency-Key header "
+                           "(24 hours). Amounts are integer fen. Errors are RFC 9457 problem "
+                           "details.")
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +57,9 @@ def _document(_app_key: int) -> dict:
                 content = response.get("content") or {}
                 if status[0] in "45" and "application/json" in content:
                     response["content"] = {MEDIA_TYPE: content["application/json"]}
+    for path in doc.get("paths", {}).values():
+        if "post" in path:
+            path["post"].setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     return doc
 
 

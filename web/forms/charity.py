@@ -47,19 +47,12 @@ def _key() -> str:
     return secrets.token_urlsafe(24)
 
 
-class WishForm(FlaskForm):
+class BeneficiaryFields(FlaskForm):
+    """Choose a beneficiary of the organisation, or enter a new one: private fields, then
+    the consent (shared by the 微心愿 and 慈心助学 forms)."""
+
     key = HiddenField(default=_key)
-    title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")), Length(max=200)])
-    item = StringField(_l("心愿物品"), validators=[DataRequired(_l("请填写心愿物品")),
-                                                 Length(max=100)])
-    price = AmountField(_l("价格（元）"), validators=[DataRequired(_l("请填写价格"))])
-    category = SelectField(_l("类别"), choices=[(c, c) for c in CATEGORIES],
-                           validate_choice=True)
-    region = StringField(_l("地区（省/市/县/乡镇/社区）"),
-                         validators=[DataRequired(_l("请填写地区")), Length(max=200)])
-    story = TextAreaField(_l("故事（公开，只用化名）"), validators=[Length(max=2000)])
     beneficiary = SelectField(_l("受益人"), coerce=int, validate_choice=True)
-    # A new beneficiary (when "new" is chosen above): private fields, then the consent.
     pseudonym = StringField(_l("化名（公开）"), validators=[Length(max=20)])
     full_name = StringField(_l("真实姓名"), validators=[Length(max=60)])
     id_number = StringField(_l("身份证号"), validators=[Length(max=30)])
@@ -90,6 +83,18 @@ class WishForm(FlaskForm):
                 self.consent_on.errors = [_l("新受益人必须填写此项")]
                 ok = False
         return ok
+
+
+class WishForm(BeneficiaryFields):
+    title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题")), Length(max=200)])
+    item = StringField(_l("心愿物品"), validators=[DataRequired(_l("请填写心愿物品")),
+                                                 Length(max=100)])
+    price = AmountField(_l("价格（元）"), validators=[DataRequired(_l("请填写价格"))])
+    category = SelectField(_l("类别"), choices=[(c, c) for c in CATEGORIES],
+                           validate_choice=True)
+    region = StringField(_l("地区（省/市/县/乡镇/社区）"),
+                         validators=[DataRequired(_l("请填写地区")), Length(max=200)])
+    story = TextAreaField(_l("故事（公开，只用化名）"), validators=[Length(max=2000)])
 
 
 class EditNeedForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -23,3 +23,15 @@ class StatementForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: only the CSRF token of a one-click confirmation."""
+
+
+class ReturnForm(FlaskForm):
+    """Where a gift on a closed need goes: "need:<code>", "fund:<code>" or "refund"; the
+    choices are filled in by the view from what is open now."""
+    target = RadioField(_l("请选择"), choices=[],
+                        validators=[DataRequired(_l("请选择转捐的需求、基金，或申请退款"))])
+
+
+class BankRefundForm(FlaskForm):
+    bank_ref = StringField(_l("退款银行流水号"),
+                           validators=[DataRequired(_l("请填写退款的银行流水号")), Length(max=120)])

@@ -17,9 +17,21 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from core.errors import UserError
 from core.money import Money
-from core.regions import Cascade, cascade
+from core.regions import KNOWN, Cascade, cascade
 from needs.models import CATEGORIES, NEED_KINDS
 from needs.vocabulary import label
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """省 → 市 → 县 as one indented list (the 配捐 offer form; pledges use the cascade)."""
+    choices = []
+    for province, cities in KNOWN.items():
+        choices.append((province, province))
+        for city, counties in cities.items():
+            choices.append((f"{province}/{city}", f"\u3000{city}"))
+            choices.extend((f"{province}/{city}/{county}", f"\u3000\u3000{county}")
+                           for county in counties)
+    return choices
 
 
 class MultiCheckbox(SelectMultipleField):

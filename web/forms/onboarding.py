@@ -5,7 +5,14 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectField, StringField, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Length
 
 from core.errors import UserError
@@ -59,6 +66,8 @@ class ApplicationForm(FlaskForm):
                                                          Length(max=30)])
     contact_email = EmailField(_l("联系邮箱"), validators=[DataRequired(_l("请填写电子邮箱")),
                                                         Length(max=200)])
+    public_fundraising = BooleanField(_l("本机构具有公开募捐资格（公募资格）"))
+    public_fundraising_cert = StringField(_l("公募资格证书编号"), validators=[Length(max=60)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

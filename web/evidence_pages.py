@@ -1,0 +1,50 @@
+"""Organisation staff upload evidence photos for their verified needs (checked against the
+need's organisation: core.policy "evidence.upload")."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlmodel import select
+from wtforms import BooleanField, StringField
+from wtforms.validators import Length
+
+from core.errors import UserError
+from needs import evidence_upload
+from needs.models import Need
+from web.db import db_session
+from web.permissions import requires
+
+bp = Blueprint("charity_evidence", __name__, url_prefix="/org")
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("照片（JPEG、PNG 或 WebP）"), validators=[FileRequired(_l("请选择照片"))])
+    caption = StringField(_l("说明（公开）"), validators=[Length(max=300)])
+    shows_face = BooleanField(_l("照片中能看到未成年受益人的面部"))
+
+
+def _need(code: str) -> Need:
+    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+
+
+@bp.route("/needs/<code>/evidence", methods=["GET", "POST"])
+@requires("evidence.upload", load=lambda code: _need(code))
+def upload(code: str, target: Need):
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            evidence_upload.upload_photo(
+                db_session(), current_app.config["SHANLIAN"].upload_dir, target,
+                form.photo.data.read(), form.photo.data.filename,
+                caption=form.caption.data or "", shows_face=form.shows_face.data,
+                actor_id=current_user.id)
+        except UserError as exc:
+            form.photo.errors = [*form.photo.errors, exc.message(str(get_locale()))]
+        else:
+            return redirect(url_for("charity.need", code=code), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("charity/evidence.html", form=form, need=target), status
