@@ -9,13 +9,14 @@ from sqlmodel import select
 
 from core.errors import UserError
 from core.policy import can
-from needs import posting, services
+from needs import posting, progress, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
 from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import EditNeedForm, WishForm
+from web.forms.disbursement import DisbursementForm
 from web.permissions import requires
 from web.security import principal
 
@@ -112,13 +113,25 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
         return None
 
 
+def need_context(need: Need, **extra) -> dict:
+    """What the organisation's need page shows: its facts, its payouts and milestones, and
+    the forms the signed-in person may use on it."""
+    session = db_session()
+    who = principal()
+    may_disburse = (can(who, "disbursement.record", need) and need.funded > need.disbursed)
+    context = {"need": need, "decision": last_decision(session, need),
+               "facts": need_facts(session, need), "can_cancel": can(who, "need.cancel", need),
+               "payouts": progress.disbursements_of(session, need),
+               "evidence": progress.evidence_of(session, need),
+               "milestones": progress.milestones_of(session, need),
+               "disburse_form": DisbursementForm() if may_disburse else None}
+    return context | extra
+
+
 @bp.get("/needs/<code>")
 @requires("need.edit", load=lambda code: _need(code))
 def need(code: str, target: Need):
-    return render_template("charity/need.html", need=target,
-                           decision=last_decision(db_session(), target),
-                           facts=need_facts(db_session(), target),
-                           can_cancel=can(principal(), "need.cancel", target))
+    return render_template("charity/need.html", **need_context(target))
 
 
 @bp.post("/needs/<code>/cancel")
@@ -127,9 +140,8 @@ def cancel(code: str, target: Need):
     try:
         services.cancel(db_session(), target, current_user.id, request.form.get("reason", ""))
     except UserError as exc:
-        return render_template("charity/need.html", need=target, decision=None, can_cancel=True,
-                               facts=need_facts(db_session(), target),
-                               error=exc.message(str(get_locale()))), 400
+        return render_template("charity/need.html", **need_context(
+            target, error=exc.message(str(get_locale())))), 400
     return redirect(url_for("charity.need", code=code), code=303)
 
 
@@ -165,7 +177,6 @@ def submit(code: str, target: Need):
     try:
         posting.submit_need(db_session(), target, current_user.id)
     except UserError as exc:
-        return render_template("charity/need.html", need=target, decision=None,
-                               facts=need_facts(db_session(), target),
-                               error=exc.message(str(get_locale()))), 400
+        return render_template("charity/need.html", **need_context(
+            target, error=exc.message(str(get_locale())))), 400
     return redirect(url_for("charity.need", code=code), code=303)
