@@ -32,7 +32,7 @@ class PhotoForm(FlaskForm):
 class EvidenceForm(PhotoForm):
     photo = FileField(_l("照片（JPEG、PNG 或 WebP）或发票（PDF）"),
                       validators=[FileRequired(_l("请选择文件"))])
-    disbursement = SelectField(_l("对应的拨付"), coerce=int, validate_choice=True)
+    disbursement = SelectField(_l("对应的拨付"), coerce=int, default=0, validate_choice=True)
 
     NONE = 0
 
