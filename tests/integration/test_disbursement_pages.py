@@ -284,3 +284,34 @@ def test_bad_milestones_are_refused_beside_the_field(world, milestones, message)
     assert response.status_code == 422
     assert message in text(response) and 'id="milestones-errors"' in text(response)
     assert rows(world, Need) == [] and rows(world, Milestone) == []
+
+
+def test_the_same_payout_form_sent_at_once_from_two_tabs_is_one_payout(world):
+    """On PostgreSQL the second waits for the first (the need's row lock), then finds the
+    payout its key already recorded."""
+    import threading
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    code = funded_wish(world)
+    engine = get_engine(world["url"])
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send():
+        barrier.wait()
+        try:
+            with unit_of_work(engine) as s:
+                need = s.exec(select(Need).where(Need.code == code)).one()
+                answers.append(funding.disburse(s, need, 5_000, "邹平市新华书店", key="raced").id)
+        except Exception as exc:  # noqa: BLE001 — a duplicate-key crash would be a 500 page
+            answers.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(set(answers)) == 1 and isinstance(answers[0], int)  # each answered the one payout
+    assert len(rows(world, Disbursement)) == 1 and need_row(world, code).disbursed == 5_000
