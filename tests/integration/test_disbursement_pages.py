@@ -315,3 +315,20 @@ def test_the_same_payout_form_sent_at_once_from_two_tabs_is_one_payout(world):
         t.join(60)
     assert len(set(answers)) == 1 and isinstance(answers[0], int)  # each answered the one payout
     assert len(rows(world, Disbursement)) == 1 and need_row(world, code).disbursed == 5_000
+
+
+def test_the_payout_section_and_its_refusal_read_in_english(world):
+    import re
+
+    code = funded_wish(world)
+    assert payout(world, code).status_code == 303
+    client = as_(world, "admin")
+    client.set_cookie("lang", "en")
+    page = text(client.get(f"/org/needs/{code}"))
+    section = page[page.index('id="disbursements"'):page.index("</section>", page.index(
+        'id="disbursements"'))]
+    assert "Record payout" in section and "Upload an invoice or photo" in section
+    assert not re.findall(r"[\u3000-\u303f\uff00-\uffef]", section)  # no Chinese punctuation
+    refused = client.post(f"/org/needs/{code}/disburse", data={
+        "key": "en-1", "amount": "999", "paid_to": "Xinhua Bookshop", "paid_on": "2026-11-30"})
+    assert refused.status_code == 422 and "拨付金额超过已筹金额" not in text(refused)
