@@ -11,6 +11,7 @@ from sqlmodel import select
 from core.errors import UserError
 from needs import funding
 from needs.models import Need
+from web.charity import need_context
 from web.db import db_session
 from web.forms.disbursement import DisbursementForm, paid_at
 from web.permissions import requires
@@ -23,8 +24,6 @@ def _need(code: str) -> Need:
 
 
 def need_page(need: Need, form: DisbursementForm, status: int):
-    from web.charity import need_context  # the page's other parts, as charity.need shows them
-
     return render_template("charity/need.html", **need_context(need, disburse_form=form)), status
 
 
