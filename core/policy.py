@@ -38,6 +38,7 @@ POLICY: dict[str, dict[str, str]] = {
     "beneficiary.create": _ORG_PEOPLE,
     "evidence.upload": _ORG_PEOPLE,
     "disbursement.record": {"org_admin": ORGANISATION},
+    "grant.request": _ORG_PEOPLE,  # ask a community fund for a 小急难 grant for own need
     "need.cancel": {"org_admin": ORGANISATION},  # its donors then decide where their gifts go
     "organisation.manage_staff": {"org_admin": ORGANISATION},
     # verifiers, in their 市 or 县

@@ -101,3 +101,36 @@ def children(prefix: str = "") -> list[str]:
     if len(parts) == 2:
         return list(KNOWN.get(parts[0], {}).get(parts[1], ()))
     return []
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """The 省 → 市 → 县 picker as chosen so far, with the options of each level."""
+
+    provinces: list[str]
+    cities: list[str]
+    counties: list[str]
+    province: str = ""
+    city: str = ""
+    county: str = ""
+
+    @property
+    def path(self) -> str:
+        """The deepest level chosen (山东省/滨州市 covers all its counties), or ""."""
+        return "/".join(p for p in (self.province, self.city, self.county) if p)
+
+
+def cascade(province: str = "", city: str = "", county: str = "") -> Cascade:
+    """The picker for what is chosen so far. An unknown province is refused; a city or county
+    that does not lie in the level above is what is left after changing that level, and is
+    dropped."""
+    province, city, county = (v.strip() for v in (province or "", city or "", county or ""))
+    if province and province not in KNOWN:
+        raise RegionError("未知地区“%(region)s”", region=province[:40])
+    if city not in KNOWN.get(province, {}):
+        city = ""
+    if county not in KNOWN.get(province, {}).get(city, ()):
+        county = ""
+    return Cascade(provinces=children(), cities=children(province) if province else [],
+                   counties=children(f"{province}/{city}") if city else [],
+                   province=province, city=city, county=county)

@@ -10,6 +10,7 @@ runs' unanswered proposals lapse, so no money is proposed twice."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -99,8 +100,11 @@ def carry_out(session: Session, run: MatchRun, time_limit: float | None = None) 
     stats["instance_hash"] = instance_hash(instance)
     stats["needs"], stats["sources"] = len(instance["needs"]), len(instance["sources"])
     t1 = time.perf_counter()
-    result = matching.solve(instance, time_limit=time_limit, explain=True, check=False)
-    problems = matching.validate(matching.parse_instance(instance), result)
+    # Parsed once for both: at 100k needs each parse is seconds (the engine's values are
+    # immutable tuples, so validating against the same parse checks the same thing).
+    parsed = matching.parse_instance(instance)
+    result = matching.solve(parsed, time_limit=time_limit, explain=True, check=False)
+    problems = matching.validate(parsed, result)
     stats["solve_seconds"] = round(time.perf_counter() - t1, 3)
     stats.update(_summary(instance, result))
     run.objective = f"{result['stats']['objective']:.6f}"
@@ -195,11 +199,14 @@ def _summary(instance: dict, result: dict) -> dict:
         if given_to.get(code, 0) >= need["amount"] - need["funded"]:
             bucket["funded"] += 1
     stranded = []
-    for source in instance["sources"]:
+    left_over = [s for s in instance["sources"] if s["budget"] > spent.get(s["id"], 0)]
+    wanted = {r.rstrip("/") for s in left_over for r in s["regions"] or [ANY]}
+    index = _eligibility_index(needs.values(), given_to, wanted)
+    for source in left_over:
         left = source["budget"] - spent.get(source["id"], 0)
         if left > 0:
             stranded.append({"source": source["id"], "kind": source["kind"], "left": left,
-                             "why": _stranded_why(source, needs.values(), given_to)})
+                             "why": _stranded_why(source, index)})
     stranded.sort(key=lambda s: -s["left"])
     return {"matched": sum(spent.values()), "allocations": len(result["allocations"]),
             "funded_needs": result["stats"].get("funded_needs", 0),
@@ -207,19 +214,50 @@ def _summary(instance: dict, result: dict) -> dict:
             "stranded_sources": stranded[:200], "engine_seconds": result["stats"]["seconds"]}
 
 
-def _stranded_why(source: dict, needs, given_to: dict[str, int]) -> str:
+ANY = "*"
+
+
+def _eligibility_index(needs, given_to: dict[str, int],
+                       wanted: set[str] | None = None) -> dict[tuple, list[int]]:
+    """For every (region prefix, category, kind), ANY standing for "whichever": how many
+    needs there are, the smallest "whole-need open amount" among them (-1 for a need that
+    can be funded in part), and how many are not yet met. One pass over the needs, so
+    explaining every stranded source costs a few lookups each, not a scan of every need
+    per source (5,000 sources × 100,000 needs took minutes: bench/matching_db.py). With
+    `wanted`, only those region prefixes (and ANY) are indexed: the ones sources ask about."""
+    index: dict[tuple, list[int]] = {}
+    for need in needs:
+        open_amount = need["amount"] - need["funded"]
+        whole_open = open_amount if need["whole"] else -1
+        unmet = 1 if given_to.get(need["id"], 0) < open_amount else 0
+        parts = need["region"].split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)] + [ANY]
+        if wanted is not None:
+            prefixes = [p for p in prefixes if p in wanted]
+        for prefix in prefixes:
+            for category in (need["category"], ANY):
+                for kind in (need["kind"], ANY):
+                    entry = index.get((prefix, category, kind))
+                    if entry is None:
+                        index[(prefix, category, kind)] = [1, whole_open, unmet]
+                    else:
+                        entry[0] += 1
+                        entry[1] = min(entry[1], whole_open)
+                        entry[2] += unmet
+    return index
+
+
+def _stranded_why(source: dict, index: dict[tuple, list[int]]) -> str:
     """The first reason a source's money found no need: none in its regions (and
     categories, kinds), or every eligible need is taken or above its caps."""
-    regions, cats, kinds = source["regions"], source["categories"], source["need_kinds"]
-    eligible = [n for n in needs
-                if (not regions or any(n["region"] == r or n["region"].startswith(r + "/")
-                                       for r in regions))
-                and (not cats or n["category"] in cats) and (not kinds or n["kind"] in kinds)]
-    if not eligible:
+    entries = [index[key] for key in itertools.product(
+        [r.rstrip("/") for r in source["regions"]] or [ANY], source["categories"] or [ANY],
+        source["need_kinds"] or [ANY]) if key in index]
+    if not entries:
         return "no_eligible_need"
     cap = source.get("per_grant_cap")
-    if cap is not None and all(n["whole"] and n["amount"] - n["funded"] > cap for n in eligible):
-        return "caps"
-    if all(given_to.get(n["id"], 0) >= n["amount"] - n["funded"] for n in eligible):
+    if cap is not None and min(e[1] for e in entries) > cap:
+        return "caps"  # every eligible need is whole and larger than one grant may be
+    if not any(e[2] for e in entries):
         return "eligible_needs_met"
     return "caps"

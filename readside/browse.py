@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from core.data_version import LISTS, SITE, scope_version
 from core.errors import UserError
+from core.regions import Cascade
 from core.regions import children as region_children
 from needs.models import CATEGORIES, NEED_KINDS, PUBLIC_STATES, Need, Programme
 from needs.search import MAX_QUERY_CHARS
@@ -218,24 +219,16 @@ def _clamp_page(page: int, total: int, per_page: int) -> int:
     return max(1, min(page, (total + per_page - 1) // per_page))
 
 
-@dataclass
-class RegionChoices:
-    provinces: list[str]
-    cities: list[str]
-    counties: list[str]
-    province: str = ""
-    city: str = ""
-    county: str = ""
 
-
-def region_choices(province: str = "", city: str = "", county: str = "") -> RegionChoices:
-    """Options of the 省 → 市 → 县 cascade for what is chosen so far (unknown levels dropped)."""
+def region_choices(province: str = "", city: str = "", county: str = "") -> Cascade:
+    """Options of the 省 → 市 → 县 cascade for what is chosen so far (unknown levels dropped,
+    an unknown province too: a filter forgives, the pledge form's picker refuses)."""
     region = _parse_region("", province.strip(), city.strip(), county.strip(), [])
     p, c, k = (region.split("/") + ["", "", ""])[:3]
-    return RegionChoices(provinces=region_children(""),
-                         cities=region_children(p) if p else [],
-                         counties=region_children(f"{p}/{c}") if c else [],
-                         province=p, city=c, county=k)
+    return Cascade(provinces=region_children(""),
+                   cities=region_children(p) if p else [],
+                   counties=region_children(f"{p}/{c}") if c else [],
+                   province=p, city=c, county=k)
 
 
 @dataclass
@@ -250,7 +243,7 @@ class NeedBrowse:
     truncated: bool
     programmes: list[tuple[str, str]]          # (code, name) for the filter
     programme_names: dict[int, str]            # programme id → name, for the list
-    regions: RegionChoices
+    regions: Cascade
 
 
 def browse_needs(session: Session, args: Mapping[str, str],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,21 @@ def database_url() -> str:
 
 
 def truncate_all(url: str) -> None:
+    """Empty every table. On PostgreSQL a straggler of the previous test (a thread still
+    reading, a served browser page) can deadlock with TRUNCATE's exclusive locks; PostgreSQL
+    then aborts the TRUNCATE, which is tried again."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(5):
+        try:
+            return _truncate_all(url)
+        except OperationalError as exc:
+            if "deadlock" not in str(exc).lower() or attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def _truncate_all(url: str) -> None:
     engine = get_engine(url)
     from sqlmodel import SQLModel
 
@@ -88,6 +104,17 @@ def clean_url(database_url):
     clock.set_now(None)
     yield database_url
     clock.set_now(None)
+
+
+@pytest.fixture
+def jobs_recorded(monkeypatch) -> list:
+    """Deferred jobs are recorded instead of run: for races whose subject is the money, so
+    that 200 receipt PDFs are not rendered in-process (the receipt job has its own tests)."""
+    from core import outbox
+
+    sent: list = []
+    monkeypatch.setattr(outbox, "_sender", lambda url, func, args: sent.append((func, args)))
+    return sent
 
 
 @pytest.fixture

@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.onboarding import bp as onboarding_bp
     from web.payments_admin import bp as payments_bp
     from web.public import bp as public_bp
+    from web.region_picker import bp as region_picker_bp
     from web.stripe_webhook import bp as stripe_bp
     from web.verification import bp as verification_bp
 
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(i18n_bp)
     from web import transparency
     transparency.init_app(app)  # checkpoints, proofs, /disclosure/ledger/<seq>
-    for matching_bp in (enterprise_bp, fund_bp, runs_bp):
+    for matching_bp in (enterprise_bp, fund_bp, runs_bp, region_picker_bp):
         app.register_blueprint(matching_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)

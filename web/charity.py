@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
 from core.errors import UserError
+from core.money import fmt
 from core.policy import can
-from needs import posting, progress, services
+from funds.models import CommunityFund
+from needs import grant_requests, posting, progress, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
 from readside.need_facts import need_facts
 from web.db import db_session
-from web.forms.charity import EditNeedForm, WishForm
+from web.forms.charity import EditNeedForm, GrantRequestForm, WishForm
 from web.forms.disbursement import DisbursementForm
 from web.permissions import requires
 from web.security import principal
@@ -113,13 +116,20 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
         return None
 
 
-def need_context(need: Need, **extra) -> dict:
-    """What the organisation's need page shows: its facts, its payouts and milestones, and
-    the forms the signed-in person may use on it."""
+def need_context(need: Need, grant_form: GrantRequestForm | None = None, **extra) -> dict:
+    """What the organisation's page of one need shows: its facts, payouts and milestones,
+    and the forms the signed-in person may use on it. A verified 小急难 need carries the
+    form that asks a community fund for the grant, and the requests made so far."""
     session = db_session()
     who = principal()
-    may_disburse = (can(who, "disbursement.record", need) and need.funded > need.disbursed)
-    context = {"need": need, "decision": last_decision(session, need),
+    requests = []
+    if need.kind == grant_requests.KIND:
+        requests = grant_requests.requests_of(session, need)
+        if need.state == "verified" and grant_form is None:
+            grant_form = _grant_form(need)
+    may_disburse = can(who, "disbursement.record", need) and need.funded > need.disbursed
+    context = {"need": need, "grant_form": grant_form, "grant_requests": requests,
+               "decision": last_decision(session, need),
                "facts": need_facts(session, need), "can_cancel": can(who, "need.cancel", need),
                "payouts": progress.disbursements_of(session, need),
                "evidence": progress.evidence_of(session, need),
@@ -128,10 +138,41 @@ def need_context(need: Need, **extra) -> dict:
     return context | extra
 
 
+def _need_page(need: Need, grant_form: GrantRequestForm | None = None, **extra):
+    return render_template("charity/need.html", **need_context(need, grant_form, **extra))
+
+
+def _grant_form(need: Need) -> GrantRequestForm:
+    form = GrantRequestForm()
+    form.fund.choices = [
+        (f.id, f"{f.name} · {_('余额')} {fmt(f.balance)}"
+         + (f" · {_('单笔上限')} {fmt(f.per_grant_cap)}" if f.per_grant_cap else ""))
+        for f in grant_requests.eligible_funds(db_session(), need)]
+    return form
+
+
 @bp.get("/needs/<code>")
 @requires("need.edit", load=lambda code: _need(code))
 def need(code: str, target: Need):
-    return render_template("charity/need.html", **need_context(target))
+    return _need_page(target)
+
+
+@bp.post("/needs/<code>/grant-request")
+@requires("grant.request", load=lambda code: _need(code))
+def request_grant(code: str, target: Need):
+    """Ask a community fund for a 小急难 grant: it then waits in the fund manager's queue."""
+    form = _grant_form(target)
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            grant_requests.request_grant(
+                session, target, session.get(CommunityFund, form.fund.data), form.amount.money,
+                current_user.id, form.reason.data)
+        except UserError as exc:
+            show_error(form, exc)
+        else:
+            return redirect(url_for("charity.need", code=code), code=303)
+    return _need_page(target, grant_form=form), 422
 
 
 @bp.post("/needs/<code>/cancel")
@@ -140,8 +181,7 @@ def cancel(code: str, target: Need):
     try:
         services.cancel(db_session(), target, current_user.id, request.form.get("reason", ""))
     except UserError as exc:
-        return render_template("charity/need.html", **need_context(
-            target, error=exc.message(str(get_locale())))), 400
+        return _need_page(target, decision=None, error=exc.message(str(get_locale()))), 400
     return redirect(url_for("charity.need", code=code), code=303)
 
 
@@ -177,6 +217,5 @@ def submit(code: str, target: Need):
     try:
         posting.submit_need(db_session(), target, current_user.id)
     except UserError as exc:
-        return render_template("charity/need.html", **need_context(
-            target, error=exc.message(str(get_locale())))), 400
+        return _need_page(target, decision=None, error=exc.message(str(get_locale()))), 400
     return redirect(url_for("charity.need", code=code), code=303)

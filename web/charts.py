@@ -112,3 +112,38 @@ def column_chart(title: str, columns: Sequence[tuple[str, Sequence[int]]], serie
 
 def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def grid_map(title: str, groups: Sequence[tuple[str, Sequence[tuple[str, int, str]]]], *,
+             desc: str = "", value_fmt: Callable[[int], str] = fmt, width: int = 600,
+             empty: str = "暂无数据") -> Markup:
+    """A choropleth-like grid instead of a map (no tiles, no shapes to download): one row of
+    cells per group (a city), one cell per place (a county) shaded by its value against the
+    largest, with its label, its value and a <title> (`tooltip`) for the pointer."""
+    label_w, cell_w, cell_h, gap = 150, 84, 44, 4
+    per_line = max(1, (width - label_w) // (cell_w + gap))
+    lines = [max(1, -(-len(cells) // per_line)) for _label, cells in groups]
+    height = 10 + sum(n * (cell_h + gap) + 8 for n in lines) + (30 if not groups else 0)
+    top = max((value for _l, cells in groups for _n, value, _t in cells), default=0)
+    _uid, svg = _svg_open(width, height, title, desc or title)
+    y = 10
+    for (label, cells), count in zip(groups, lines, strict=True):
+        svg += (f'<text x="0" y="{y + cell_h // 2 + 4}" font-size="{FONT}">'
+                f'<title>{escape(label)}</title>{escape(_short(label, 12))}</text>')
+        for i, (name, value, tooltip) in enumerate(cells):
+            x = label_w + (i % per_line) * (cell_w + gap)
+            cy = y + (i // per_line) * (cell_h + gap)
+            share = value * 1000 // top if top > 0 else 0  # per mille of the largest
+            opacity = 60 + share * 940 // 1000 if value > 0 else 0
+            ink = "#ffffff" if share > 500 else "#1d1d1f"
+            svg += (f'<g><title>{escape(tooltip)}</title>'
+                    f'<rect x="{x}" y="{cy}" width="{cell_w}" height="{cell_h}" fill="{PALETTE[0]}" '
+                    f'fill-opacity="{opacity / 1000:.3f}" stroke="#4a4a4f" stroke-width="1"/>'
+                    f'<text x="{x + 4}" y="{cy + 17}" font-size="{FONT}" fill="{ink}">'
+                    f'{escape(_short(name, 6))}</text>'
+                    f'<text x="{x + 4}" y="{cy + 35}" font-size="{FONT}" fill="{ink}">'
+                    f'{escape(value_fmt(value) if value else "—")}</text></g>')
+        y += count * (cell_h + gap) + 8
+    if not groups:
+        svg += f'<text x="0" y="30" font-size="{FONT}">{escape(empty)}</text>'
+    return Markup(svg + "</svg>")

@@ -21,10 +21,11 @@ from donors.report_back import ReportLine, report_back_pdf
 from funds.models import Allocation, CommunityFund, MatchRun
 from needs import transfers
 from needs.grant_rules import approval_count, approvals_needed, fast_path_limit
-from needs.models import Need
+from needs.models import Need, Organisation
 from readside.enterprise_money import enterprise_money, open_proposals
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
+from web.money_map import money_map
 from web.permissions import requires
 
 enterprise_bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
@@ -62,18 +63,25 @@ def dashboard(enterprise_id: int, target: Enterprise):
     report = enterprise_money(session, target)
     tranches = {p.pledge.id: donors.tranches_of(session, p.pledge) for p in report.pledges}
     return render_template("matching/enterprise.html", enterprise=target, report=report,
-                           tranches=tranches)
+                           tranches=tranches, money_map=money_map(report))
 
 
 @enterprise_bp.route("/<int:enterprise_id>/pledges/new", methods=["GET", "POST"])
 @requires("pledge.create", load=_enterprise)
 def new_pledge(enterprise_id: int, target: Enterprise):
     form = PledgeForm()
+    if request.method == "POST" and ("region_next" in request.form
+                                     or "region_add" in request.form):
+        # The region picker without JavaScript: show the next level, or keep the region
+        # picked and start another; nothing is checked or written yet.
+        if "region_add" in request.form:
+            form.add_pick()
+        return _pledge_page(form, target, 200)
     if form.validate_on_submit():
         try:
             donors.create_pledge(
                 db_session(), target, form.budget_fen, title=form.title.data.strip(),
-                categories=form.categories.data or [], regions=form.regions.data or [],
+                categories=form.categories.data or [], regions=form.chosen_regions(),
                 need_kinds=form.need_kinds.data or [], per_grant_cap=form.grant_cap_fen,
                 per_beneficiary_cap=form.beneficiary_cap_fen,
                 match_ratio_pct=form.match_ratio_pct.data, period_start=form.period_start.data,
@@ -82,8 +90,12 @@ def new_pledge(enterprise_id: int, target: Enterprise):
             form.form_errors.append(error.message(str(get_locale())))
         else:
             return redirect(url_for("enterprise.dashboard", enterprise_id=target.id), code=303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("matching/pledge_form.html", form=form, enterprise=target), status
+    return _pledge_page(form, target, 422 if request.method == "POST" else 200)
+
+
+def _pledge_page(form: PledgeForm, enterprise: Enterprise, status: int):
+    return render_template("matching/pledge_form.html", form=form, enterprise=enterprise,
+                           pick=form.pick()), status
 
 
 @enterprise_bp.get("/<int:enterprise_id>/report.pdf")
@@ -161,7 +173,11 @@ def queue(fund_id: int, target: CommunityFund):
                                Allocation.review_due.is_not(None),
                                Allocation.reviewed_at.is_(None))
                         .order_by(Allocation.review_due)).all()
+    org_ids = {n.organisation_id for _a, n in rows}
+    organisations = {o.id: o for o in session.exec(
+        select(Organisation).where(Organisation.id.in_(org_ids or {0}))).all()}
     return render_template("matching/fund_queue.html", fund=target, pending=pending,
+                           organisations=organisations,
                            fast=[(a, n, transfers.is_overdue(a)) for a, n in fast],
                            fast_limit=fast_path_limit(target), form=ReasonForm(),
                            threshold=target.second_approval_over)

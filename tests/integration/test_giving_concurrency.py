@@ -20,7 +20,7 @@ ACCOUNT = BankAccount("善联慈善信息平台", "测试银行", "6222 0000 111
 
 
 @pytest.mark.postgres
-def test_a_thousand_claims_of_a_hundred_wishes_give_a_hundred_winners(clean_url):
+def test_a_thousand_claims_of_a_hundred_wishes_give_a_hundred_winners(clean_url, jobs_recorded):
     require_postgres()
     engine = get_engine(clean_url)
 
@@ -51,6 +51,9 @@ def test_a_thousand_claims_of_a_hundred_wishes_give_a_hundred_winners(clean_url)
     with ThreadPoolExecutor(max_workers=32) as pool:
         outcomes = list(pool.map(pay, winners))
     assert outcomes.count("confirmed") == 100
+    # Each confirmation sent its own receipt job once (not every pending one, 32 times).
+    receipts = [args[0] for func, args in jobs_recorded if func == "jobs.tasks.issue_receipt"]
+    assert len(receipts) == len(set(receipts)) == 100
     with unit_of_work(engine) as s:
         needs = s.exec(select(Need)).all()
         assert all(n.funded == n.amount == 15_000 and n.state == "funded" for n in needs)

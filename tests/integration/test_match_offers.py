@@ -138,13 +138,15 @@ def test_the_meter_shows_what_is_left_and_refreshes_by_htmx(clean_url):
 
 
 @pytest.mark.postgres
-def test_two_hundred_gifts_at_once_stop_exactly_at_the_cap(clean_url):
+def test_two_hundred_gifts_at_once_stop_exactly_at_the_cap(clean_url, jobs_recorded):
     require_postgres()
     [need], offer = _setup(clean_url, total="1234.56")
     with ThreadPoolExecutor(max_workers=32) as pool:
         outcomes = list(pool.map(lambda i: _give_and_confirm(clean_url, need, "10", i),
                                  range(200)))
     assert outcomes.count("confirmed") == 200
+    receipts = [args[0] for func, args in jobs_recorded if func == "jobs.tasks.issue_receipt"]
+    assert len(receipts) == len(set(receipts)) == 200
     used, shares = _state(clean_url, offer)
     assert used == 123_456 and sum(shares) == 123_456 and len(shares) == 124
     with unit_of_work(get_engine(clean_url)) as s:

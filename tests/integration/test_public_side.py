@@ -322,7 +322,9 @@ def _proper_names(url) -> list[str]:
                           select(Beneficiary.pseudonym), select(Milestone.title),
                           select(Evidence.caption), select(LedgerTxn.memo),
                           select(Disbursement.paid_to), select(Disbursement.memo),
-                          select(Allocation.reason), select(Allocation.why), select(Approval.reason)):
+                          select(Allocation.reason), select(Allocation.why), select(Approval.reason),
+                          select(Organisation.public_fundraising_cert),
+                          select(Need.fundraising_filing)):
             for value in s.exec(statement).all():
                 if value:
                     names.add(value)

@@ -122,3 +122,13 @@ class DecisionForm(FlaskForm):
 class FlagForm(FlaskForm):
     status = SelectField(_l("判断"), choices=[("allowed", _l("同一人，允许")),
                                             ("duplicate", _l("重复"))], validate_choice=True)
+
+
+class GrantRequestForm(FlaskForm):
+    """A 小急难 grant request to a community fund for one verified micro-grant need."""
+
+    fund = SelectField(_l("社区基金"), coerce=int, validate_choice=True)
+    amount = AmountField(_l("申请金额（元，不超过基金的单笔上限）"),
+                         validators=[DataRequired(_l("请填写申请金额"))])
+    reason = TextAreaField(_l("申请理由（基金管理员审批时看到）"),
+                           validators=[DataRequired(_l("请写明申请理由")), Length(max=300)])

@@ -17,13 +17,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from core.errors import UserError
 from core.money import Money
-from core.regions import KNOWN
+from core.regions import KNOWN, Cascade, cascade
 from needs.models import CATEGORIES, NEED_KINDS
 from needs.vocabulary import label
 
 
 def region_choices() -> list[tuple[str, str]]:
-    """省 → 市 → 县 as one indented list: choose a province, a city or a county."""
+    """省 → 市 → 县 as one indented list (the 配捐 offer form; pledges use the cascade)."""
     choices = []
     for province, cities in KNOWN.items():
         choices.append((province, province))
@@ -62,8 +62,12 @@ class PledgeForm(FlaskForm):
     period_end = DateField(_l("结束日期"), validators=[Optional()])
     categories = MultiCheckbox(_l("类别（不选为不限）"), choices=[
         (c, c) for c in CATEGORIES], validate_choice=False)
-    regions = SelectMultipleField(_l("地区（省 → 市 → 县，可多选；不选为不限）"),
-                                  choices=region_choices(), validate_choice=False)
+    # The regions chosen so far (checked boxes; unchecking removes one), and the 省 → 市 → 县
+    # picker for the next one: what it shows when the form is sent counts as chosen too.
+    regions = MultiCheckbox(_l("已选地区（取消勾选即移除）"), validate_choice=False)
+    region_province = StringField(_l("省份"))
+    region_city = StringField(_l("城市"))
+    region_county = StringField(_l("区县"))
     need_kinds = MultiCheckbox(_l("需求类型（不选为不限）"), choices=[
         (k, k) for k in NEED_KINDS], validate_choice=False)
     per_grant_cap = StringField(_l("单笔上限（元，可空）"))
@@ -76,6 +80,34 @@ class PledgeForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.need_kinds.choices = [(k, label("kind", k)) for k in NEED_KINDS]
         self.categories.choices = [(c, label("category", c)) for c in CATEGORIES]
+        self.regions.data = list(dict.fromkeys(r for r in self.regions.data or [] if r))
+        self.regions.choices = [(r, r.replace("/", " › ")) for r in self.regions.data]
+
+    def pick(self) -> Cascade:
+        """The picker as sent; an unknown province shows the picker from the start."""
+        try:
+            return cascade(self.region_province.data, self.region_city.data,
+                           self.region_county.data)
+        except UserError:
+            return cascade()
+
+    def add_pick(self) -> None:
+        """Move what the picker shows into the chosen regions (the "add another" button)."""
+        path = self.pick().path
+        if path and path not in self.regions.data:
+            self.regions.data.append(path)
+            self.regions.choices.append((path, path.replace("/", " › ")))
+        self.region_province.data = self.region_city.data = self.region_county.data = ""
+
+    def chosen_regions(self) -> list[str]:
+        path = self.pick().path
+        return self.regions.data + ([path] if path and path not in self.regions.data else [])
+
+    def validate_region_province(self, field):
+        try:
+            cascade(field.data)
+        except UserError as error:
+            raise ValidationError(error.message(_locale())) from error
 
     def validate_budget(self, field):
         self.budget_fen = _money(field)
