@@ -170,6 +170,8 @@ def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: st
         if again is not None:
             return again
     require_positive(amount)
+    if need.state in CLOSED_UNFUNDED:  # its donors are choosing a refund or another need
+        raise UserError("已关闭的需求不能拨付")
     if not paid_to.strip():
         raise UserError("必须写明收款方")
     if paid_at is not None and aware(paid_at) > now():

@@ -12,7 +12,7 @@ from core.errors import UserError
 from core.money import fmt
 from core.policy import can
 from funds.models import CommunityFund
-from needs import grant_requests, posting, progress, services
+from needs import funding, grant_requests, posting, progress, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
@@ -127,7 +127,8 @@ def need_context(need: Need, grant_form: GrantRequestForm | None = None, **extra
         requests = grant_requests.requests_of(session, need)
         if need.state == "verified" and grant_form is None:
             grant_form = _grant_form(need)
-    may_disburse = can(who, "disbursement.record", need) and need.funded > need.disbursed
+    may_disburse = (can(who, "disbursement.record", need) and need.funded > need.disbursed
+                    and need.state not in funding.CLOSED_UNFUNDED)
     context = {"need": need, "grant_form": grant_form, "grant_requests": requests,
                "decision": last_decision(session, need),
                "facts": need_facts(session, need), "can_cancel": can(who, "need.cancel", need),

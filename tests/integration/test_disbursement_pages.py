@@ -142,6 +142,20 @@ def test_only_an_admin_of_the_needs_organisation_records_payouts(world, who):
     assert rows(world, Disbursement) == [] and need_row(world, code).disbursed == 0
 
 
+def test_a_cancelled_needs_money_is_not_paid_out(world):
+    """Its donors are choosing a refund or another need: the form is gone and a post is
+    refused."""
+    code = funded_wish(world)
+    with unit_of_work(get_engine(world["url"])) as s:
+        need = s.exec(select(Need).where(Need.code == code)).one()
+        need.state = "cancelled"
+        s.add(need)
+    assert "记录拨付" not in text(as_(world, "admin").get(f"/org/needs/{code}"))
+    response = payout(world, code)
+    assert response.status_code == 422 and "已关闭的需求不能拨付" in text(response)
+    assert rows(world, Disbursement) == [] and need_row(world, code).disbursed == 0
+
+
 def test_a_payout_form_sent_twice_records_one_payout(world):
     code = funded_wish(world)
     assert payout(world, code, key="same").status_code == 303
