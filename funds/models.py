@@ -127,7 +127,8 @@ class Approval(SQLModel, table=True):
 
 
 class Disbursement(SQLModel, table=True):
-    __table_args__ = (CheckConstraint("amount > 0", name="disbursement_amount_positive"),)
+    __table_args__ = (CheckConstraint("amount > 0", name="disbursement_amount_positive"),
+                      Index("ux_disbursement_form_key", "form_key", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     need_id: int = Field(foreign_key="need.id", index=True)
     milestone_id: int | None = Field(default=None, foreign_key="milestone.id")
@@ -136,6 +137,8 @@ class Disbursement(SQLModel, table=True):
     memo: str = Field(default="", max_length=300)
     at: datetime = Field(default_factory=now)
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
+    # the recording form's one-time key: the same form sent twice is one payout (0035)
+    form_key: str | None = Field(default=None, max_length=64)
 
 
 class LedgerTxn(SQLModel, table=True):

@@ -139,7 +139,8 @@ def add_evidence(session: Session, upload_dir: Path, need: Need, data: bytes,
     return evidence
 
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
+              "application/pdf": "pdf"}  # a PDF is an invoice (needs/invoices.py)
 
 
 def evidence_file(session: Session, upload_dir: Path, evidence_id: int,

@@ -2,8 +2,10 @@
 of the need's mirror columns, whose CHECKs refuse over-funding even under concurrency."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import and_, or_, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.audit import record
 from core.clock import aware, now
@@ -151,12 +153,29 @@ def execute_grant(session: Session, transfer: Allocation, fund: CommunityFund, n
     return txn
 
 
+def disbursement_for_key(session: Session, need: Need, key: str) -> Disbursement | None:
+    """The payout a form with this one-time key already recorded, after waiting for any
+    other transaction recording on this need (its row lock), so a double submit is one."""
+    session.exec(select(Need.id).where(Need.id == need.id).with_for_update())
+    return session.exec(select(Disbursement).where(Disbursement.form_key == key)).first()
+
+
 def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: str = "",
-             milestone: Milestone | None = None, actor_id: int | None = None) -> Disbursement:
-    """Pay out money held for a need to the organisation or supplier that delivers it."""
+             milestone: Milestone | None = None, actor_id: int | None = None, *,
+             key: str | None = None, paid_at: datetime | None = None) -> Disbursement:
+    """Pay out money held for a need to the organisation or supplier that delivers it.
+    With a form's one-time `key`, the same form sent again returns the first payout."""
+    if key:
+        again = disbursement_for_key(session, need, key)
+        if again is not None:
+            return again
     require_positive(amount)
+    if need.state in CLOSED_UNFUNDED:  # its donors are choosing a refund or another need
+        raise UserError("已关闭的需求不能拨付")
     if not paid_to.strip():
         raise UserError("必须写明收款方")
+    if paid_at is not None and aware(paid_at) > now():
+        raise UserError("拨付日期不能晚于今天")
     result = session.execute(
         update(Need)
         .where(Need.id == need.id, Need.disbursed + amount <= Need.funded)
@@ -168,7 +187,8 @@ def disburse(session: Session, need: Need, amount: Money, paid_to: str, memo: st
                         [(accounts.need(need.code), -amount), (accounts.disbursed(need.code), amount)],
                         memo=memo or f"拨付给{paid_to}")
     payout = Disbursement(need_id=need.id, amount=amount, paid_to=paid_to, memo=memo,
-                          milestone_id=milestone.id if milestone else None, ledger_seq=txn.seq)
+                          milestone_id=milestone.id if milestone else None, ledger_seq=txn.seq,
+                          form_key=key or None, **({"at": paid_at} if paid_at else {}))
     session.add(payout)
     if milestone is not None:
         milestone.done_at = now()

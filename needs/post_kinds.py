@@ -29,6 +29,7 @@ from needs.transfers import propose_grant
 SPONSORSHIP_YEAR = Money.yuan(10_000)  # 慈心助学: ¥10,000 per student per school year
 MAX_YEARS = 6
 MAX_BUDGET_LINES = 30
+MAX_MILESTONES = 20
 OPEN_GRANT_STATES = ("proposed", "approved", "executed")
 
 
@@ -62,8 +63,10 @@ def post_project(session: Session, organisation: Organisation, actor_id: int | N
                  key: str, title: str, amount: Money, category: str, region: str,
                  period_start: date | None, period_end: date | None,
                  budget: list[tuple[str, Money]], holder_id: int | None, filing: str,
-                 story: str = "", people: int = 1) -> Need:
-    """A 项目 draft: a target amount, funded in parts, over an implementation period."""
+                 story: str = "", people: int = 1,
+                 milestones: list[tuple[str, date]] = ()) -> Need:
+    """A 项目 draft: a target amount, funded in parts, over an implementation period, with
+    its milestones (title, due date) inside that period."""
     require_approved(organisation)
     existing = _check_key(session, key)
     if existing is not None:
@@ -75,13 +78,25 @@ def post_project(session: Session, organisation: Organisation, actor_id: int | N
     if period_end < today():
         raise UserError("实施周期已经结束，不能再募集")
     lines = check_budget(budget, require_positive(amount))
+    check_milestones(milestones, period_start, period_end)
     holder, filing = holder_for(session, organisation, holder_id, filing)
     need = services.create_need(session, organisation, kind="project", title=title,
                                 amount=amount, category=category, region=region, story=story,
                                 people=people, deadline=period_end)
     need.period_start, need.period_end, need.budget = period_start, period_end, lines
     need.fundraiser_id, need.fundraising_filing = holder.id, filing
+    services.add_milestones(session, need, [(title.strip(), 0, due) for title, due in milestones])
     return _posted(session, need, key, actor_id, kind="project")
+
+
+def check_milestones(milestones: list[tuple[str, date]], start: date, end: date) -> None:
+    if len(milestones) > MAX_MILESTONES:
+        raise UserError("里程碑最多 %(n)s 个", n=MAX_MILESTONES)
+    for title, due in milestones:
+        if not title.strip() or len(title.strip()) > 200:
+            raise UserError("里程碑名称不能为空，最多 200 字")
+        if not start <= due <= end:
+            raise UserError("里程碑日期须在实施周期内")
 
 
 def school_year(first: int) -> str:

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.charity import bp as charity_bp
     from web.charity_kinds import bp as charity_kinds_bp
     from web.dev_mail import bp as dev_mail_bp
+    from web.disbursement_pages import bp as charity_disbursement_bp
     from web.disclosure import bp as disclosure_bp
     from web.disclosure import pages as need_pages_bp
     from web.evidence_pages import bp as charity_evidence_bp
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(charity_bp)
     app.register_blueprint(charity_kinds_bp)
     app.register_blueprint(charity_evidence_bp)
+    app.register_blueprint(charity_disbursement_bp)
     app.register_blueprint(verification_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(admin_bp)

@@ -12,13 +12,14 @@ from core.errors import UserError
 from core.money import fmt
 from core.policy import can
 from funds.models import CommunityFund
-from needs import grant_requests, posting, services
+from needs import funding, grant_requests, posting, progress, services
 from needs.duplicates import hash_key
 from needs.models import Need, Organisation
 from needs.verification import last_decision
 from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import EditNeedForm, GrantRequestForm, WishForm
+from web.forms.disbursement import DisbursementForm
 from web.permissions import requires
 from web.security import principal
 
@@ -115,20 +116,31 @@ def _post_wish(form: WishForm, organisation: Organisation) -> Need | None:
         return None
 
 
-def _need_page(need: Need, grant_form: GrantRequestForm | None = None, **extra):
-    """The organisation's page of one need; a verified 小急难 need carries the form that
-    asks a community fund for the grant, and the requests made so far."""
+def need_context(need: Need, grant_form: GrantRequestForm | None = None, **extra) -> dict:
+    """What the organisation's page of one need shows: its facts, payouts and milestones,
+    and the forms the signed-in person may use on it. A verified 小急难 need carries the
+    form that asks a community fund for the grant, and the requests made so far."""
     session = db_session()
+    who = principal()
     requests = []
     if need.kind == grant_requests.KIND:
         requests = grant_requests.requests_of(session, need)
         if need.state == "verified" and grant_form is None:
             grant_form = _grant_form(need)
-    return render_template("charity/need.html", need=need, grant_form=grant_form,
-                           grant_requests=requests,
-                           decision=extra.pop("decision", last_decision(session, need)),
-                           facts=need_facts(session, need),
-                           can_cancel=can(principal(), "need.cancel", need), **extra)
+    may_disburse = (can(who, "disbursement.record", need) and need.funded > need.disbursed
+                    and need.state not in funding.CLOSED_UNFUNDED)
+    context = {"need": need, "grant_form": grant_form, "grant_requests": requests,
+               "decision": last_decision(session, need),
+               "facts": need_facts(session, need), "can_cancel": can(who, "need.cancel", need),
+               "payouts": progress.disbursements_of(session, need),
+               "evidence": progress.evidence_of(session, need),
+               "milestones": progress.milestones_of(session, need),
+               "disburse_form": DisbursementForm() if may_disburse else None}
+    return context | extra
+
+
+def _need_page(need: Need, grant_form: GrantRequestForm | None = None, **extra):
+    return render_template("charity/need.html", **need_context(need, grant_form, **extra))
 
 
 def _grant_form(need: Need) -> GrantRequestForm:
@@ -206,7 +218,5 @@ def submit(code: str, target: Need):
     try:
         posting.submit_need(db_session(), target, current_user.id)
     except UserError as exc:
-        return render_template("charity/need.html", need=target, decision=None,
-                               facts=need_facts(db_session(), target),
-                               error=exc.message(str(get_locale()))), 400
+        return _need_page(target, decision=None, error=exc.message(str(get_locale()))), 400
     return redirect(url_for("charity.need", code=code), code=303)

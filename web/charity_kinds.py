@@ -17,7 +17,7 @@ from web.permissions import requires
 bp = Blueprint("charity_kinds", __name__, url_prefix="/org")
 
 # Which field a service refusal belongs beside (by a word of its message id).
-FIELD_OF = (("备案编号", "filing"), ("公募", "holder"), ("预算", "budget"),
+FIELD_OF = (("里程碑", "milestones"), ("备案编号", "filing"), ("公募", "holder"), ("预算", "budget"),
             ("结束日期", "period_end"), ("实施周期", "period_end"), ("社区基金", "fund"),
             ("地区", "region"), ("单笔上限", "amount"), ("小急难", "fund"),
             ("学年", "first_year"), ("年数", "years"), ("受益人", "beneficiary"),
@@ -63,7 +63,8 @@ def new_project(organisation_id: int, target: Organisation):
                 region=form.region.data, period_start=form.period_start.data,
                 period_end=form.period_end.data, budget=list(form.budget_lines),
                 holder_id=form.holder.data, filing=form.filing.data,
-                story=form.story.data or "", people=form.people.data)
+                story=form.story.data or "", people=form.people.data,
+                milestones=list(form.milestone_lines))
         except UserError as exc:
             _refused(form, exc)
         else:

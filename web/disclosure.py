@@ -253,7 +253,9 @@ def evidence(id: int):  # noqa: A002 — the URL's name for it
         db_session(), current_app.config["SHANLIAN"].upload_dir, id, PUBLIC_STATES)
     # Revalidated on every use (ETag / Last-Modified): a withdrawn photo must stop showing,
     # so it may not sit in a cache for a year.
+    # An invoice (PDF) is a download, never rendered in the site's own origin.
     response = send_file(path, mimetype=row.content_type, max_age=0, conditional=True,
+                         as_attachment=row.content_type == "application/pdf",
                          download_name=f"evidence-{row.id}.{path.suffix.lstrip('.')}")
     response.cache_control.no_cache = True
     response.cache_control.public = True

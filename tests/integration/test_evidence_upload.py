@@ -83,8 +83,9 @@ def test_an_uploaded_photo_is_served_without_exif_or_gps(world):
 
 
 @pytest.mark.parametrize(("data", "name", "message"), [
-    (PDF, "photo.pdf", "此处不接受这种文件"),
+    (PDF, "photo.jpg", "文件内容与文件名不符"),  # a PDF invoice is fine, under its own name
     (b"not an image at all", "photo.jpg", "只接受"),
+    (b"not a pdf at all", "invoice.pdf", "只接受"),
 ])
 def test_a_file_that_is_not_an_image_is_refused(world, data, name, message):
     code = wish(world)

@@ -3,6 +3,8 @@ existing student), a 小急难 micro-grant request. Amounts are typed in yuan (M
 budget lines are "item amount", one a line."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -60,6 +62,23 @@ def parse_budget(text: str | None) -> list[tuple[str, Money]]:
     return lines
 
 
+def parse_milestones(text: str | None) -> list[tuple[str, date]]:
+    steps = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        day, _, title = line.strip().partition(" ")
+        try:
+            due = date.fromisoformat(day)
+        except ValueError:
+            due = None
+        if due is None or not title.strip():
+            raise ValidationError(_l("第 %(n)s 行应写成“日期 名称”，如：2027-03-01 完成场地改造",
+                                     n=number))
+        steps.append((title.strip(), due))
+    return steps
+
+
 class ProjectForm(PublicAppealFields, FlaskForm):
     key = HiddenField(default=_key)
     title = StringField(_l("项目名称"), validators=[DataRequired(_l("请填写项目名称")),
@@ -75,12 +94,18 @@ class ProjectForm(PublicAppealFields, FlaskForm):
         NumberRange(1, 1_000_000, _l("受益人数须为 1 至 1000000"))])
     budget = TextAreaField(_l("预算明细（每行：名称 金额；可空，填写时合计须等于目标金额）"),
                            validators=[Length(max=3000)])
+    milestones = TextAreaField(_l("里程碑（每行：日期 名称；可空，日期须在实施周期内）"),
+                               validators=[Length(max=3000)])
     story = TextAreaField(_l("项目介绍（公开）"), validators=[Length(max=4000)])
 
     budget_lines: list = ()
+    milestone_lines: list = ()
 
     def validate_budget(self, field) -> None:
         self.budget_lines = parse_budget(field.data)
+
+    def validate_milestones(self, field) -> None:
+        self.milestone_lines = parse_milestones(field.data)
 
 
 class SponsorshipForm(PublicAppealFields, BeneficiaryFields):
