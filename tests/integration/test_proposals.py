@@ -200,10 +200,10 @@ def test_fund_proposals_go_through_four_eyes(clean_url):
 def test_a_run_failing_validation_writes_no_proposal(clean_url, monkeypatch):
     wish_id, _pledges = _two_pledges_one_wish(clean_url)
 
-    def broken(instance, **_kw):
-        need = instance["needs"][0]["id"]
-        return {"allocations": [{"need": need, "source": s["id"], "amount": 15_000}
-                                for s in instance["sources"]],
+    def broken(instance, **_kw):  # the parsed instance (matching.model.Instance)
+        need = instance.needs[0].id
+        return {"allocations": [{"need": need, "source": s.id, "amount": 15_000}
+                                for s in instance.sources],
                 "unfunded": [], "stats": {"objective": 1.0, "upper_bound": 1.0,
                                           "seconds": 0.0, "funded_needs": 1, "stranded": 0}}
 
