@@ -21,6 +21,11 @@ def register_error_handlers(app: Flask) -> None:
     def _404(_exc):
         return render_template("error.html", message=None, code=404), 404
 
+    @app.errorhandler(403)
+    def _403(_exc):
+        return render_template("error.html", message=gettext("您的账户没有权限查看这个页面。"),
+                               code=403), 403
+
     @app.errorhandler(429)
     def _429(_exc):
         # Flask-Limiter adds Retry-After to this response (RATELIMIT_HEADERS_ENABLED).

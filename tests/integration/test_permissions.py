@@ -74,3 +74,16 @@ def test_a_person_with_no_role_for_it_is_refused(guarded, clean_url):
 
 def test_the_public_allow_list_is_short():
     assert len(PUBLIC_BLUEPRINTS) <= 8 and len(PUBLIC_ENDPOINTS) <= 10
+
+
+def test_a_refusal_is_our_page_in_the_visitors_language(app, clean_url):
+    from tests.integration.auth import make_user, sign_in
+
+    client = app.test_client()
+    sign_in(client, make_user(clean_url, "nobody@example.cn"))
+    refused = client.get("/admin/match-offers/")
+    assert refused.status_code == 403
+    assert "没有权限" in refused.get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    english = client.get("/admin/match-offers/").get_data(as_text=True)
+    assert "Your account may not see this page." in english and "没有权限" not in english
