@@ -43,3 +43,12 @@ def wish_form(key: str = "k-1", **overrides) -> dict:
             "allow_photo": "y", "allow_story": "y"}
     form.update(overrides)
     return form
+
+
+def as_(world, who):
+    """A test client signed in as world[who] (a user id)."""
+    from tests.integration.auth import sign_in
+
+    client = world["app"].test_client()
+    sign_in(client, world[who])
+    return client

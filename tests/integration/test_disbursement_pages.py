@@ -16,8 +16,7 @@ from funds.models import Disbursement
 from needs import duplicate_check, funding
 from needs.models import Evidence, Milestone, Need
 from tests.conftest import make_app
-from tests.integration.auth import sign_in
-from tests.integration.charity_helpers import organisation, staff, verifier, wish_form
+from tests.integration.charity_helpers import as_, organisation, staff, verifier, wish_form
 from tests.integration.need_kind_helpers import project_form, qualify
 from tests.integration.onboarding_helpers import PDF
 
@@ -39,12 +38,6 @@ def world(clean_url, tmp_path, monkeypatch):
          "verifier": verifier(clean_url, "v@bz.cn", "山东省/滨州市")}
     yield w
     duplicate_check.forget_indexes()
-
-
-def as_(world, who):
-    client = world["app"].test_client()
-    sign_in(client, world[who])
-    return client
 
 
 def verified(world, code):

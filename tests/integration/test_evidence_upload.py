@@ -15,8 +15,7 @@ from demo.evidence import photo_with_gps
 from needs import duplicate_check
 from needs.models import Evidence, Need
 from tests.conftest import make_app
-from tests.integration.auth import sign_in
-from tests.integration.charity_helpers import organisation, staff, verifier, wish_form
+from tests.integration.charity_helpers import as_, organisation, staff, verifier, wish_form
 from tests.integration.onboarding_helpers import PDF
 
 
@@ -33,12 +32,6 @@ def world(clean_url, tmp_path, monkeypatch):
          "verifier": verifier(clean_url, "v@bz.cn", "山东省/滨州市")}
     yield w
     duplicate_check.forget_indexes()
-
-
-def as_(world, who):
-    client = world["app"].test_client()
-    sign_in(client, world[who])
-    return client
 
 
 def wish(world, verified=True, **form) -> str:
