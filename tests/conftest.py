@@ -37,6 +37,18 @@ def require_redis() -> str:
     return os.environ["REDIS_URL"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_checkpoint_clock():
+    """An app made without TESTING (to check production defaults) would start the
+    in-process checkpoint clock on its first request, and its daemon thread would go on
+    signing checkpoints in the shared test database every minute, under later tests. Mark
+    it started for the whole run; tests of the clock swap in their own Event."""
+    from jobs import checkpoints
+
+    checkpoints._clock_started.set()
+    yield
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """The database every integration test uses, migrated from empty once per run."""

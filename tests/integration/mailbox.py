@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import re
+import socket
 from email import policy
 from email.parser import BytesParser
 
 import pytest
 from aiosmtpd.controller import Controller
 
-SMTP_PORT = 5018  # this engineer's port range is 5010-5019
+
+def free_port() -> int:
+    """A port nothing listens on now: several test runs share this machine (CI, engineers'
+    runs), so a fixed port would collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Inbox:
@@ -30,10 +37,11 @@ class Inbox:
 def inbox(monkeypatch):
     """Mail goes through SMTP to this inbox (MAIL_SERVER set, no TLS)."""
     box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setenv("MAIL_PORT", str(SMTP_PORT))
+    monkeypatch.setenv("MAIL_PORT", str(port))
     monkeypatch.setenv("MAIL_USE_TLS", "false")
     try:
         yield box

@@ -18,8 +18,9 @@ from core.mail import (
     send,
     transport_for,
 )
+from tests.integration.mailbox import free_port
 
-SMTP_PORT = 5087  # this engineer's port range is 5080-5089
+SMTP_PORT = free_port()
 SUBJECT = "善联：重置密码"
 BODY = "您好，张老师：\n请在一小时内点击链接重置密码。\n"
 
