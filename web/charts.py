@@ -80,11 +80,14 @@ def column_chart(title: str, columns: Sequence[tuple[str, Sequence[int]]], serie
                  *, desc: str = "", value_fmt: Callable[[int], str] = fmt,
                  height: int = 240, empty: str = "暂无数据") -> Markup:
     """Vertical grouped columns over time (e.g. months): raised vs disbursed."""
-    left, bottom, top_pad, bar_w, gap = 80, 30, 30, 14, 14
+    bottom, top_pad, bar_w, gap = 30, 30, 14, 14
+    top = max((v for _l, values in columns for v in values), default=0)
+    # The axis's top value is drawn right-aligned left of the plot: leave room for all of it
+    # (a fixed 80 px cut "¥3,339,800.00" to ",339,800.00").
+    left = max(48, _text_px(value_fmt(top)) + 12)
     group_w = bar_w * len(series) + gap
     width = max(320, left + group_w * max(1, len(columns)) + 20)
     plot_h = height - bottom - top_pad
-    top = max((v for _l, values in columns for v in values), default=0)
     _uid, svg = _svg_open(width, height, title, desc or title)
     svg += _legend(series, left, 16)
     base = height - bottom
@@ -108,6 +111,12 @@ def column_chart(title: str, columns: Sequence[tuple[str, Sequence[int]]], serie
     if not columns:
         svg += f'<text x="{left}" y="{height // 2}" font-size="{FONT}">{escape(empty)}</text>'
     return Markup(svg + "</svg>")
+
+
+def _text_px(text: str) -> int:
+    """A generous width of `text` at FONT px: CJK and full-width characters are one em,
+    everything else about 0.62 em (digits and separators in a sans font)."""
+    return int(sum(FONT if ord(ch) > 0x2E80 else FONT * 0.62 for ch in text)) + 1
 
 
 def _short(label: str, limit: int) -> str:

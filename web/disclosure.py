@@ -66,7 +66,8 @@ KIND_NAMES = {
     "donation": lazy_gettext("捐赠"), "pledge_payment": lazy_gettext("企业认捐到账"),
     "allocation": lazy_gettext("企业资助"), "grant": lazy_gettext("基金拨款"),
     "disbursement": lazy_gettext("拨付"), "refund": lazy_gettext("退款"),
-    "reversal": lazy_gettext("冲正"),
+    "reversal": lazy_gettext("冲正"), "match": lazy_gettext("配捐"),
+    "redirect": lazy_gettext("转捐"),
 }
 
 

@@ -55,10 +55,45 @@ def test_chart_text_is_never_under_eleven_pixels(live_url, phone):
     assert overlaps == 0
 
 
-def test_the_page_itself_never_scrolls_sideways(live_url, phone):
-    for path in ("/disclosure/", "/disclosure/ledger", "/disclosure/funds/F-ANXIN", "/needs"):
-        phone.goto(f"{live_url}{path}")
-        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+def _public_paths(url) -> list[str]:
+    """A page of every public kind: each kind of need (with its fundraising facts), its card
+    and disclosure page, a programme, a fund, an enterprise, a transaction, a receipt."""
+    from sqlmodel import select
+
+    from core.db import get_engine, unit_of_work
+    from donors.giving_models import GiftReceipt
+    from donors.models import Enterprise
+    from needs.models import PUBLIC_STATES, Need, Programme
+
+    paths = ["/", "/needs", "/disclosure/", "/disclosure/ledger", "/disclosure/funds",
+             "/disclosure/funds/F-ANXIN", "/disclosure/enterprises", "/disclosure/verify",
+             "/disclosure/ledger/1", "/receipts/", "/account/sign-in"]
+    with unit_of_work(get_engine(url)) as s:
+        for kind in ("wish", "project", "sponsorship", "microgrant"):
+            code = s.exec(select(Need.code).where(Need.kind == kind,
+                                                  Need.state.in_(PUBLIC_STATES))).first()
+            paths += [f"/needs/{code}", f"/needs/{code}/card", f"/disclosure/needs/{code}"]
+        paths.append(f"/disclosure/programmes/{s.exec(select(Programme.code)).first()}")
+        paths.append(f"/disclosure/enterprises/{s.exec(select(Enterprise.code)).first()}")
+        number = s.exec(select(GiftReceipt.number)).first()
+        if number:
+            paths.append(f"/receipts/{number}")
+    return paths
+
+
+def test_the_page_itself_never_scrolls_sideways(live_url, demo_url, phone):
+    """In both languages: a need page's fundraising facts (a long English term beside a
+    20-character code) and the verify page's commands once widened the page to 680–770 px."""
+    paths = _public_paths(demo_url)
+    wide = []
+    for lang in ("zh_CN", "en"):
+        phone.goto(f"{live_url}/lang/{lang}")
+        for path in paths:
+            phone.goto(f"{live_url}{path}")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide.append((lang, path, width))
+    assert not wide
 
 
 def test_the_filter_panel_folds_behind_a_button_without_javascript(live_url, browser):

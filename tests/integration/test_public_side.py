@@ -157,6 +157,28 @@ def test_a_sponsorship_badge_does_not_repeat_its_category(client, demo_url):
     assert tags == ["助学资助"]
 
 
+LEDGER_KINDS = {"donation", "pledge_payment", "allocation", "grant", "disbursement", "refund",
+                "reversal", "match", "redirect"}  # every kind a service appends
+
+
+def test_every_ledger_kind_has_a_name_in_both_languages(demo_app, demo_url):
+    """The 配捐 kind showed as "match" on the Chinese totals page: every kind the services
+    write (and every kind in the demo ledger) is named, and the English name is not the
+    Chinese one."""
+    from flask_babel import force_locale
+
+    from web.disclosure import kind_name
+
+    kinds = LEDGER_KINDS | set(_read(demo_url, select(LedgerTxn.kind).distinct()))
+    with demo_app.test_request_context("/"):
+        for kind in kinds:
+            chinese = kind_name(kind)
+            with force_locale("en"):
+                english = kind_name(kind)
+            assert chinese != kind and CJK.search(chinese), kind
+            assert english != chinese and not CJK.search(english), kind
+
+
 def test_enterprise_money_is_not_called_a_match(client, demo_url):
     html = client.get("/disclosure/").get_data(as_text=True)
     assert "企业配捐" not in html and "企业资助" in html

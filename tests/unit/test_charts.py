@@ -75,3 +75,16 @@ def test_month_labels_are_thinned_out_so_they_never_touch():
 
 def test_empty_text_is_the_callers_words():
     assert "No data" in hbar_chart("x", [], ["a"], empty="No data")
+
+
+def test_the_axis_top_value_is_drawn_whole_inside_the_chart():
+    """"¥3,339,800.00" right-aligned at a fixed x=72 began left of the SVG: the page showed
+    ",339,800.00". The margin now leaves room for the whole label."""
+    from web.charts import FONT, _text_px
+
+    svg = column_chart("每月", [("2026-05", (333_980_000, 1)), ("2026-06", (5, 5))],
+                       ["筹集", "拨付"])
+    label = next(t for t in _parse(svg).iter(f"{NS}text") if t.text == "¥3,339,800.00")
+    assert label.get("text-anchor") == "end"
+    assert int(label.get("x")) - _text_px(label.text) >= 0
+    assert _text_px("¥3,339,800.00") >= 13 * FONT * 0.6  # not a lowball estimate
