@@ -106,3 +106,18 @@ def test_without_javascript_the_form_still_filters(live_url, browser):
             page.locator("#need-results li.need .meta").all_inner_texts())
     finally:
         context.close()
+
+
+def test_public_pages_raise_no_console_error(live_url, page):
+    """Under our CSP (no inline style, no eval) htmx once injected its indicator styles and
+    evaluated a trigger filter: refused, with errors on every page; /favicon.ico was a 404."""
+    errors = []
+    page.on("console", lambda m: errors.append((page.url, m.text)) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append((r.url, r.status)) if r.status >= 400 else None)
+    for path in ("/", "/needs", "/disclosure/", "/disclosure/ledger"):
+        page.goto(f"{live_url}{path}")
+    page.goto(f"{live_url}/needs")
+    with page.expect_response(lambda r: "/needs?" in r.url):
+        page.select_option("select[name=kind]", "wish")
+    page.wait_for_timeout(300)
+    assert errors == []
