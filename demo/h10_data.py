@@ -25,9 +25,10 @@ def matching_demo(demo) -> None:
     pledge = donors.create_pledge(
         s, firm, 300_000 * Y, title="鲁北爱心·三年助学计划（2026—2028）", categories=["助学"],
         regions=[BINZHOU], need_kinds=["wish", "project", "sponsorship"],
-        per_grant_cap=50_000 * Y, period_start=date(2026, 1, 1), period_end=date(2028, 12, 31),
-        tranches=[(date(2026, 1, 1), 100_000 * Y), (date(2027, 1, 1), 100_000 * Y),
-                  (date(2028, 1, 1), 100_000 * Y)])
+        per_grant_cap=50_000 * Y, period_start=demo.on(date(2026, 1, 1)),
+        period_end=demo.on(date(2028, 12, 31)),
+        tranches=[(demo.on(date(2026, 1, 1)), 100_000 * Y), (demo.on(date(2027, 1, 1)), 100_000 * Y),
+                  (demo.on(date(2028, 1, 1)), 100_000 * Y)])
     donors.confirm_tranche(s, donors.tranches_of(s, pledge)[0], d.admin.id)
     d.reviewers = [demo.user(f"reviewer-{i}@firm.example", f"{f.name}审核人", "enterprise_reviewer",
                              enterprise_id=f.id) for i, f in enumerate(d.firms[:5])]
@@ -36,5 +37,5 @@ def matching_demo(demo) -> None:
         demo.verified_need(
             d.org_bz, d.verifier, kind="project", title=f"{county}{title}", amount=yuan * Y,
             category="助学", region=f"{BINZHOU}/{county}", urgency=urgency, people=20,
-            deadline=date(2027, 6, 30), programme=d.prog["yimi"],
+            deadline=demo.on(date(2027, 6, 30)), programme=d.prog["yimi"],
             story=f"{title}：等待爱心企业认捐匹配。")

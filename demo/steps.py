@@ -215,30 +215,36 @@ def community_funds_step(demo: Demo) -> None:
 
 
 def pledges(demo: Demo) -> None:
-    """Enterprise pledges, paid in."""
+    """Enterprise pledges with their tranche schedules; the tranches due so far are paid in
+    the way an admin confirms a bank transfer, so each pledge's tranches agree with what it
+    has paid in (a later tranche stays due: the admin's confirmation list shows it)."""
     s, tick, d = demo.session, demo.tick, demo.made
     tick()
-    d.yimi_pledge = donors.create_pledge(s, d.firms[0], 2_000_000 * Y, title="鲁北爱心·一米阳光定向捐助",
-                                       categories=["助学", "助困"], regions=[BINZHOU],
-                                       programme_id=d.prog["yimi"].id)
-    donors.pay_pledge(s, d.yimi_pledge, 1_500_000 * Y, "pledge:PL-yimi-1")
-    d.elder_pledge = donors.create_pledge(s, d.firms[1], 800_000 * Y, title="黄河三角洲·助老专项",
-                                        categories=["助老"], regions=[BINZHOU],
-                                        programme_id=d.prog["yimi"].id)
-    donors.pay_pledge(s, d.elder_pledge, 800_000 * Y, "pledge:PL-elder-1")
-    d.study_pledge = donors.create_pledge(s, d.firms[2], 100_000 * Y, title="鸢都暖心·慈心助学",
-                                        categories=["助学"], regions=[WEIFANG],
-                                        need_kinds=["sponsorship"], per_beneficiary_cap=10_000 * Y,
-                                        programme_id=d.prog["cixin"].id)
-    donors.pay_pledge(s, d.study_pledge, 60_000 * Y, "pledge:PL-study-1")
-    d.home_pledge = donors.create_pledge(s, d.firms[3], 100_000 * Y, title="水城公益·焕新乐园配捐",
-                                       regions=["山东省/聊城市"], need_kinds=["project"],
-                                       match_ratio_pct=100, programme_id=d.prog["huanxin"].id)
-    donors.pay_pledge(s, d.home_pledge, 50_000 * Y, "pledge:PL-home-1")
-    d.wish_pledge = donors.create_pledge(s, d.firms[4], 20_000 * Y, title="海丝童心·微心愿认领",
-                                       regions=[HEPU], need_kinds=["wish"],
-                                       per_grant_cap=2_000 * Y, programme_id=d.prog["haisi"].id)
-    donors.pay_pledge(s, d.wish_pledge, 5_000 * Y, "pledge:PL-wish-1")
+    today, next_year = demo.moment.date(), demo.moment.date() + timedelta(days=365)
+
+    def pledge(firm, budget, paid, **rules):
+        schedule = [(today, paid * Y)] + ([(next_year, (budget - paid) * Y)] if paid < budget
+                                          else [])
+        made = donors.create_pledge(s, firm, budget * Y, tranches=schedule, **rules)
+        donors.confirm_tranche(s, donors.tranches_of(s, made)[0], d.admin.id)
+        return made
+
+    d.yimi_pledge = pledge(d.firms[0], 2_000_000, 1_500_000, title="鲁北爱心·一米阳光定向捐助",
+                           categories=["助学", "助困"], regions=[BINZHOU],
+                           programme_id=d.prog["yimi"].id)
+    d.elder_pledge = pledge(d.firms[1], 800_000, 800_000, title="黄河三角洲·助老专项",
+                            categories=["助老"], regions=[BINZHOU],
+                            programme_id=d.prog["yimi"].id)
+    d.study_pledge = pledge(d.firms[2], 100_000, 60_000, title="鸢都暖心·慈心助学",
+                            categories=["助学"], regions=[WEIFANG],
+                            need_kinds=["sponsorship"], per_beneficiary_cap=10_000 * Y,
+                            programme_id=d.prog["cixin"].id)
+    d.home_pledge = pledge(d.firms[3], 100_000, 50_000, title="水城公益·焕新乐园配捐",
+                           regions=["山东省/聊城市"], need_kinds=["project"],
+                           match_ratio_pct=100, programme_id=d.prog["huanxin"].id)
+    d.wish_pledge = pledge(d.firms[4], 20_000, 5_000, title="海丝童心·微心愿认领",
+                           regions=[HEPU], need_kinds=["wish"], per_grant_cap=2_000 * Y,
+                           programme_id=d.prog["haisi"].id)
 
 
 def yimi_projects(demo: Demo) -> None:

@@ -84,23 +84,40 @@ def fast_grant(session: Session, fund: CommunityFund, need: Need, amount: Money,
     """A small urgent grant paid at once on one manager's word, to be reviewed within 7
     days. Refused above the fund's fast-path limit and on four-eyes-always funds."""
     amount = require_positive(amount)
-    if not reason.strip():
-        raise UserError("请写明快速拨款的理由")
-    if amount > fast_path_limit(fund):
-        raise UserError("快速通道只用于不超过%(limit)s的小额急难拨款",
-                        limit=Money.fen(fast_path_limit(fund)))
+    _check_fast(fund, amount, reason)
     transfer = propose_grant(session, fund, need, amount, reason=reason,
                              requested_by=requested_by)
+    return fast_track(session, transfer, approver_id, reason)
+
+
+def fast_track(session: Session, transfer: Allocation, approver_id: int,
+               reason: str) -> Allocation:
+    """Pay a proposed grant (a 小急难 request in the queue) at once on one manager's word,
+    if it is within the fund's fast-path limit; another manager reviews it within 7 days."""
+    fund = _open_grant(session, transfer)
+    _check_fast(fund, transfer.amount, reason)
     check_approver(session, transfer, fund, approver_id)
+    if session.exec(select(Approval.id).where(Approval.allocation_id == transfer.id,
+                                              Approval.decision == "approve")).first():
+        raise UserError("这笔拨款已在常规审批中，不能再走快速通道")
     session.add(Approval(allocation_id=transfer.id, approver_id=approver_id, decision="approve",
                          reason=reason.strip()[:300]))
     transfer.review_due = now() + FAST_PATH_REVIEW_WITHIN
     session.flush()
     _move(session, transfer, "proposed", "approved")
-    execute_grant(session, transfer, fund, need, actor_id=approver_id)
+    execute_grant(session, transfer, fund, session.get(Need, transfer.need_id),
+                  actor_id=approver_id)
     record(session, "grant.fast_path", f"fund:{fund.code}", approver_id, transfer=transfer.id,
            reason=reason.strip()[:300])
     return transfer
+
+
+def _check_fast(fund: CommunityFund, amount: int, reason: str) -> None:
+    if not reason.strip():
+        raise UserError("请写明快速拨款的理由")
+    if amount > fast_path_limit(fund):
+        raise UserError("快速通道只用于不超过%(limit)s的小额急难拨款",
+                        limit=Money.fen(fast_path_limit(fund)))
 
 
 def review_fast_grant(session: Session, transfer: Allocation, reviewer_id: int,

@@ -199,6 +199,15 @@ def approve(fund_id: int, grant_id: int, target: CommunityFund):
     return redirect(url_for("fund_queue.queue", fund_id=target.id), code=303)
 
 
+@fund_bp.post("/<int:fund_id>/grants/<int:grant_id>/fast")
+@requires("grant.approve", load=_fund)
+def fast_track(fund_id: int, grant_id: int, target: CommunityFund):
+    """The fast path: a small urgent grant paid now on one manager's word, reviewed later."""
+    transfers.fast_track(db_session(), _fund_grant(target, grant_id), current_user.id,
+                         _reason())
+    return redirect(url_for("fund_queue.queue", fund_id=target.id), code=303)
+
+
 @fund_bp.post("/<int:fund_id>/grants/<int:grant_id>/reject")
 @requires("grant.reject", load=_fund)
 def reject(fund_id: int, grant_id: int, target: CommunityFund):

@@ -123,3 +123,53 @@ def test_fund_queue_four_eyes_through_the_pages(clean_url):
     assert public.status_code == 200
     assert "核实属实" in public.text and "同意" in public.text and "第 2 位审批人" in public.text
     assert "a@x.org" not in public.text and "基金管理员" not in public.text
+
+
+def test_fast_path_through_the_queue_pays_now_and_is_reviewed_by_another(clean_url):
+    """A small 小急难 request in the queue: one manager pays it at once (the fast path), it
+    waits for another manager's review, flagged once overdue; above the fund's fast-path
+    limit the page offers no fast path and the service refuses it."""
+    from datetime import timedelta
+
+    from core import clock
+    from funds.models import CommunityFund
+    from needs import transfers
+
+    def build(s):
+        fund = fund_with(s, 900_000)
+        organisation = org(s)
+        small = verified_need(s, organisation, kind="microgrant", amount=40_000, urgency=5,
+                              title="住院押金")
+        large = verified_need(s, organisation, kind="microgrant", amount=60_000, urgency=5,
+                              title="房屋修缮")
+        a, b = fund_manager(s, fund, "a@x.org"), fund_manager(s, fund, "b@x.org")
+        ids = [transfers.propose_grant(s, fund, need, need.amount, reason="申请").id
+               for need in (small, large)]
+        return fund.id, a.id, b.id, ids
+    fund_id, alice, bob, (small_id, large_id) = committed(clean_url, build)
+    first, second = make_app(clean_url).test_client(), make_app(clean_url).test_client()
+    sign_in(first, alice)
+    sign_in(second, bob)
+    queue = first.get(f"/funds/{fund_id}/queue").text
+    assert f"/grants/{small_id}/fast" in queue and f"/grants/{large_id}/fast" not in queue
+    assert first.post(f"/funds/{fund_id}/grants/{small_id}/fast",
+                      data={"reason": ""}).status_code == 400
+    assert first.post(f"/funds/{fund_id}/grants/{large_id}/fast",
+                      data={"reason": "急"}).status_code == 400
+    assert first.post(f"/funds/{fund_id}/grants/{small_id}/fast",
+                      data={"reason": "明早手术"}).status_code == 303
+    with unit_of_work(get_engine(clean_url)) as s:
+        small, large = s.get(Allocation, small_id), s.get(Allocation, large_id)
+        assert small.status == "executed" and small.review_due and small.reviewed_at is None
+        assert large.status == "proposed"
+        assert s.get(CommunityFund, fund_id).balance == 900_000 - 40_000
+        due = clock.aware(small.review_due)
+    queue = second.get(f"/funds/{fund_id}/queue").text
+    assert "住院押金" in queue.split("快速通道：待复核")[1] and "已逾期" not in queue
+    with clock.frozen(due + timedelta(seconds=1)):
+        assert "已逾期" in second.get(f"/funds/{fund_id}/queue").text
+        assert first.post(f"/funds/{fund_id}/grants/{small_id}/review",
+                          data={"reason": "自己复核"}).status_code == 400
+        assert second.post(f"/funds/{fund_id}/grants/{small_id}/review",
+                           data={"reason": "材料齐全"}).status_code == 303
+        assert "已逾期" not in second.get(f"/funds/{fund_id}/queue").text
