@@ -29,6 +29,7 @@ from donors.models import Donation, Enterprise
 from donors.receipts import beijing
 from donors.statements import AMOUNT_AND_NAME, REFERENCE, REFERENCE_AMOUNT_DIFFERS
 from donors.stripe_gateway import StripeGateway
+from funds import transparency
 from funds.models import CommunityFund
 from needs.models import Need, Programme
 from readside import gift_trails
@@ -216,7 +217,8 @@ def gift(token: str):
     return render_template("giving/gift.html", payment=payment, donation=donation,
                            target=target_of(db, donation),
                            account=bank_gateway(db).account, token=token,
-                           receipt=receipt_for_payment(db, payment))
+                           receipt=receipt_for_payment(db, payment),
+                           proof=_proof(donation.ledger_seq))
 
 
 @bp.get("/gifts/<token>/receipt.pdf")
@@ -248,7 +250,14 @@ def receipt_public(number: str):
     if found is None:
         raise NotFound("找不到收据 %(number)s", number=number[:40])
     return render_template("giving/receipt_public.html", r=found,
-                           g=gift_trails.receipt_trail(db_session(), number))
+                           g=gift_trails.receipt_trail(db_session(), number),
+                           proof=_proof(found.ledger_seq))
+
+
+def _proof(seq: int | None) -> transparency.TransactionProof | None:
+    """The gift's ledger transaction and its inclusion proof against the latest signed
+    checkpoint (issue 13: the donor sees that the record cannot be quietly rewritten)."""
+    return transparency.transaction_proof(db_session(), seq) if seq else None
 
 
 def _offer(code: str) -> MatchOffer:

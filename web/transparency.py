@@ -5,6 +5,7 @@ its inclusion proof. Never page-cached: a checkpoint can change while the ledger
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -96,8 +97,12 @@ def consistency_proof():
 @bp.get("/ledger/<int:seq>")
 def transaction(seq: int):
     view = transparency.transaction_proof(db_session(), seq)  # NotFound → the 404 page
-    return render_template("disclosure/transaction.html", view=view,
-                           verifier_key=ledger_verifier_key())
+    return render_template("disclosure/transaction.html", view=view, at=txn_time(view))
+
+
+def txn_time(view: transparency.TransactionProof) -> datetime:
+    """The transaction's time (the ledger's UTC text), for showing in Beijing time."""
+    return datetime.strptime(view.txn["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def start_checkpoint_clock(app: Flask) -> None:

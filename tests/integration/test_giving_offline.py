@@ -86,6 +86,24 @@ def test_a_guest_claims_a_wish_staff_confirm_and_the_receipt_is_issued(clean_url
     public = app.test_client().get(f"/receipts/{receipt.number}").get_data(as_text=True)
     assert "张**" in public and "张三丰" not in public and "138" not in public
     assert txn.hash in public
+    # The receipt pages show the transaction's inclusion proof once a checkpoint covers it
+    # (issue 13), and say so plainly before that.
+    assert "尚未被签名覆盖" in public
+    from funds import checkpoints
+    from funds.checkpoints import TlogConfig
+    from funds.signed_note import Signer
+
+    signer = Signer.generate("test.example/ledger")
+    app.config["TLOG"] = TlogConfig(origin="test.example/ledger", signing_key=signer.encode())
+    with unit_of_work(get_engine(clean_url)) as s:
+        checkpoints.issue(s, app.config["TLOG"])
+    for page in (app.test_client().get(f"/receipts/{receipt.number}"), guest.get(location)):
+        html = page.get_data(as_text=True)
+        assert "这证明了什么" in html and "本站已按 RFC 9162 重算：证明成立" in html
+        assert f"/disclosure/proof/inclusion?seq={txn.seq}&amp;size=1" in html
+    assert str(signer.verifier) in app.test_client().get(f"/receipts/{receipt.number}").text
+    english = app.test_client().get(f"/receipts/{receipt.number}?lang=en").get_data(as_text=True)
+    assert "What this proves" in english
     # Confirming twice is refused and changes nothing.
     assert staff.post(f"/staff/payments/{payment_id}/confirm").status_code == 400
     assert _count(clean_url, LedgerTxn) == 1
