@@ -21,6 +21,7 @@ from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money
 from core.outbox import defer
+from donors import tranche_payments
 from donors.donor_notices import gift_confirmed
 from donors.fund_gifts import confirm_fund_donation, fund_gift_amount, start_fund_donation
 from donors.gateway import GiftPayment as PaymentRequest
@@ -161,11 +162,9 @@ def start_fund_gift(session: Session, gateway: PaymentGateway, fund: CommunityFu
 
 
 def reference_taken(session: Session):
-    """What the bank-transfer gateway asks before handing out a code (it is UNIQUE too)."""
-    def taken(code: str) -> bool:
-        return session.execute(select(GiftPayment.id).where(GiftPayment.reference == code)
-                               ).first() is not None
-    return taken
+    """What the bank-transfer gateway asks before handing out a code (it is UNIQUE too):
+    a gift's and a pledge tranche's codes share one space, so a statement line names one."""
+    return tranche_payments.reference_taken(session)
 
 
 def _need_can_take(need: Need, donation: Donation) -> bool:

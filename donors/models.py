@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
@@ -77,6 +77,7 @@ class PledgeTranche(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount > 0", name="tranche_amount_positive"),
         UniqueConstraint("pledge_id", "seq", name="tranche_seq_once"),
+        Index("ux_pledge_tranche_reference", "reference", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     pledge_id: int = Field(foreign_key="pledge.id", index=True)
@@ -85,6 +86,8 @@ class PledgeTranche(SQLModel, table=True):
     amount: int = Field(sa_type=BigInteger)
     paid_at: datetime | None = None
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
+    # The bank-transfer reference the enterprise quotes (donors.tranche_payments), once asked.
+    reference: str | None = Field(default=None, max_length=120)
 
 
 class Donation(SQLModel, table=True):

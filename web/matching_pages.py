@@ -7,6 +7,7 @@ import json
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import select
 
@@ -14,8 +15,9 @@ from core import outbox
 from core.clock import now
 from core.errors import UserError
 from core.regions import county_display
-from donors import matching_runs, proposals
+from donors import matching_runs, proposals, tranche_payments
 from donors import services as donors
+from donors.bank_transfer import BankTransferGateway
 from donors.models import Enterprise, Pledge, PledgeTranche
 from donors.report_back import ReportLine, report_back_pdf
 from funds.models import Allocation, CommunityFund, MatchRun
@@ -25,12 +27,21 @@ from needs.models import Need, Organisation
 from readside.enterprise_money import enterprise_money, open_proposals
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
+from web.giving import bank_gateway
 from web.money_map import money_map
 from web.permissions import requires
 
 enterprise_bp = Blueprint("enterprise", __name__, url_prefix="/enterprise")
+RUN_STATUS = {"queued": _l("排队中"), "running": _l("运行中"), "proposed": _l("已提出匹配提议"),
+              "dry_run": _l("试运行完成（未写提议）"), "invalid": _l("结果未通过校验"),
+              "failed": _l("运行失败")}
 fund_bp = Blueprint("fund_queue", __name__, url_prefix="/funds")
 runs_bp = Blueprint("matching_runs", __name__, url_prefix="/matching")
+
+
+@enterprise_bp.app_template_filter("run_status")
+def run_status(status: str) -> str:
+    return str(RUN_STATUS.get(status, status))
 
 
 def _get(model, key):
@@ -62,8 +73,30 @@ def dashboard(enterprise_id: int, target: Enterprise):
     session = db_session()
     report = enterprise_money(session, target)
     tranches = {p.pledge.id: donors.tranches_of(session, p.pledge) for p in report.pledges}
+    quoted = any(t.reference and not t.paid_at for ts in tranches.values() for t in ts)
     return render_template("matching/enterprise.html", enterprise=target, report=report,
-                           tranches=tranches, money_map=money_map(report))
+                           tranches=tranches, money_map=money_map(report),
+                           account=_bank().account if quoted else None, form=ReasonForm())
+
+
+def _bank() -> BankTransferGateway:
+    """The platform's receiving account, as for donors' bank transfers."""
+    try:
+        return bank_gateway(db_session())
+    except ValueError:
+        raise UserError("平台尚未配置收款账户，暂时不能转账付款") from None
+
+
+@enterprise_bp.post("/<int:enterprise_id>/tranches/<int:tranche_id>/pay")
+@requires("pledge.pay", load=_enterprise)
+def pay_tranche(enterprise_id: int, tranche_id: int, target: Enterprise):
+    """Pay a tranche by bank transfer: a reference code to quote, shown on the dashboard."""
+    tranche = _get(PledgeTranche, tranche_id)
+    if db_session().get(Pledge, tranche.pledge_id).enterprise_id != target.id:
+        abort(404)
+    tranche_payments.pay_by_transfer(db_session(), _bank(), tranche, current_user.id)
+    return redirect(url_for("enterprise.dashboard", enterprise_id=target.id,
+                            _anchor=f"tranche-{tranche.id}"), code=303)
 
 
 @enterprise_bp.route("/<int:enterprise_id>/pledges/new", methods=["GET", "POST"])
@@ -277,10 +310,8 @@ def run_progress(run_id: int):
 @runs_bp.get("/tranches")
 @requires("pledge.confirm_payment")
 def tranches():
-    rows = db_session().exec(select(PledgeTranche, Pledge).join(
-        Pledge, Pledge.id == PledgeTranche.pledge_id).where(PledgeTranche.paid_at.is_(None))
-        .order_by(PledgeTranche.due)).all()
-    return render_template("matching/tranches.html", rows=rows)
+    return render_template("matching/tranches.html",
+                           rows=tranche_payments.awaiting_tranches(db_session()))
 
 
 @runs_bp.post("/tranches/<int:tranche_id>/confirm")

@@ -14,6 +14,7 @@ from donors.giving import awaiting_payments, confirm_payment, expected_payments
 from donors.giving_models import GiftPayment
 from donors.models import Donation
 from donors.statements import reconcile_file
+from donors.tranche_payments import awaiting_tranches
 from web.db import db_session
 from web.forms.giving import ConfirmForm, StatementForm
 from web.permissions import requires
@@ -44,6 +45,7 @@ def index():
     late = db.exec(select(func.count(GiftPayment.id)).where(GiftPayment.status == "late")).one()
     return render_template("giving/staff_payments.html",
                            rows=_rows(awaiting_payments(db)), late=late,
+                           tranches=len(awaiting_tranches(db)),
                            confirm_form=ConfirmForm(), statement_form=StatementForm())
 
 

@@ -85,7 +85,8 @@ def test_pledge_by_cascade_run_accept_and_the_need_names_the_enterprise(
         admin.goto(f"{live_url}/matching/runs")
         admin.click("button:has-text('开始匹配运行')")
         expect(admin).to_have_url(re.compile(r"/matching/runs/\d+$"))
-        expect(admin.locator(".run-status")).to_have_text("proposed", timeout=60_000)
+        expect(admin.locator(".run-status")).to_have_attribute("data-status", "proposed",
+                                                          timeout=60_000)
         expect(admin.locator("#run-progress")).to_contain_text(need_code)
     finally:
         admin_context.close()

@@ -173,3 +173,55 @@ def test_fast_path_through_the_queue_pays_now_and_is_reviewed_by_another(clean_u
         assert second.post(f"/funds/{fund_id}/grants/{small_id}/review",
                            data={"reason": "材料齐全"}).status_code == 303
         assert "已逾期" not in second.get(f"/funds/{fund_id}/queue").text
+
+
+def test_a_tranche_is_paid_by_bank_transfer_with_a_reference_code(clean_url):
+    """The enterprise asks to pay a tranche and gets a reference code and the platform's
+    account (the giving gateway's bank transfer); staff see the code beside the tranche and
+    confirm it; only then is the money paid in. Another enterprise cannot ask; a paid
+    tranche is refused."""
+    import re
+
+    from donors.bank_transfer import normalise_reference
+    from donors.giving_models import GiftPayment
+
+    firm_id, _code, staff, admin = _setup(clean_url)
+    client = make_app(clean_url).test_client()
+    sign_in(client, staff)
+    assert client.post(f"/enterprise/{firm_id}/pledges/new", data=FORM | {
+        "tranches": "2026-01-01 100\n2027-01-01 200"}).status_code == 303
+    with unit_of_work(get_engine(clean_url)) as s:
+        first, second = [t.id for t in s.exec(select(PledgeTranche)
+                                              .order_by(PledgeTranche.seq)).all()]
+    dashboard = client.get(f"/enterprise/{firm_id}/").text
+    assert dashboard.count("银行转账付款") == 2 and "SL-" not in dashboard
+    answer = client.post(f"/enterprise/{firm_id}/tranches/{first}/pay")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"#tranche-{first}")
+    dashboard = client.get(f"/enterprise/{firm_id}/").text
+    code = re.search(r'<code class="reference">(SL-[0-9A-Z-]+)</code>', dashboard).group(1)
+    assert normalise_reference(code) == code and "开户行" in dashboard
+    assert client.post(f"/enterprise/{firm_id}/tranches/{first}/pay").status_code == 303
+    assert code in client.get(f"/enterprise/{firm_id}/").text  # asked again: the same code
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.get(PledgeTranche, first).reference == code
+        assert s.get(PledgeTranche, second).reference is None
+        assert s.exec(select(GiftPayment)).all() == []  # a tranche is not a gift
+        assert s.exec(select(Pledge)).one().paid_in == 0  # asking to pay pays nothing
+
+    stranger_firm = committed(clean_url, lambda s: donors.create_enterprise(
+        s, "别的企业", "山东省/滨州市").id)
+    stranger = make_app(clean_url).test_client()
+    sign_in(stranger, make_user(clean_url, "other@x.org",
+                                ("enterprise_staff", {"enterprise_id": stranger_firm})))
+    assert stranger.post(f"/enterprise/{firm_id}/tranches/{second}/pay").status_code == 403
+    assert stranger.post(f"/enterprise/{stranger_firm}/tranches/{second}/pay").status_code == 404
+
+    admin_client = make_app(clean_url).test_client()
+    sign_in(admin_client, admin)
+    assert "2 期待确认" in admin_client.get("/staff/payments/").text
+    assert code in admin_client.get("/matching/tranches").text
+    assert admin_client.post(f"/matching/tranches/{first}/confirm").status_code == 303
+    with unit_of_work(get_engine(clean_url)) as s:
+        assert s.exec(select(Pledge)).one().paid_in == 10_000
+    assert client.post(f"/enterprise/{firm_id}/tranches/{first}/pay").status_code == 400
+    assert "✓" in client.get(f"/enterprise/{firm_id}/").text
