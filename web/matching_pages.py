@@ -292,7 +292,15 @@ def _run_view(run_id: int) -> dict:
     ratio = None
     if run.objective and run.upper_bound and float(run.upper_bound) > 0:
         ratio = float(run.objective) / float(run.upper_bound)
-    return {"run": run, "by_source": by_source, "ratio": ratio, "stats": run.stats}
+    stranded = {s["source"] for s in (run.stats or {}).get("stranded_sources", [])}
+    names = {}
+    if stranded:  # the sources' names, so a person reads 齐明社区基金 rather than F-12
+        names = dict(session.exec(select(Pledge.code, Pledge.title)
+                                  .where(Pledge.code.in_(stranded))).all())
+        names |= dict(session.exec(select(CommunityFund.code, CommunityFund.name)
+                                   .where(CommunityFund.code.in_(stranded))).all())
+    return {"run": run, "by_source": by_source, "ratio": ratio, "stats": run.stats,
+            "source_names": names}
 
 
 @runs_bp.get("/runs/<int:run_id>")
