@@ -110,3 +110,39 @@ def test_the_filter_panel_folds_behind_a_button_without_javascript(live_url, bro
         assert form.is_visible() and not page.locator("label.fold-button").is_visible()
     finally:
         context.close()
+
+
+def test_the_working_pages_never_scroll_sideways(live_url, demo_url, phone):
+    """Signed in at 390 px: the enterprise dashboard (its map, its pledge table), proposals,
+    a run, the fund queue and the staff lists keep their tables and map in their own
+    scrolling boxes (the dashboard was 656 px wide)."""
+    from sqlmodel import select
+
+    from core.db import get_engine, unit_of_work
+    from core.users import Membership, User
+    from tests.browser.test_matching_browser import _sign_in
+
+    with unit_of_work(get_engine(demo_url)) as s:
+        def scope(email, column):
+            return s.exec(select(column).join(User, User.id == Membership.user_id)
+                          .where(User.email == email, column.is_not(None))).first()
+        firm = scope("enterprise-reviewer@demo.shanlian", Membership.enterprise_id)
+        fund = scope("fund-manager@demo.shanlian", Membership.fund_id)
+    pages = {"enterprise-reviewer@demo.shanlian": [f"/enterprise/{firm}/",
+                                                  f"/enterprise/{firm}/proposals",
+                                                  f"/enterprise/{firm}/pledges/new"],
+             "fund-manager@demo.shanlian": [f"/funds/{fund}/queue"],
+             "admin@demo.shanlian": ["/matching/tranches", "/staff/payments/", "/matching/runs",
+                                     "/admin/users"]}
+    wide = []
+    for email, paths in pages.items():
+        phone.context.clear_cookies()
+        _sign_in(phone, live_url, email)
+        for lang in ("zh_CN", "en"):
+            phone.goto(f"{live_url}/lang/{lang}")
+            for path in paths:
+                phone.goto(f"{live_url}{path}")
+                width = phone.evaluate("document.documentElement.scrollWidth")
+                if width > PHONE["width"]:
+                    wide.append((email, lang, path, width))
+    assert not wide
