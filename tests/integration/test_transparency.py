@@ -157,6 +157,37 @@ def test_proof_endpoints(client, clean_url):
                                          [bytes.fromhex(h) for h in proof["path"]])
 
 
+def test_the_api_serves_the_checkpoint_and_the_same_proofs(client, clean_url):
+    """Issue 12: the JSON API has the checkpoint and proofs the disclosure endpoints have,
+    with refusals as problem+json naming the field."""
+    assert client.get("/api/v1/checkpoint").status_code == 404  # none issued yet
+    _append(clean_url, 21)
+    _issue(clean_url)
+    checkpoint = client.get("/api/v1/checkpoint").get_json()
+    note = client.get("/disclosure/checkpoint").get_data(as_text=True)
+    assert checkpoint["note"] == note and checkpoint["verifier_key"] == VKEY
+    assert checkpoint["size"] == 21 and checkpoint["origin"] == "test.example/ledger"
+    opened = open_checkpoint(note, SIGNER.verifier)
+    assert bytes.fromhex(checkpoint["root"]) == opened.root
+    for path in ("/proof/inclusion?seq=13&size=20", "/proof/consistency?from=7&to=21"):
+        api = client.get("/api/v1" + path)
+        assert api.status_code == 200, api.get_json()
+        assert api.get_json() == client.get("/disclosure" + path).get_json()
+    for query, field, status in [("inclusion?seq=6&size=5", "seq", 400),
+                                 ("inclusion?seq=0&size=5", "seq", 400),
+                                 ("inclusion?seq=1&size=" + "9" * 40, "size", 400),
+                                 ("inclusion?seq=1&size=22", None, 404),
+                                 ("consistency?from=6&to=5", "from", 400),
+                                 ("consistency?to=5", "from", 400)]:
+        response = client.get("/api/v1/proof/" + query)
+        assert response.status_code == status, query
+        assert response.mimetype == "application/problem+json"
+        if field:
+            assert field in [e["field"] for e in response.get_json()["errors"]], query
+    index = client.get("/api/v1/").get_json()
+    assert index["links"]["checkpoint"] == "/api/v1/checkpoint"
+
+
 @pytest.mark.parametrize("query,status", [
     ("inclusion?seq=0&size=5", 400), ("inclusion?seq=6&size=5", 400),
     ("inclusion?seq=abc&size=5", 400), ("inclusion?size=5", 400), ("inclusion?seq=1", 400),

@@ -55,6 +55,20 @@ class LedgerQuery(Lang):
     kind: str | None = Field(None, max_length=40, pattern=r"^[a-z_]+$")
 
 
+TREE_SIZE = 2**63 - 1  # a tree size or seq beyond 64 bits is refused, never sent to SQL
+
+
+class InclusionQuery(Lang):
+    seq: int = Field(ge=1, le=TREE_SIZE, description="The transaction (1-based)")
+    size: int = Field(ge=1, le=TREE_SIZE, description="The tree size (a checkpoint's size)")
+
+
+class ConsistencyQuery(Lang):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: int = Field(alias="from", ge=1, le=TREE_SIZE, description="The older tree size")
+    to: int = Field(ge=1, le=TREE_SIZE, description="The newer tree size")
+
+
 # ---------------------------------------------------------------------- documents ---
 
 class Money(Strict):
@@ -234,6 +248,29 @@ class LedgerPage(Strict):
     items: list[Transaction]
     head: int = Field(description="The newest seq")
     next: str | None = Field(description="Older transactions, or null at the start")
+
+
+class Checkpoint(Strict):
+    origin: str
+    size: int = Field(description="How many transactions the signed tree holds")
+    root: str = Field(description="RFC 9162 Merkle root of the first `size` transactions, hex")
+    issued_at: datetime
+    note: str = Field(description="The C2SP signed note, exactly as /disclosure/checkpoint serves it")
+    verifier_key: str = Field(description="The Ed25519 verifier key (Go sumdb/note encoding)")
+
+
+class InclusionProof(Strict):
+    seq: int
+    size: int
+    leaf: str = Field(description="The transaction's hash (the leaf's 32 bytes), hex")
+    path: list[str] = Field(description="RFC 9162 §2.1.3 audit path, hex, leaf upwards")
+
+
+class ConsistencyProof(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: int = Field(alias="from")
+    to: int
+    path: list[str] = Field(description="RFC 9162 §2.1.4 consistency proof, hex")
 
 
 class Index(Strict):

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from core.errors import NotFound, UserError
 from core.regions import county_display
+from funds import checkpoints, transparency
 from needs.models import Programme as ProgrammeRow
 from readside import browse, entities, ledger_pages, need_page, totals
 from web.api import schemas as s
@@ -17,6 +18,7 @@ from web.api.serialise import money, need_detail, need_summary, transaction
 from web.api.spec import api, openapi_document
 from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
+from web.transparency import ledger_verifier_key
 
 ERRORS = {"HTTP_400": s.Problem, "HTTP_429": s.Problem}
 TAGS = ("open data",)
@@ -52,7 +54,7 @@ def index():
         "needs": url_for("api.needs"), "programmes": url_for("api.programmes"),
         "funds": url_for("api.funds"), "enterprises": url_for("api.enterprises"),
         "totals": url_for("api.platform_totals"), "ledger": url_for("api.ledger"),
-        "openapi": url_for("api.openapi")})
+        "checkpoint": url_for("api.checkpoint"), "openapi": url_for("api.openapi")})
 
 
 @bp.get("/v1/needs")
@@ -148,6 +150,51 @@ def ledger():
         items=[transaction(row) for row in page.rows], head=page.head,
         next=url_for("api.ledger", before=page.older, **({"kind": kind} if kind else {}))
         if page.older else None)
+
+
+@bp.get("/v1/checkpoint")
+@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Checkpoint, HTTP_404=s.Problem, **ERRORS),
+              tags=TAGS)
+def checkpoint():
+    """The latest signed checkpoint of the ledger's Merkle tree, and the key to check it."""
+    latest = checkpoints.latest(db_session())
+    if latest is None:
+        raise not_found(UserError("尚未签发检查点，请一分钟后再试"))
+    return s.Checkpoint(origin=latest.origin, size=latest.size, root=latest.root,
+                        issued_at=latest.issued_at, note=latest.note,
+                        verifier_key=ledger_verifier_key())
+
+
+@bp.get("/v1/proof/inclusion")
+@api.validate(query=s.InclusionQuery,
+              resp=Response(HTTP_200=s.InclusionProof, HTTP_404=s.Problem, **ERRORS), tags=TAGS)
+def inclusion_proof():
+    """Transaction `seq` is in the tree of `size` transactions (within the latest checkpoint)."""
+    query = request.context.query
+    return s.InclusionProof(**_proof(lambda: transparency.inclusion(
+        db_session(), query.seq, query.size), "seq"))
+
+
+@bp.get("/v1/proof/consistency")
+@api.validate(query=s.ConsistencyQuery,
+              resp=Response(HTTP_200=s.ConsistencyProof, HTTP_404=s.Problem, **ERRORS),
+              tags=TAGS)
+def consistency_proof():
+    """The tree of `from` transactions is a prefix of the tree of `to` (no rewrite)."""
+    query = request.context.query
+    proof = s.ConsistencyProof(**_proof(lambda: transparency.consistency(
+        db_session(), query.from_, query.to), "from"))
+    return jsonify(proof.model_dump(mode="json", by_alias=True))  # "from", as the contract says
+
+
+def _proof(make, field: str) -> dict:
+    """The same proofs as /disclosure/proof/…; refusals as problems naming the field."""
+    try:
+        return make()
+    except NotFound as missing:
+        raise not_found(missing) from None
+    except UserError as bad:
+        raise bad_request([(field, bad)]) from None
 
 
 @bp.route("/v1/<path:_rest>")
