@@ -48,8 +48,11 @@ def matching_group() -> AppGroup:
         """Write the instance the next run would use to FILE (JSON)."""
         with unit_of_work(get_engine(current_app.config["SHANLIAN"].database_url)) as session:
             instance = matching_runs.build_instance(session)
-        with open(file, "w", encoding="utf-8") as handle:
-            json.dump(instance, handle, ensure_ascii=False, indent=1)
+        try:
+            with open(file, "w", encoding="utf-8") as handle:
+                json.dump(instance, handle, ensure_ascii=False, indent=1)
+        except OSError as error:  # a missing folder, no permission: a message, not a traceback
+            raise click.ClickException(f"cannot write {file}: {error.strerror}") from None
         click.echo(f"{len(instance['needs'])} needs, {len(instance['sources'])} sources → {file}")
 
     return group
