@@ -34,7 +34,8 @@ SKIP_ENDPOINTS = {"static", "api.unknown",  # api.unknown: the API's catch-all 4
                   "returns.by_link"}
 # Routes whose parameters are in the query string (the rest are in the path).
 QUERIES = {"transparency.inclusion_proof": "?seq=1&size=1",
-           "transparency.consistency_proof": "?from=1&to=1"}
+           "transparency.consistency_proof": "?from=1&to=1",
+           "api.inclusion_proof": "?seq=1&size=1", "api.consistency_proof": "?from=1&to=1"}
 
 
 # ------------------------------------------------------------------ what is private ---
