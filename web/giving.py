@@ -111,6 +111,7 @@ MATCH_REASON = {REFERENCE: _l("参考码一致"), REFERENCE_AMOUNT_DIFFERS: _l("
 @bp.app_context_processor
 def _giving_helpers():
     return {"hold_shown": hold_shown, "hold_minutes": hold_minutes(),
+            "pays_online": bool(os.environ.get("STRIPE_SECRET_KEY")),
             "match_offers_for": lambda need: offers_for(db_session(), need)}
 
 
