@@ -34,6 +34,10 @@ KINDS = {
                        N_("“%(need)s”已拨付 %(amount)s 给%(paid_to)s。")),
     "gift_evidenced": (N_("“%(need)s”上传了新的凭证"),
                        N_("“%(need)s”的执行机构上传了拨付或交付凭证，您可以在需求页面查看。")),
+    "gift_late_refund": (N_("您给“%(need)s”的捐款将退回"),
+                         N_("您的捐款 %(amount)s 到账时，保留期已过，“%(need)s”已由他人认领。按您的选择，这笔钱不会记入该需求，将原路退回给您。")),
+    "gift_late_redirected": (N_("您的捐款 %(amount)s 已转入%(fund)s"),
+                             N_("您的捐款 %(amount)s 到账时，保留期已过，“%(need)s”已由他人认领。按您的选择，这笔钱已转入%(fund)s，收据将在几分钟内开具。")),
     "return_decision": (N_("请为您给“%(need)s”的捐款做出选择"),
                         N_("“%(need)s”%(cause)s，您的捐款 %(amount)s 尚未使用。请在 %(decide_by)s 前选择转捐到其他需求或基金，或申请退款；逾期将转入%(default)s。")),
 }

@@ -4,8 +4,9 @@ transaction is written only then), or let its hold lapse.
 
 The bank-transfer flow: `start_gift` → the donor pays quoting the reference → staff
 `confirm_payment` (by hand, or from a reconciled statement line). Money that arrives after
-the hold lapsed and the wish went to someone else is not credited: the payment is marked
-`late` for staff to send back, and nothing is refused (a refusal would roll back)."""
+the hold lapsed and the wish went to someone else is not credited: it is refunded or
+redirected as the donor chose (donors/late_gifts.py), and nothing is refused (a refusal
+would roll back)."""
 from __future__ import annotations
 
 import os
@@ -26,7 +27,8 @@ from donors.donor_notices import gift_confirmed
 from donors.fund_gifts import confirm_fund_donation, fund_gift_amount, start_fund_donation
 from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
-from donors.giving_models import GiftPayment
+from donors.giving_models import IF_TAKEN, GiftPayment
+from donors.late_gifts import settle_late
 from donors.match_offers import apply_matches
 from donors.models import Donation, Donor
 from donors.services import confirm_donation, start_donation
@@ -104,10 +106,12 @@ def gift_amount(need: Need, amount: Money | None) -> Money:
 def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Money | None, *,
                name: str, contact: str = "", show_name: bool = False,
                user_id: int | None = None, minutes: int | None = None,
-               return_url=None) -> StartedGift:
+               return_url=None, if_taken: str = "refund") -> StartedGift:
     """Start paying for a gift to `need`. Nothing reaches the ledger here. `return_url(gift
     id)` is where a hosted checkout sends the donor back (success or cancel)."""
     name, contact = _giver(name, contact, user_id)
+    if if_taken not in IF_TAKEN:
+        raise UserError("请选择心愿被他人认领后如何处理您的捐款")
     amount = gift_amount(need, amount)
     donor = _donor_for(session, name, show_name, user_id)
     donation = start_donation(session, donor, need, amount)
@@ -118,11 +122,11 @@ def start_gift(session: Session, gateway: PaymentGateway, need: Need, amount: Mo
         # An audit entry also moves the public pages' data version, so "认领中" shows at once.
         record(session, "need.hold", f"need:{need.code}", user_id, until=until.isoformat())
     return _pay(session, gateway, donation, f"{need.code} {need.title}", name=name,
-                contact=contact, until=until, return_url=return_url)
+                contact=contact, until=until, return_url=return_url, if_taken=if_taken)
 
 
 def _pay(session: Session, gateway: PaymentGateway, donation: Donation, description: str, *,
-         name: str, contact: str, until, return_url) -> StartedGift:
+         name: str, contact: str, until, return_url, if_taken: str = "refund") -> StartedGift:
     """Ask the gateway to collect a pending donation and keep how it is being paid."""
     request = PaymentRequest(
         gift_id=donation.id, amount=int(donation.amount), description=description[:200],
@@ -132,7 +136,7 @@ def _pay(session: Session, gateway: PaymentGateway, donation: Donation, descript
     start = gateway.create_payment(request)
     payment = GiftPayment(donation_id=donation.id, provider=start.provider,
                           reference=start.provider_ref, payer_name=name, contact=contact,
-                          hold_until=until)
+                          hold_until=until, if_taken=if_taken)
     session.add(payment)
     session.flush()
     return StartedGift(donation, payment, start)
@@ -182,8 +186,9 @@ def _need_can_take(need: Need, donation: Donation) -> bool:
 
 def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None = None) -> str:
     """The money of this payment has arrived (staff saw it on the bank account). Returns
-    "confirmed" (the need is credited, the receipt job deferred) or "late" (the need can no
-    longer take it: kept aside for a refund)."""
+    "confirmed" (the need is credited, the receipt job deferred), "late" (the need can no
+    longer take it: being refunded) or "redirected" (to the general fund, as the donor
+    chose)."""
     if payment.status not in ("awaiting", "expired"):
         raise UserError("这笔捐款已经处理过了")
     donation = session.get(Donation, payment.donation_id)
@@ -196,9 +201,7 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
     need = session.get(Need, donation.need_id)
     session.refresh(need)
     if not _need_can_take(need, donation):
-        payment.status, payment.confirmed_at, payment.confirmed_by = "late", now(), actor_id
-        session.flush()
-        return "late"
+        return settle_late(session, payment, donation, need, actor_id)
     confirm_donation(session, donation, payment_ref=payment.reference)
     apply_matches(session, donation)  # 配捐, in this same unit of work
     release_hold(session, need, f"donation:{donation.id}")

@@ -13,14 +13,19 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import now
 
-PAYMENT_STATES = ("awaiting", "confirmed", "expired", "late")
+# "late": the money came after the hold lapsed and the wish went to someone else; it is
+# never credited to the need, and is sent back ("refunded") or, if the donor chose that,
+# given to the programme's general fund instead (then "confirmed", as a fund gift).
+PAYMENT_STATES = ("awaiting", "confirmed", "expired", "late", "refunded")
+IF_TAKEN = ("refund", "redirect")  # what the donor asked for, should their money come late
 
 
 class GiftPayment(SQLModel, table=True):
     __tablename__ = "gift_payment"
     __table_args__ = (
-        CheckConstraint("status IN ('awaiting','confirmed','expired','late')",
+        CheckConstraint("status IN ('awaiting','confirmed','expired','late','refunded')",
                         name="gift_payment_status"),
+        CheckConstraint("if_taken IN ('refund','redirect')", name="gift_payment_if_taken"),
         CheckConstraint("provider IN ('bank_transfer','stripe')", name="gift_payment_provider"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -37,6 +42,10 @@ class GiftPayment(SQLModel, table=True):
     # The provider's payment (Stripe's PaymentIntent id), from the event that confirmed it:
     # what a refund names.
     provider_payment_ref: str | None = Field(default=None, max_length=120)
+    if_taken: str = Field(default="refund", max_length=10)
+    # A late payment sent back: Stripe's refund id, or the bank's reference staff recorded.
+    refund_ref: str | None = Field(default=None, max_length=120)
+    refunded_at: datetime | None = None
 
 
 class GiftReceipt(SQLModel, table=True):

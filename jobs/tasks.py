@@ -173,3 +173,14 @@ def send_notification(notification_id: int, database_url: str | None = None) -> 
 
     with unit_of_work(get_engine(database_url)) as session:
         return notify.send(session, notification_id, settings.site_url, link_for)
+
+
+def refund_late_payment(payment_id: int, database_url: str | None = None) -> str:
+    """Send back Stripe money that came after its wish went to someone else (deferred by
+    donors.late_gifts). Idempotent: the row is locked and the refund keyed per payment; a
+    refused refund raises, so rq tries again."""
+    from donors.gateway import gateway_from_env
+    from donors.late_gifts import refund_by_gateway
+
+    with unit_of_work(get_engine(database_url)) as session:
+        return refund_by_gateway(session, payment_id, gateway_from_env())

@@ -103,7 +103,8 @@ def hold_shown(need: Need) -> bool:
 
 
 PAYMENT_STATUS = {"awaiting": _l("待到账"), "confirmed": _l("已确认到账"),
-                  "expired": _l("保留已过期，待到账"), "late": _l("逾期到账，待退款")}
+                  "expired": _l("保留已过期，待到账"), "late": _l("逾期到账，待退款"),
+                  "refunded": _l("已退款")}
 MATCH_REASON = {REFERENCE: _l("参考码一致"), REFERENCE_AMOUNT_DIFFERS: _l("参考码一致但金额不符"),
                 AMOUNT_AND_NAME: _l("金额一致、付款人相近")}
 
@@ -111,6 +112,7 @@ MATCH_REASON = {REFERENCE: _l("参考码一致"), REFERENCE_AMOUNT_DIFFERS: _l("
 @bp.app_context_processor
 def _giving_helpers():
     return {"hold_shown": hold_shown, "hold_minutes": hold_minutes(),
+            "pays_online": bool(os.environ.get("STRIPE_SECRET_KEY")),
             "match_offers_for": lambda need: offers_for(db_session(), need)}
 
 
@@ -143,7 +145,8 @@ def give(code: str):
             started = start_gift(
                 db, payment_gateway(db), need, amount, return_url=_return_url, name=form.name.data,
                 contact=form.contact.data or "", show_name=form.show_name.data,
-                user_id=current_user.id if current_user.is_authenticated else None)
+                user_id=current_user.id if current_user.is_authenticated else None,
+                if_taken=(form.if_taken.data or "refund") if need.whole else "refund")
         except UserError as exc:  # the request rolls back (web.db): nothing is written
             form.form_errors.append(exc.message(str(get_locale())))
         else:

@@ -12,7 +12,8 @@ from flask_login import current_user
 from core import notify
 from core.errors import NotFound, UserError
 from core.tokens import TokenError, return_id
-from donors import returns
+from donors import late_gifts, returns
+from donors.giving_models import GiftPayment
 from donors.models import Donation
 from donors.stripe_gateway import StripeGateway
 from needs.models import Need
@@ -101,7 +102,44 @@ def staff_refunds():
     db = db_session()
     rows = [(case, db.get(Need, case.need_id), returns.payment_of(db, case))
             for case in returns.awaiting_refunds(db)]
-    return render_template("giving/staff_refunds.html", rows=rows, form=BankRefundForm())
+    late = [(payment, db.get(Donation, payment.donation_id))
+            for payment in late_gifts.late_payments(db)]
+    return render_template("giving/staff_refunds.html", rows=rows, late=late,
+                           form=BankRefundForm(), retry_form=ConfirmForm())
+
+
+def _late_payment(payment_id: int) -> GiftPayment:
+    payment = db_session().get(GiftPayment, payment_id)
+    if payment is None:
+        raise NotFound("找不到这笔捐赠")
+    return payment
+
+
+@bp.post("/staff/refunds/late/<int:payment_id>")
+@requires("refund.record", load=lambda payment_id: _late_payment(payment_id))
+def record_late_refund(payment_id: int, target: GiftPayment):
+    """A late bank transfer sent back by staff: its bank reference."""
+    form = BankRefundForm()
+    if not form.validate_on_submit():
+        raise UserError("请填写退款的银行流水号")
+    late_gifts.record_bank_refund(db_session(), target.id, form.bank_ref.data,
+                                  actor_id=current_user.id)
+    flash(gettext("已记录退款：%(reference)s", reference=target.reference))
+    return redirect(url_for("returns.staff_refunds"), code=303)
+
+
+@bp.post("/staff/refunds/late/<int:payment_id>/retry")
+@requires("refund.record", load=lambda payment_id: _late_payment(payment_id))
+def retry_late_refund(payment_id: int, target: GiftPayment):
+    """Ask Stripe again for a late payment's refund (the job's own retries gave up)."""
+    if not ConfirmForm().validate_on_submit():
+        raise UserError("表单已过期，请刷新后重试")
+    gateway = _refund_gateway()
+    if gateway is None:
+        raise UserError("未配置 Stripe，无法自动退款")
+    late_gifts.refund_by_gateway(db_session(), target.id, gateway)
+    flash(gettext("已退款：%(reference)s", reference=target.reference))
+    return redirect(url_for("returns.staff_refunds"), code=303)
 
 
 @bp.post("/staff/refunds/<int:case_id>")

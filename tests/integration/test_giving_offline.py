@@ -193,3 +193,15 @@ def test_only_finance_staff_see_and_confirm_payments(clean_url):
     assert donor.post("/staff/payments/1/confirm").status_code == 403
     assert app.test_client().post("/staff/payments/1/confirm").status_code == 302
     assert _count(clean_url, LedgerTxn) == 0
+
+
+def test_the_give_page_names_the_way_of_paying_that_is_configured(clean_url, monkeypatch):
+    wish, _ = _needs(clean_url)
+    client = make_app(clean_url).test_client()
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    offline = client.get(f"/needs/{wish}/give").get_data(as_text=True)
+    assert "银行转账（对公转账）" in offline and "认领并转账" in offline
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    online = client.get(f"/needs/{wish}/give").get_data(as_text=True)
+    assert "Stripe 安全收银台" in online and "认领并付款" in online
+    assert "银行转账（对公转账）" not in online

@@ -14,6 +14,12 @@ class GiveForm(FlaskForm):
     name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=60)])
     contact = StringField(_l("手机号或电子邮箱"), validators=[Optional(), Length(max=120)])
     show_name = BooleanField(_l("公开我的姓名（否则显示为 张**）"))
+    # Only for a whole need (a wish, a student-year): should the money arrive after the
+    # hold lapsed and someone else took the wish.
+    if_taken = RadioField(_l("如果款项到账时保留期已过、心愿已被他人认领"), default="refund",
+                          choices=[("refund", _l("原路退款给我")),
+                                   ("redirect", _l("转入该项目的总基金"))],
+                          validators=[Optional()])
 
 
 class StatementForm(FlaskForm):

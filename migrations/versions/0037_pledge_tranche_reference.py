@@ -2,14 +2,14 @@
 code (SL-XXXX-XXXX) the enterprise quotes, unique, so staff (and a statement line) find
 exactly one tranche.
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
