@@ -48,6 +48,11 @@ class NotFound(UserError):
     pass
 
 
+class ServiceUnavailable(UserError):
+    """The server cannot do this now through no fault of the request (a setting is
+    missing): answered 503 with the reason, and the unit of work rolls back."""
+
+
 def _shown(value) -> str:
     from core.money import Money, fmt  # core.money imports this module
 

@@ -1,7 +1,8 @@
 from flask import Flask, render_template, request
 from flask_babel import gettext
+from werkzeug.exceptions import InternalServerError
 
-from core.errors import NotFound, UserError
+from core.errors import NotFound, ServiceUnavailable, UserError
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -16,6 +17,19 @@ def register_error_handlers(app: Flask) -> None:
         code = 422 if request.headers.get("HX-Request") else 400
         return render_template("error.html", message=exc.render(gettext),
                                code=code), code
+
+    @app.errorhandler(ServiceUnavailable)
+    def _unavailable(exc: ServiceUnavailable):
+        # The server cannot do this now (e.g. no way of paying is configured): not the
+        # visitor's mistake, so a 503 with the reason, in the visitor's language.
+        return render_template("error.html", message=exc.render(gettext), code=503), 503
+
+    @app.errorhandler(InternalServerError)
+    def _500(_exc):
+        # A bug: Flask has logged the traceback; the visitor gets our page in their language,
+        # never Werkzeug's English one.
+        return render_template("error.html", message=gettext(
+            "出错了，我们已记录这个问题。请稍后再试。"), code=500), 500
 
     @app.errorhandler(404)
     def _404(_exc):

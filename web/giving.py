@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import select
 
 from core.clock import aware, now
-from core.errors import NotFound, UserError
+from core.errors import NotFound, ServiceUnavailable, UserError
 from core.money import Money
 from donors.bank_transfer import BankTransferGateway
 from donors.fund_gifts import general_fund, target_of
@@ -50,10 +50,12 @@ _RECEIPT_NUMBER = CODE
 def bank_gateway(db) -> BankTransferGateway:
     try:
         return BankTransferGateway.from_env(os.environ, is_taken=reference_taken(db))
-    except ValueError:
+    except ValueError as missing:
         if current_app.debug or current_app.testing:
             return BankTransferGateway(DEVELOPMENT_ACCOUNT, is_taken=reference_taken(db))
-        raise
+        # Production without a receiving account (and without Stripe): say so, never a 500.
+        current_app.logger.error("no way of paying is configured: %s", missing)
+        raise ServiceUnavailable("平台尚未配置收款账户，暂时不能转账付款，请稍后再试") from None
 
 
 def payment_gateway(db) -> PaymentGateway:

@@ -80,11 +80,9 @@ def dashboard(enterprise_id: int, target: Enterprise):
 
 
 def _bank() -> BankTransferGateway:
-    """The platform's receiving account, as for donors' bank transfers."""
-    try:
-        return bank_gateway(db_session())
-    except ValueError:
-        raise UserError("平台尚未配置收款账户，暂时不能转账付款") from None
+    """The platform's receiving account, as for donors' bank transfers (a 503 with the
+    reason when none is configured)."""
+    return bank_gateway(db_session())
 
 
 @enterprise_bp.post("/<int:enterprise_id>/tranches/<int:tranche_id>/pay")

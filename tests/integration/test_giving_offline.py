@@ -205,3 +205,34 @@ def test_the_give_page_names_the_way_of_paying_that_is_configured(clean_url, mon
     online = client.get(f"/needs/{wish}/give").get_data(as_text=True)
     assert "Stripe 安全收银台" in online and "认领并付款" in online
     assert "银行转账（对公转账）" not in online
+
+
+def test_without_a_way_of_paying_production_says_so_instead_of_a_500(clean_url, monkeypatch):
+    """Neither Stripe keys nor the platform's bank account set, outside debug and tests: a
+    gift cannot start, and the visitor reads why beside the form (a pledge tranche: a 503
+    page), in their language; nothing is written. A bug elsewhere is our own 500 page, never
+    Werkzeug's."""
+    for name in ("STRIPE_SECRET_KEY", "BANK_ACCOUNT_NAME", "BANK_NAME", "BANK_ACCOUNT_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    _wish, project = _needs(clean_url)
+    app = make_app(clean_url)
+    app.config.update(TESTING=False)
+    client = app.test_client()
+    response = client.post(f"/needs/{project}/give", data={
+        "name": "王芳", "contact": "13800138000", "amount": "50"})
+    assert response.status_code == 422  # the form again, with the reason
+    assert "平台尚未配置收款账户" in response.get_data(as_text=True)
+    english = client.post(f"/needs/{project}/give?lang=en", data={
+        "name": "王芳", "contact": "13800138000", "amount": "50"})
+    assert english.status_code == 422 and "not configured" in english.get_data(as_text=True)
+    assert _count(clean_url, Donation) == 0
+
+    import web.giving
+
+    def broken(*_args):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(web.giving, "public_receipt", broken)
+    crash = client.get("/receipts/SL-2026-000001")
+    assert crash.status_code == 500
+    html = crash.get_data(as_text=True)
+    assert '<main id="main"' in html and "出错了" in html and "Traceback" not in html

@@ -228,3 +228,19 @@ def test_a_tranche_is_paid_by_bank_transfer_with_a_reference_code(clean_url):
         assert s.exec(select(Pledge)).one().paid_in == 10_000
     assert client.post(f"/enterprise/{firm_id}/tranches/{first}/pay").status_code == 400
     assert "✓" in client.get(f"/enterprise/{firm_id}/").text
+
+
+def test_paying_a_tranche_without_a_receiving_account_is_a_503_that_says_why(clean_url,
+                                                                          monkeypatch):
+    for name in ("BANK_ACCOUNT_NAME", "BANK_NAME", "BANK_ACCOUNT_NUMBER"):
+        monkeypatch.delenv(name, raising=False)
+    firm_id, _code, staff, _admin = _setup(clean_url)
+    app = make_app(clean_url)
+    client = app.test_client()
+    sign_in(client, staff)
+    assert client.post(f"/enterprise/{firm_id}/pledges/new", data=FORM).status_code == 303
+    tranche_id = committed(clean_url, lambda s: s.exec(select(PledgeTranche.id)).one())
+    app.config.update(TESTING=False)  # production: no development account to fall back on
+    answer = client.post(f"/enterprise/{firm_id}/tranches/{tranche_id}/pay")
+    assert answer.status_code == 503 and "平台尚未配置收款账户" in answer.text
+    assert committed(clean_url, lambda s: s.get(PledgeTranche, tranche_id).reference) is None
