@@ -144,3 +144,29 @@ def test_the_region_picker_works_without_javascript(live_url, demo_url, browser)
     regions = committed(demo_url, lambda s: s.exec(select(Pledge.regions).where(
         Pledge.title == "无脚本认捐")).one())
     assert regions == ["山东省/聊城市/冠县", "广西壮族自治区"]
+
+
+def test_the_run_page_follows_a_queued_run_without_a_reload(live_url, demo_url, browser):
+    """A run queued for a worker: its page shows progress and, once the run is carried
+    out, the htmx poll swaps in the summary in the same page (no navigation)."""
+    from playwright.sync_api import expect
+
+    from donors import matching_runs
+    from funds.models import MatchRun
+
+    run_id = committed(demo_url, lambda s: matching_runs.start_run(s, dry_run=True).id)
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    try:
+        _sign_in(page, live_url, "admin@demo.shanlian")
+        page.goto(f"{live_url}/matching/runs/{run_id}")
+        expect(page.locator(".run-status")).to_have_attribute("data-status", "queued")
+        navigations = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+        committed(demo_url, lambda s: matching_runs.carry_out(s, s.get(MatchRun, run_id)))
+        expect(page.locator(".run-status")).to_have_attribute("data-status", "dry_run",
+                                                              timeout=15_000)
+        expect(page.locator("#run-progress")).to_contain_text("目标值 ÷ 上界")
+        assert navigations == []
+    finally:
+        context.close()

@@ -244,3 +244,21 @@ def test_paying_a_tranche_without_a_receiving_account_is_a_503_that_says_why(cle
     answer = client.post(f"/enterprise/{firm_id}/tranches/{tranche_id}/pay")
     assert answer.status_code == 503 and "平台尚未配置收款账户" in answer.text
     assert committed(clean_url, lambda s: s.get(PledgeTranche, tranche_id).reference) is None
+
+
+def test_a_queued_runs_page_polls_until_the_run_is_done(clean_url):
+    """While the job runs, the run page's progress partial asks again every 2 s (htmx);
+    once the run is done the partial carries the summary and stops polling."""
+    from donors import matching_runs
+
+    _firm_id, _code, _staff, admin = _setup(clean_url)
+    run_id = committed(clean_url, lambda s: matching_runs.start_run(s).id)  # queued, no worker
+    client = make_app(clean_url).test_client()
+    sign_in(client, admin)
+    page = client.get(f"/matching/runs/{run_id}").text
+    assert f'hx-get="/matching/runs/{run_id}/progress"' in page and 'hx-trigger="every 2s"' in page
+    assert "排队中" in page and "正在匹配" in page
+    committed(clean_url, lambda s: matching_runs.carry_out(s, s.get(MatchRun, run_id)))
+    partial = client.get(f"/matching/runs/{run_id}/progress", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "hx-trigger" not in partial.text
+    assert "目标值 ÷ 上界" in partial.text and "<html" not in partial.text
