@@ -9,20 +9,12 @@ Without ``fork`` (not Linux/macOS) the engine runs here and the limit only stops
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import time
 
-from . import eligibility as el
 from .background import die_with_parent
 from .engine import Engine, Outcome, quick_bound
 from .model import Instance
-
-
-def _value(inst: Instance, out: Outcome) -> float:
-    needs, live = inst.needs, out.live
-    return math.fsum(needs[live[j]].weight * a / needs[live[j]].open
-                     for (_si, j), a in out.pair.items())
 
 
 def _child(inst: Instance, deadline: float, quick_ub: float, send) -> None:
@@ -41,8 +33,9 @@ def solve_by(inst: Instance, deadline: float) -> Outcome:
         return eng.outcome()
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    lneeds = [n for n in inst.needs if el.is_live(n, inst.as_of)]
-    quick_ub = quick_bound(lneeds, sum(s.budget for s in inst.sources))  # once, for both
+    c = inst.cols
+    lv = c.live(inst.as_of)
+    quick_ub = quick_bound(c.weight[lv], c.open[lv], sum(s.budget for s in inst.sources))
     # the child and the fallback stop earlier, so that their results (pickled through the
     # pipe, scored here) are in hand at the deadline
     early = deadline - 0.15 * max(0.0, deadline - time.perf_counter())
@@ -54,7 +47,7 @@ def solve_by(inst: Instance, deadline: float) -> Outcome:
         fb = Engine(inst, early, quick_ub)
         fb.fallback()
         best = fb.outcome()
-        best_value = _value(inst, best)
+        best_value = best.value(inst)
         bound = best.upper_bound  # every bound received bounds the instance: keep the least
         while True:
             left = deadline - time.perf_counter()
@@ -65,7 +58,7 @@ def solve_by(inst: Instance, deadline: float) -> Outcome:
             except EOFError:  # the child died (e.g. out of memory): keep the fallback
                 break
             bound = min(bound, out.upper_bound)
-            v = _value(inst, out)
+            v = out.value(inst)
             if v >= best_value:
                 best, best_value = out, v
             if kind == "final":

@@ -75,7 +75,8 @@ def test_fallback_alone_is_valid(data):
     eng.fallback()
     out = eng.outcome()
     res = {"allocations": [{"need": inst.needs[out.live[j]].id, "source": inst.sources[si].id,
-                            "amount": a} for (si, j), a in out.pair.items() if a > 0]}
+                            "amount": a} for si, j, a in zip(out.si.tolist(), out.j.tolist(),
+                                                             out.amount.tolist(), strict=True)]}
     assert matching.validate(inst, res) == []
 
 
