@@ -50,6 +50,7 @@ from .tables import Tables
 REPAIR_TOLERANCE = 3e-4  # a repair giving back more than this share of the flow tries again
 EXACT_LIMIT = 64  # whole-need assignments tried exhaustively on tiny instances ...
 EXACT_NEEDS = 200  # ... of at most this many live needs
+UNSPLIT_TRIES = 2  # sources tried as the single source of a whole need the flow split
 PHASES = ("flow", "repack", "leftover", "exact")  # phase codes of Outcome.phase
 FLOW, REPACK, LEFTOVER, EXACT = range(4)
 I64 = np.int64
@@ -570,12 +571,43 @@ class Engine:
         self.rounds = rounds
         self._scalars = None
 
+    def _unsplit(self, si: np.ndarray, j: np.ndarray, a: np.ndarray):
+        """Whole needs the flow spread over several sources, made single-sourced before the
+        repair would drop them: one of its sources s* takes all of it, and each other source
+        s_i takes over, from s*, grants worth what it gave: parts of s*'s divisible grants,
+        or whole needs s* funds entirely, wherever s_i may fund them within its caps.  What
+        s_i cannot take over, s* gives up from its least valuable divisible grants (and s_i
+        keeps unspent), whole needs entirely.  Budgets and every other need's total are
+        unchanged but for what is shed, and a plan is used only when that is worth less than
+        the whole need it keeps."""
+        w = self.whole[j]
+        u, cnt = np.unique(j[w], return_counts=True)
+        multi = u[cnt > 1]
+        if not len(multi):
+            return si, j, a
+        multi = multi[np.argsort(self.pos[multi])]  # most valuable first
+        st = _Swaps(self, si, j, a, multi)
+        wrows = np.flatnonzero(w & np.isin(j, multi))
+        wrows = wrows[np.argsort(j[wrows], kind="stable")]
+        wj = j[wrows]
+        for jj in multi.tolist():
+            if self._out_of_time():
+                break
+            lo, hi = np.searchsorted(wj, jj), np.searchsorted(wj, jj, side="right")
+            rows = wrows[lo:hi]
+            rows = rows[np.argsort(-st.amt[rows], kind="stable")].tolist()
+            for star in rows[:UNSPLIT_TRIES]:
+                if st.try_whole(jj, star, rows):
+                    break
+        return st.result()
+
     def _repair(self, si, j, a) -> None:
         """Whole needs are kept when the flow single-sourced them; the split ones are re-packed
         into leftover budgets.  When that gives back more than ``REPAIR_TOLERANCE`` of the
         flow's value (small instances, where each whole need weighs more), a second repair is
         tried and the better one kept: split whole needs placed first, priced by the first
         flow, then a second flow for the divisible needs around them."""
+        si, j, a = self._unsplit(si, j, a)
         w = self.whole[j]
         got = np.unique(j[w])
         self._commit(si, j, a, FLOW, with_divisible=False)
@@ -666,6 +698,140 @@ class Engine:
                 if res[j] <= 0:
                     break
         self._flush()
+
+
+class _Swaps:
+    """Grants of the first flow being rearranged by :meth:`Engine._unsplit`."""
+
+    def __init__(self, eng: Engine, si, j, a, multi):
+        self.e = eng
+        self.si, self.j, self.amt = si, j, a.copy()
+        self.n0 = len(a)
+        involved = np.unique(si[np.isin(j, multi)])
+        rows = np.flatnonzero(np.isin(si, involved))
+        self.row_of = dict(zip(zip(si[rows].tolist(), j[rows].tolist(), strict=True),
+                               rows.tolist(), strict=True))
+        self.new: dict[tuple[int, int], int] = defaultdict(int)
+        self.ben_tot: dict[tuple[int, int], int] = defaultdict(int)
+        sc = eng._sc()
+        self.ben, self.open, self.whole = sc["ben"], sc["open"], sc["whole"]
+        for s_, k, x in zip(si[rows].tolist(), j[rows].tolist(), a[rows].tolist(), strict=True):
+            if self.ben[k] >= 0:
+                self.ben_tot[(s_, self.ben[k])] += x
+        self.by_src = np.argsort(si, kind="stable")
+        self.src_sorted = si[self.by_src]
+
+    def pair(self, s: int, k: int) -> int:
+        r = self.row_of.get((s, k))
+        return self.new.get((s, k), 0) + (0 if r is None else int(self.amt[r]))
+
+    def _rows_of(self, s: int) -> np.ndarray:
+        lo = np.searchsorted(self.src_sorted, s)
+        hi = np.searchsorted(self.src_sorted, s, side="right")
+        return self.by_src[lo:hi]
+
+    def _room(self, s: int, k: int, planned: dict) -> int:
+        """How much more s may give k (grant and beneficiary caps), plans counted."""
+        lim, bc = self.e._limit1(s, k)
+        room = lim - self.pair(s, k) - planned.get((s, k), 0)
+        b = self.ben[k]
+        if bc is not None:
+            room = min(room, bc - self.ben_tot[(s, b)] - planned.get((s, "b", b), 0))
+        return room
+
+    def try_whole(self, jj: int, star: int, rows: list[int]) -> bool:
+        e, amt = self.e, self.amt
+        s_star = int(self.si[star])
+        extra = self.open[jj] - int(amt[star])
+        if not e._pair_ok1(s_star, jj):
+            return False
+        _lim, bc = e._limit1(s_star, jj)
+        bj = self.ben[jj]
+        if bc is not None and self.ben_tot[(s_star, bj)] + extra > bc:
+            return False
+        mine = self._rows_of(s_star)
+        mine = mine[(amt[mine] > 0) & (self.j[mine] != jj)]
+        mj = self.j[mine]
+        div = mine[~e.whole[mj]]
+        div = div[np.argsort(-amt[div], kind="stable")]
+        full = mine[e.whole[mj] & (amt[mine] == e.open[mj])]
+        full = full[np.argsort(-amt[full], kind="stable")]
+        taken: dict[int, int] = defaultdict(int)  # row of s* -> planned decrease
+        planned: dict = defaultdict(int)  # (s, k) and (s, "b", ben) -> planned increase
+        moves: list[tuple[int, int, int, int]] = []  # (s_i, k, row of s*, x)
+        # what the flow left open of the whole need, s* must free as well
+        shed_total, loss = self.open[jj] - sum(int(amt[r]) for r in rows), 0.0
+        for other in rows:
+            if other == star:
+                continue
+            s_i, need = int(self.si[other]), int(amt[other])
+            for cand, is_whole in ((div, False), (full, True)):
+                if not need or not len(cand):
+                    continue
+                ok = e.tb.accepts(np.full(len(cand), s_i), e.live[self.j[cand]])
+                for r in cand[ok].tolist():
+                    k = int(self.j[r])
+                    left = int(amt[r]) - taken[r]
+                    if left <= 0 or not e._pair_ok1(s_i, k):
+                        continue
+                    room = self._room(s_i, k, planned)
+                    x = min(left, room, need)
+                    if is_whole and (x != left or left != self.open[k]):
+                        continue
+                    if x <= 0:
+                        continue
+                    moves.append((s_i, k, r, x))
+                    taken[r] += x
+                    planned[(s_i, k)] += x
+                    if self.ben[k] >= 0:
+                        planned[(s_i, "b", self.ben[k])] += x
+                    need -= x
+                    if not need:
+                        break
+            shed_total += need
+        if shed_total:  # s* gives up its least valuable grants (a whole one entirely)
+            pool = np.concatenate([div, full])
+            for r in pool[np.argsort(e.value[self.j[pool]], kind="stable")].tolist():
+                left = int(amt[r]) - taken[r]
+                k = int(self.j[r])
+                if left <= 0 or (self.whole[k] and taken[r]):
+                    continue
+                x = left if self.whole[k] else min(left, shed_total)
+                moves.append((-1, k, r, x))
+                taken[r] += x
+                loss += float(e.weight[k]) if self.whole[k] else x * float(e.value[k])
+                shed_total -= min(x, shed_total)
+                if not shed_total or loss >= float(e.weight[jj]):
+                    break
+            if shed_total or loss >= float(e.weight[jj]):
+                return False
+        for s_i, k, r, x in moves:
+            amt[r] -= x
+            b = self.ben[k]
+            if b >= 0:
+                self.ben_tot[(s_star, b)] -= x
+            if s_i >= 0:
+                self.new[(s_i, k)] += x
+                if b >= 0:
+                    self.ben_tot[(s_i, b)] += x
+        for other in rows:
+            if other != star:
+                if bj >= 0:
+                    self.ben_tot[(int(self.si[other]), bj)] -= int(amt[other])
+                amt[other] = 0
+        amt[star] = self.open[jj]
+        if bj >= 0:
+            self.ben_tot[(s_star, bj)] += extra
+        return True
+
+    def result(self):
+        si, j, amt = self.si, self.j, self.amt
+        if self.new:
+            si = np.concatenate([si, np.asarray([k[0] for k in self.new], dtype=I64)])
+            j = np.concatenate([j, np.asarray([k[1] for k in self.new], dtype=I64)])
+            amt = np.concatenate([amt, np.asarray(list(self.new.values()), dtype=I64)])
+        keep = amt > 0
+        return self.e._aggregate(si[keep], j[keep], amt[keep])
 
 
 def _lookup_sum(keys: np.ndarray, sorted_keys: np.ndarray, sums: np.ndarray) -> np.ndarray:

@@ -53,6 +53,11 @@ ALPHA = 3  # selection: a source's kept caps add up to ALPHA × its budget ...
 GAMMA = 3  # ... and stop being offered a need once GAMMA × its open amount is covered
 
 I64, I32 = np.int64, np.int32
+try:  # LEMON's network simplex; OR-Tools' cost scaling without it (same optimum, slower)
+    import pylmcf  # noqa: F401
+    SOLVER = "lemon"
+except ImportError:  # pragma: no cover - pylmcf is a dependency
+    SOLVER = "ortools"
 
 
 class FlowError(RuntimeError):
@@ -426,7 +431,7 @@ class Network:
             "relaxed_divisible_caps": self.relaxed, "capped_arcs": len(self.cap_arc),
             "selected_private_arcs": self.restricted,
         }
-        self._smcf = None
+        self._lemon = None  # arcs sorted for LEMON, made on first solve
 
     # -------------------------------------------------------------- trees
     @staticmethod
@@ -609,23 +614,10 @@ class Network:
         ca = self.cost_arc[has]
         cap[ca] = ro[has]
         cost[ca] = -np.asarray(costs_need, dtype=I64)[has]
-        # imported here: OR-Tools takes ~0.1-0.3 s to import, which a time-limited run spends
-        # in its engine process only (the fallback never needs it)
-        from ortools.graph.python import min_cost_flow
-
-        smcf = min_cost_flow.SimpleMinCostFlow()
-        smcf.add_arcs_with_capacity_and_unit_cost(self.np_tails, self.np_heads, cap, cost)
         supplies = np.zeros(self.n_nodes, dtype=I64)
         supplies[: self.S] = bud
         supplies[self.sink] = -int(bud.sum())
-        smcf.set_nodes_supplies(np.arange(self.n_nodes, dtype=I32), supplies)
-        # a maximum flow of least cost: with every need's cost negative this is the LP optimum
-        # (the greedy base of the polymatroid is a maximum flow), and money that cannot be
-        # placed simply stays at its source, so no "unspent" arcs are needed
-        status = smcf.solve_max_flow_with_min_cost()
-        if status != smcf.OPTIMAL:
-            raise FlowError(f"min-cost flow failed: {status}")
-        return smcf.flows(np.arange(self.n_arcs, dtype=I32))
+        return min_cost_flow(self, cap, cost, supplies, bud)
 
     def need_flows(self, flows: np.ndarray) -> np.ndarray:
         """Total flow into each live need."""
@@ -719,6 +711,48 @@ class Network:
         return (np.concatenate([ps, np.asarray(out_s, dtype=I64)]),
                 np.concatenate([pj, np.asarray(out_j, dtype=I64)]),
                 np.concatenate([pa, np.asarray(out_a, dtype=I64)]))
+
+
+def min_cost_flow(net: Network, cap: np.ndarray, cost: np.ndarray, supplies: np.ndarray,
+                  budget: np.ndarray) -> np.ndarray:
+    """A maximum flow of least cost on ``net`` (flows per arc).  With every need's cost
+    negative this is the LP optimum (the greedy base of the polymatroid is a maximum flow),
+    and money that cannot be placed simply stays at its source.
+
+    LEMON's network simplex (pylmcf) measured 2-3× faster than OR-Tools' cost scaling on
+    these networks; it needs costs ≥ 0 and balanced supplies, so every cost is shifted up by
+    C on the arcs into the sink and each source gets a slack arc to the sink at cost C
+    (money left unspent): the optimum is the same.  OR-Tools is the fallback when pylmcf is missing."""
+    if SOLVER == "lemon":
+        from pylmcf import pylmcf_cpp
+
+        if net._lemon is None:
+            t = np.concatenate([net.np_tails.astype(I64), np.arange(net.S, dtype=I64)])
+            h = np.concatenate([net.np_heads.astype(I64), np.full(net.S, net.sink, I64)])
+            perm = np.lexsort((h, t))  # LEMON wants arcs sorted by (tail, head)
+            net._lemon = (perm, np.ascontiguousarray(t[perm]), np.ascontiguousarray(h[perm]),
+                          h[perm] == net.sink)
+        perm, t, h, to_sink = net._lemon
+        # every unit reaches the sink through exactly one arc into it (a need's or a slack
+        # arc): shifting those alone shifts every path's cost by the same amount
+        shift = -int(cost.min(initial=0)) + 1
+        caps = np.concatenate([cap, budget])[perm]
+        costs = np.concatenate([cost, np.zeros(net.S, I64)])[perm] + np.where(to_sink, shift, 0)
+        got = np.asarray(pylmcf_cpp.lmcf(supplies, t, h, np.ascontiguousarray(caps),
+                                         np.ascontiguousarray(costs)), dtype=I64)
+        flows = np.empty(len(perm), dtype=I64)
+        flows[perm] = got
+        return flows[: net.n_arcs]
+    # imported here: OR-Tools takes 0.1-0.3 s to import
+    from ortools.graph.python import min_cost_flow as ortools_mcf
+
+    smcf = ortools_mcf.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(net.np_tails, net.np_heads, cap, cost)
+    smcf.set_nodes_supplies(np.arange(net.n_nodes, dtype=I32), supplies)
+    status = smcf.solve_max_flow_with_min_cost()
+    if status != smcf.OPTIMAL:
+        raise FlowError(f"min-cost flow failed: {status}")
+    return smcf.flows(np.arange(net.n_arcs, dtype=I32))
 
 
 class _Groups:
