@@ -706,37 +706,43 @@ class _Swaps:
     def __init__(self, eng: Engine, si, j, a, multi):
         self.e = eng
         self.si, self.j, self.amt = si, j, a.copy()
-        self.n0 = len(a)
+        self.NL = max(eng.NL, 1)
+        self.NB = len(eng.inst.cols.ben_names) + 1
         involved = np.unique(si[np.isin(j, multi)])
         rows = np.flatnonzero(np.isin(si, involved))
-        self.row_of = dict(zip(zip(si[rows].tolist(), j[rows].tolist(), strict=True),
-                               rows.tolist(), strict=True))
-        self.new: dict[tuple[int, int], int] = defaultdict(int)
-        self.ben_tot: dict[tuple[int, int], int] = defaultdict(int)
+        self.row_of = dict(zip((si[rows] * self.NL + j[rows]).tolist(), rows.tolist(),
+                               strict=True))
+        self.new: dict[int, int] = defaultdict(int)  # source·NL + need -> amount added
+        b = eng.ben[j[rows]]
+        hb = b >= 0
+        bk, inv = np.unique(si[rows][hb] * self.NB + b[hb], return_inverse=True)
+        bs = np.zeros(len(bk), dtype=I64)
+        np.add.at(bs, inv, a[rows][hb])
+        self.ben_tot: dict[int, int] = defaultdict(int, zip(bk.tolist(), bs.tolist(),
+                                                            strict=True))
         sc = eng._sc()
         self.ben, self.open, self.whole = sc["ben"], sc["open"], sc["whole"]
-        for s_, k, x in zip(si[rows].tolist(), j[rows].tolist(), a[rows].tolist(), strict=True):
-            if self.ben[k] >= 0:
-                self.ben_tot[(s_, self.ben[k])] += x
         self.by_src = np.argsort(si, kind="stable")
         self.src_sorted = si[self.by_src]
 
     def pair(self, s: int, k: int) -> int:
-        r = self.row_of.get((s, k))
-        return self.new.get((s, k), 0) + (0 if r is None else int(self.amt[r]))
+        key = s * self.NL + k
+        r = self.row_of.get(key)
+        return self.new.get(key, 0) + (0 if r is None else int(self.amt[r]))
 
     def _rows_of(self, s: int) -> np.ndarray:
         lo = np.searchsorted(self.src_sorted, s)
         hi = np.searchsorted(self.src_sorted, s, side="right")
         return self.by_src[lo:hi]
 
-    def _room(self, s: int, k: int, planned: dict) -> int:
-        """How much more s may give k (grant and beneficiary caps), plans counted."""
-        lim, bc = self.e._limit1(s, k)
-        room = lim - self.pair(s, k) - planned.get((s, k), 0)
+    def _room(self, s: int, k: int, lim: int, planned: dict) -> int:
+        """How much more s may give k (grant ``lim`` and beneficiary caps), plans counted."""
+        room = lim - self.pair(s, k) - planned.get(s * self.NL + k, 0)
         b = self.ben[k]
-        if bc is not None:
-            room = min(room, bc - self.ben_tot[(s, b)] - planned.get((s, "b", b), 0))
+        if b >= 0 and self.e._scalars["has_bcap"][s]:
+            bk = s * self.NB + b
+            room = min(room, self.e._scalars["bcap"][s] - self.ben_tot[bk]
+                       - planned.get(-1 - bk, 0))
         return room
 
     def try_whole(self, jj: int, star: int, rows: list[int]) -> bool:
@@ -747,7 +753,7 @@ class _Swaps:
             return False
         _lim, bc = e._limit1(s_star, jj)
         bj = self.ben[jj]
-        if bc is not None and self.ben_tot[(s_star, bj)] + extra > bc:
+        if bc is not None and self.ben_tot[s_star * self.NB + bj] + extra > bc:
             return False
         mine = self._rows_of(s_star)
         mine = mine[(amt[mine] > 0) & (self.j[mine] != jj)]
@@ -757,7 +763,7 @@ class _Swaps:
         full = mine[e.whole[mj] & (amt[mine] == e.open[mj])]
         full = full[np.argsort(-amt[full], kind="stable")]
         taken: dict[int, int] = defaultdict(int)  # row of s* -> planned decrease
-        planned: dict = defaultdict(int)  # (s, k) and (s, "b", ben) -> planned increase
+        planned: dict = defaultdict(int)  # s·NL+k (pair), -1-(s·NB+ben) -> planned increase
         moves: list[tuple[int, int, int, int]] = []  # (s_i, k, row of s*, x)
         # what the flow left open of the whole need, s* must free as well
         shed_total, loss = self.open[jj] - sum(int(amt[r]) for r in rows), 0.0
@@ -768,23 +774,25 @@ class _Swaps:
             for cand, is_whole in ((div, False), (full, True)):
                 if not need or not len(cand):
                     continue
-                ok = e.tb.accepts(np.full(len(cand), s_i), e.live[self.j[cand]])
-                for r in cand[ok].tolist():
+                if is_whole:  # a whole need moves entirely: only those that fit
+                    cand = cand[amt[cand] <= need]
+                sv = np.full(len(cand), s_i, dtype=I64)
+                kg = e.live[self.j[cand]]
+                lim, ok = e.tb.pair_limit(sv, kg)
+                ok &= e.tb.accepts(sv, kg)
+                for r, lm in zip(cand[ok].tolist(), lim[ok].tolist(), strict=True):
                     k = int(self.j[r])
                     left = int(amt[r]) - taken[r]
-                    if left <= 0 or not e._pair_ok1(s_i, k):
+                    if left <= 0:
                         continue
-                    room = self._room(s_i, k, planned)
-                    x = min(left, room, need)
-                    if is_whole and (x != left or left != self.open[k]):
-                        continue
-                    if x <= 0:
+                    x = min(left, self._room(s_i, k, lm, planned), need)
+                    if x <= 0 or (is_whole and x != left):
                         continue
                     moves.append((s_i, k, r, x))
                     taken[r] += x
-                    planned[(s_i, k)] += x
+                    planned[s_i * self.NL + k] += x
                     if self.ben[k] >= 0:
-                        planned[(s_i, "b", self.ben[k])] += x
+                        planned[-1 - (s_i * self.NB + self.ben[k])] += x
                     need -= x
                     if not need:
                         break
@@ -805,30 +813,36 @@ class _Swaps:
                     break
             if shed_total or loss >= float(e.weight[jj]):
                 return False
+        NL, NB = self.NL, self.NB
         for s_i, k, r, x in moves:
             amt[r] -= x
             b = self.ben[k]
             if b >= 0:
-                self.ben_tot[(s_star, b)] -= x
+                self.ben_tot[s_star * NB + b] -= x
             if s_i >= 0:
-                self.new[(s_i, k)] += x
+                key = s_i * NL + k
+                if key in self.row_of:
+                    amt[self.row_of[key]] += x
+                else:
+                    self.new[key] += x
                 if b >= 0:
-                    self.ben_tot[(s_i, b)] += x
+                    self.ben_tot[s_i * NB + b] += x
         for other in rows:
             if other != star:
                 if bj >= 0:
-                    self.ben_tot[(int(self.si[other]), bj)] -= int(amt[other])
+                    self.ben_tot[int(self.si[other]) * NB + bj] -= int(amt[other])
                 amt[other] = 0
         amt[star] = self.open[jj]
         if bj >= 0:
-            self.ben_tot[(s_star, bj)] += extra
+            self.ben_tot[s_star * NB + bj] += extra
         return True
 
     def result(self):
         si, j, amt = self.si, self.j, self.amt
         if self.new:
-            si = np.concatenate([si, np.asarray([k[0] for k in self.new], dtype=I64)])
-            j = np.concatenate([j, np.asarray([k[1] for k in self.new], dtype=I64)])
+            keys = np.asarray(list(self.new), dtype=I64)
+            si = np.concatenate([si, keys // self.NL])
+            j = np.concatenate([j, keys % self.NL])
             amt = np.concatenate([amt, np.asarray(list(self.new.values()), dtype=I64)])
         keep = amt > 0
         return self.e._aggregate(si[keep], j[keep], amt[keep])

@@ -799,22 +799,27 @@ class _Groups:
             if len(self.seg_keys) else False)
         self.g_found = np.asarray(found, dtype=bool)
         self._cache: dict[tuple[int, int], np.ndarray] = {}
+        # above[s, ℓ+1]: needs of segment s whose band is above ℓ (ℓ = -1 .. NB-1)
+        nseg = len(self.seg_keys)
+        seg_of = np.repeat(np.arange(nseg), self.seg_end - self.seg_start)
+        hist = np.zeros((nseg, NB + 1), dtype=I64)
+        np.add.at(hist, (seg_of, self.band_sorted), 1)
+        above = np.zeros((nseg, NB + 2), dtype=I64)
+        above[:, :NB + 1] = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+        gs = np.minimum(self.g_seg, max(nseg - 1, 0))
+        self._counts = np.zeros(len(g_lvl), dtype=I64)
+        f = self.g_found
+        if f.any():
+            self._counts[f] = np.where(self.g_ratio[f],
+                                       self.seg_end[gs[f]] - self.seg_start[gs[f]],
+                                       above[gs[f], np.maximum(g_lvl[f], -1) + 1])
 
     def counts(self) -> np.ndarray:
         """How many needs each row stands for."""
-        out = np.zeros(len(self.g_lvl), dtype=I64)
-        for g in np.flatnonzero(self.g_found).tolist():
-            out[g] = self._len(g)
-        return out
+        return self._counts
 
     def _len(self, g: int) -> int:
-        s = int(self.g_seg[g])
-        a, b = int(self.seg_start[s]), int(self.seg_end[s])
-        if self.g_ratio[g]:
-            return b - a
-        # band descending within the segment: those above the level come first
-        seg = self.band_sorted[a:b]
-        return int(np.searchsorted(-seg, -int(self.g_lvl[g]), side="left"))
+        return int(self._counts[g])
 
     def expand_all(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (row, live need) the rows stand for."""

@@ -377,6 +377,17 @@ _DECODER = msgspec.json.Decoder(_TopSpec)
 _NEED_LIST = list[_NeedSpec]
 
 
+def _blank(strings) -> bool:
+    """Is one of these strings empty or only whitespace (what :func:`_str` refuses)?"""
+    return "" in strings or any(map(str.isspace, strings))
+
+
+def _codes(values: list) -> tuple[list[int], list]:
+    """Each value's index among the distinct values (in order of first appearance)."""
+    code = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    return list(map(code.__getitem__, values)), list(code)
+
+
 def _needs_fast(specs: list[_NeedSpec]) -> NeedColumns | None:
     """The needs as columns, one pass per field, when every need is well-formed; None at the
     first doubt (then :func:`_need` parses each one and names what is wrong)."""
@@ -388,7 +399,8 @@ def _needs_fast(specs: list[_NeedSpec]) -> NeedColumns | None:
     funded = [d.funded for d in specs]
     urgency = [d.urgency for d in specs]
     people = [d.people for d in specs]
-    if (not all(map(str.strip, ids)) or len(set(ids)) != len(ids)
+    id_set = set(ids)
+    if (len(id_set) != len(ids) or _blank(id_set)
             or not set(kinds) <= _KIND_CODE.keys()
             or min(amount) < 0 or max(amount) > MAX_FEN
             or min(urgency) < 1 or max(urgency) > 5):
@@ -402,35 +414,35 @@ def _needs_fast(specs: list[_NeedSpec]) -> NeedColumns | None:
     am, fu = np.asarray(amount, dtype=np.int64), np.asarray(funded, dtype=np.int64)
     if (fu > am).any():
         return None
-    cat_code: dict[str, int] = {}
-    cats = [cat_code.setdefault(d.category, len(cat_code)) for d in specs]
-    reg_code: dict[str, int] = {}
-    regs = [reg_code.setdefault(d.region, len(reg_code)) for d in specs]
+    cats, cat_names = _codes([d.category for d in specs])
+    regs, reg_names = _codes([d.region for d in specs])
     deadline = [d.deadline for d in specs]
     try:
-        reg_parts = [_region(r, "region") for r in reg_code]
+        reg_parts = [_region(r, "region") for r in reg_names]
         dates = {v: _date(v, "deadline") for v in set(deadline) if v is not None}
     except InstanceError:
         return None
     ordinal = {v: d.toordinal() for v, d in dates.items()}
     ordinal[None] = NO_DEADLINE
-    ben_code: dict[str, int] = {}
-    bens = [-1 if d.beneficiary is None else ben_code.setdefault(d.beneficiary, len(ben_code))
-            for d in specs]
+    ben = [d.beneficiary for d in specs]
+    ben_names = [b for b in dict.fromkeys(ben) if b is not None]
+    ben_code = {b: i for i, b in enumerate(ben_names)}
+    ben_code[None] = -1
     posted = [d.posted_at for d in specs]
-    if (not all(c.strip() for c in cat_code) or not all(b.strip() for b in ben_code)
-            or not all(p.strip() for p in set(posted) if p is not None)):
+    posted_set = set(posted)
+    posted_set.discard(None)
+    if _blank(set(cat_names)) or _blank(set(ben_names)) or _blank(posted_set):
         return None
     whole = [d.whole for d in specs]
     if None in whole:
         whole = [k in WHOLE_BY_DEFAULT if w is None else w
                  for k, w in zip(kinds, whole, strict=True)]
     return NeedColumns(
-        ids=ids, kind=[_KIND_CODE[k] for k in kinds], amount=am, funded=fu, whole=whole,
-        cat=cats, cat_names=list(cat_code), region=regs, regions=reg_parts, urgency=urgency,
-        people=people, deadline=[ordinal[v] for v in deadline], ben=bens,
-        ben_names=list(ben_code), verified=[d.verified is True for d in specs],
-        posted_at=posted)
+        ids=ids, kind=list(map(_KIND_CODE.__getitem__, kinds)), amount=am, funded=fu,
+        whole=whole, cat=cats, cat_names=cat_names, region=regs, regions=reg_parts,
+        urgency=urgency, people=people, deadline=list(map(ordinal.__getitem__, deadline)),
+        ben=list(map(ben_code.__getitem__, ben)), ben_names=ben_names,
+        verified=[d.verified is True for d in specs], posted_at=posted)
 
 
 def load_instance(raw: bytes) -> Instance:

@@ -69,6 +69,13 @@ class Tables:
                                    dtype=bool)
         self.ratio: list[Fraction | None] = [s.match_ratio for s in sources]
         self.has_ratio = np.asarray([r is not None for r in self.ratio], dtype=bool)
+        self.r_num = [0 if r is None else r.numerator for r in self.ratio]
+        self.r_den = [1 if r is None else r.denominator for r in self.ratio]
+        # int64 is exact for ratio × funded when numerator × the largest funded fits
+        fmax = int(cols.funded.max(initial=0)) + 1
+        self.r_int64 = max(self.r_num, default=0) < 2**62 // fmax
+        self.r_num64 = np.asarray(self.r_num if self.r_int64 else [0] * S, dtype=i64)
+        self.r_den64 = np.asarray(self.r_den if self.r_int64 else [1] * S, dtype=i64)
         cat_code = {c: i for i, c in enumerate(cols.cat_names)}
         kind_code = {k: i for i, k in enumerate(NEED_KINDS)}
         C = len(cols.cat_names)
@@ -128,13 +135,11 @@ class Tables:
             return out
         funded = self.cols.funded[j[rows]]
         sr = si[rows]
-        num = np.asarray([0 if r is None else r.numerator for r in self.ratio], dtype=object)
-        den = np.asarray([1 if r is None else r.denominator for r in self.ratio], dtype=object)
-        if max(num[np.unique(sr)], default=0) < 2**62 // (int(funded.max(initial=0)) + 1):
-            out[rows] = (num[sr].astype(np.int64) * funded) // den[sr].astype(np.int64)
+        if self.r_int64:
+            out[rows] = self.r_num64[sr] * funded // self.r_den64[sr]
         else:  # ratios with long decimals: exact integers in Python
-            out[rows] = [n * int(f) // d for n, d, f in zip(num[sr], den[sr], funded,
-                                                            strict=True)]
+            out[rows] = [self.r_num[s] * f // self.r_den[s]
+                         for s, f in zip(sr.tolist(), funded.tolist(), strict=True)]
         return out
 
     def grant_limit(self, si: np.ndarray, j: np.ndarray) -> np.ndarray:
