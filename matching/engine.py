@@ -553,6 +553,13 @@ class Engine:
         else:
             self.bound_exact = True  # nothing can be allocated: the bound is 0
 
+    def _value_of(self, si: np.ndarray, j: np.ndarray, a: np.ndarray) -> float:
+        """The objective of grants (whole needs counted pro rata, as in the flow)."""
+        tot = np.zeros(self.NL, dtype=I64)
+        np.add.at(tot, j, a)
+        m = tot > 0
+        return math.fsum((self.weight[m] * tot[m] / self.open[m]).tolist())
+
     def _value(self) -> float:
         m = self.res_open < self.open
         return math.fsum((self.weight[m] * (self.open[m] - self.res_open[m])

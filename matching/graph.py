@@ -55,9 +55,13 @@ GAMMA = 3  # ... and stop being offered a need once GAMMA × its open amount is 
 I64, I32 = np.int64, np.int32
 try:  # LEMON's network simplex; OR-Tools' cost scaling without it (same optimum, slower)
     import pylmcf  # noqa: F401
-    SOLVER = "lemon"
+    SOLVER = "auto"
 except ImportError:  # pragma: no cover - pylmcf is a dependency
     SOLVER = "ortools"
+# Network simplex grows about quadratically here, cost scaling about linearly.  Measured
+# (CPU seconds, LEMON / OR-Tools): 0.66 / 1.9 at 204k arcs (100k needs), 7.4 / 4.8 at 592k
+# (300k needs), minutes / 21.6 at 1.9M (1M needs): LEMON up to this many arcs.
+LEMON_MAX_ARCS = 400_000
 
 
 class FlowError(RuntimeError):
@@ -535,9 +539,14 @@ class Network:
         cover = np.zeros(self.NL, dtype=I64)
         target = GAMMA * self.L_open
         out_si, out_j, out_cap = [], [], []
+        front = groups.front
         for k in streams[live_src[streams]].tolist():
             si = int(src[k])
-            lists = [groups.by_pos(int(g)) for g in order[starts[k]:ends[k]].tolist()]
+            mine = [groups.by_pos(int(g)) for g in order[starts[k]:ends[k]].tolist()]
+            # start past the needs already covered at the front of each list (coverage only
+            # grows, and the most valuable needs are covered first): at 10^6 needs, walking
+            # them again for every source was most of the network's time
+            lists = [arr[front.get(key, 0):] for key, arr in mine]
             lists = [x for x in lists if len(x)]
             reserve = ALPHA * int(budget[si])
             ptr = [0] * len(lists)
@@ -580,6 +589,16 @@ class Network:
                     cover[c] += cap
                     reserve -= int(cum[n - 1])
                 m *= 4
+            for key, arr in mine:
+                f = front.get(key, 0)
+                while f < len(arr):
+                    window = arr[f:f + 1024]
+                    open_ = cover[window] < target[window]
+                    if open_.any():
+                        f += int(np.argmax(open_))
+                        break
+                    f += len(window)
+                front[key] = f
         if not out_si:
             return np.zeros(0, I64), np.zeros(0, I64), np.zeros(0, I64)
         return np.concatenate(out_si), np.concatenate(out_j), np.concatenate(out_cap)
@@ -719,11 +738,13 @@ def min_cost_flow(net: Network, cap: np.ndarray, cost: np.ndarray, supplies: np.
     negative this is the LP optimum (the greedy base of the polymatroid is a maximum flow),
     and money that cannot be placed simply stays at its source.
 
-    LEMON's network simplex (pylmcf) measured 2-3× faster than OR-Tools' cost scaling on
-    these networks; it needs costs ≥ 0 and balanced supplies, so every cost is shifted up by
-    C on the arcs into the sink and each source gets a slack arc to the sink at cost C
-    (money left unspent): the optimum is the same.  OR-Tools is the fallback when pylmcf is missing."""
-    if SOLVER == "lemon":
+    LEMON's network simplex (pylmcf) measured 3× faster than OR-Tools' cost scaling on
+    these networks up to ~200k arcs, and slower past ~400k (``LEMON_MAX_ARCS``), where
+    OR-Tools takes over.  LEMON needs costs ≥ 0 and balanced supplies, so the arcs into
+    the sink are shifted up by C and each source gets a slack arc to the sink at cost C
+    (money left unspent): the optimum is the same."""
+    lemon = SOLVER == "lemon" or (SOLVER == "auto" and net.n_arcs <= LEMON_MAX_ARCS)
+    if lemon:
         from pylmcf import pylmcf_cpp
 
         if net._lemon is None:
@@ -764,32 +785,37 @@ class _Groups:
     def __init__(self, tb: Tables, ncls, band, L_region, L_funded, g_c, g_p, g_lvl, pos, NB):
         P = max(tb.P, 1)
         self.pos = pos
+        self.band = band
         self.g_lvl = g_lvl
         gkey = g_c * P + g_p
         self.g_ratio = g_lvl == -2
         keys_band = np.unique(gkey[~self.g_ratio])
         keys_fund = np.unique(gkey[self.g_ratio])
-        js, ks, fs = [], [], []
+        by_value = np.argsort(pos, kind="stable")  # needs, most valuable first
+        r_v = L_region[by_value]
+        c_v = ncls[by_value]
+        funded_v = L_funded[by_value] > 0
+        js, ss = [], []
         for d in range(tb.D + 1):
-            p = tb.reg_pref[L_region, d].astype(I64)
-            nk = np.where(p >= 0, ncls * P + p, -1)
+            p = tb.reg_pref[r_v, d].astype(I64)
+            nk = np.where(p >= 0, c_v * P + p, -1)
             mb = _isin_sorted(nk, keys_band)
-            js.append(np.flatnonzero(mb))
-            ks.append(nk[mb])
-            fs.append(np.zeros(int(mb.sum()), dtype=bool))
-            mf = _isin_sorted(nk, keys_fund) & (L_funded > 0)
-            js.append(np.flatnonzero(mf))
-            ks.append(nk[mf])
-            fs.append(np.ones(int(mf.sum()), dtype=bool))
+            js.append(by_value[mb])
+            ss.append(nk[mb] * 2)
+            mf = _isin_sorted(nk, keys_fund) & funded_v
+            js.append(by_value[mf])
+            ss.append(nk[mf] * 2 + 1)
         j = np.concatenate(js) if js else np.zeros(0, I64)
-        k = np.concatenate(ks) if ks else np.zeros(0, I64)
-        f = np.concatenate(fs) if fs else np.zeros(0, bool)
-        # segment key: (key, is-funded-index); within a band segment by band descending
-        seg = k * 2 + f
-        o = np.lexsort((pos[j], -band[j], seg))
-        self.j = j[o]
-        self.band_sorted = band[self.j]
+        seg = np.concatenate(ss) if ss else np.zeros(0, I64)
+        # segment key: (class·prefix, is-funded-index).  Two orders of each segment: by band
+        # descending (a row's needs are a prefix), and by value (for the selection); stable
+        # sorts of single integer keys keep the value order within equal keys
+        o = np.argsort(seg, kind="stable")
+        self.j_pos = j[o]
         seg = seg[o]
+        o2 = np.argsort(seg * (NB + 2) + (NB - band[self.j_pos]), kind="stable")
+        self.j = self.j_pos[o2]
+        self.band_sorted = band[self.j]
         self.seg_keys, self.seg_start = np.unique(seg, return_index=True)
         self.seg_end = np.append(self.seg_start[1:], len(seg)).astype(I64)
         gseg = gkey * 2 + self.g_ratio
@@ -799,6 +825,7 @@ class _Groups:
             if len(self.seg_keys) else False)
         self.g_found = np.asarray(found, dtype=bool)
         self._cache: dict[tuple[int, int], np.ndarray] = {}
+        self.front: dict[tuple[int, int], int] = {}  # selection: all before it are covered
         # above[s, ℓ+1]: needs of segment s whose band is above ℓ (ℓ = -1 .. NB-1)
         nseg = len(self.seg_keys)
         seg_of = np.repeat(np.arange(nseg), self.seg_end - self.seg_start)
@@ -828,15 +855,16 @@ class _Groups:
         rep, idx = _expand(start, counts)
         return rep, self.j[idx]
 
-    def by_pos(self, g: int) -> np.ndarray:
-        """Row g's needs, most valuable first."""
+    def by_pos(self, g: int) -> tuple[tuple[int, int], np.ndarray]:
+        """Row g's needs, most valuable first (and the cache key of that list)."""
         if not self.g_found[g]:
-            return np.zeros(0, I64)
+            return (-1, 0), np.zeros(0, I64)
         key = (int(self.g_seg[g]), int(self.g_lvl[g]))
         got = self._cache.get(key)
         if got is None:
-            a = int(self.seg_start[key[0]])
-            lst = self.j[a:a + self._len(g)]
-            got = self._cache[key] = lst[np.argsort(self.pos[lst], kind="stable")]
-        return got
-
+            a, b = int(self.seg_start[key[0]]), int(self.seg_end[key[0]])
+            lst = self.j_pos[a:b]
+            if key[1] != -2:
+                lst = lst[self.band[lst] > key[1]]
+            got = self._cache[key] = lst
+        return key, got
