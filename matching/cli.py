@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = solve(inst, time_limit=args.time_limit, explain=args.explain,
-                       started=started)  # validated
+                       started=started, started_cpu=0.0)  # validated
     except EngineError as e:
         print(f"invalid result, nothing written: {e}", file=sys.stderr)
         return 1
