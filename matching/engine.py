@@ -530,10 +530,15 @@ class Engine:
         as it is complete but for the bound (which may take a flow of its own)."""
         self._t = time.perf_counter()
         if self.NL and self.budget.any():
-            self.net = Network(self.inst, self.tb, self.pos, live=self.live)
+            jobs = []  # the bound needs a flow of its own on another network: second core
+
+            def start_bound() -> None:
+                jobs.append(background.start(self.relaxed_bound))
+
+            self.net = Network(self.inst, self.tb, self.pos, live=self.live,
+                               on_restricted=start_bound)
+            job = jobs[0] if jobs else None
             self._lap("network")
-            # the bound needs a flow of its own on another network: on the second core
-            job = background.start(self.relaxed_bound) if self.net.restricted else None
             grants = self._flow(None)
             self._lap("first_flow")
             if not self._exact_small():

@@ -95,12 +95,14 @@ class Network:
     """Static structure for one instance; :meth:`solve` is called once per engine round."""
 
     def __init__(self, inst, tables: Tables | None = None, pos: np.ndarray | None = None,
-                 mode: str = "auto", live: np.ndarray | None = None):
+                 mode: str = "auto", live: np.ndarray | None = None, on_restricted=None):
         """``mode``: "exact" (every binding pair gets its private arc), "relaxed" (divisible
         caps summed on capped trees: a valid upper bound, not a feasible flow), or "auto"
         (exact while private arcs stay within the budget, else a selection of them).
         ``pos[j]``: live need j's place in the order of value per fen (0 = most valuable),
-        used to select pairs; ``live``: indices of the live needs (default: computed)."""
+        used to select pairs; ``live``: indices of the live needs (default: computed);
+        ``on_restricted()`` is called as soon as it is known that only a selection of the
+        binding pairs will be kept (so that the bound's own flow can start meanwhile)."""
         self.inst = inst
         tb = tables if tables is not None else Tables(inst)
         self.tb = tb
@@ -206,6 +208,8 @@ class Network:
             counts = groups.counts()
             if mode == "auto":
                 self.restricted = int(counts.sum()) > PRIVATE_BUDGET * NL + PRIVATE_SLACK
+                if self.restricted and on_restricted is not None:
+                    on_restricted()
             if self.restricted:
                 pp_si, pp_j, pp_cap = self._select_pairs(groups, r_si[pr], counts)
             else:
