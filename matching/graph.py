@@ -194,7 +194,6 @@ class Network:
         else:
             cap_rows = np.zeros(len(r_si), dtype=bool)
             priv_rows = r_ratio | under
-        self._rows = (r_si, r_c, r_p, r_lvl)
 
         # ---- private pairs
         self.restricted = False
@@ -432,7 +431,6 @@ class Network:
         self.np_tails = np.concatenate(tails).astype(I32)
         self.np_heads = np.concatenate(heads).astype(I32)
         self.node_rank = np.concatenate(ranks)
-        self.reachable = self.cost_arc >= 0
         self.stats = {
             "nodes": nxt, "arcs": n_arcs, "private_arcs": len(pp_si),
             "tree_nodes": len(tree_keys), "chain_nodes": n_chain, "entry_nodes": len(entry),
@@ -848,9 +846,6 @@ class _Groups:
     def counts(self) -> np.ndarray:
         """How many needs each row stands for."""
         return self._counts
-
-    def _len(self, g: int) -> int:
-        return int(self._counts[g])
 
     def expand_all(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (row, live need) the rows stand for."""
