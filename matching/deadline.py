@@ -6,13 +6,15 @@ fallback (0.999 of the bound at 100k needs, in 0.6 s of CPU).  The child reports
 as soon as the repair is done (before a bound flow of its own, if it needs one) and again at
 the end; the best result received in time wins.  When the time left is clearly too short
 for the engine (``ENGINE_CPU_PER_NEED``, times how loaded the machine is), no child is
-started, so the fallback has the CPU to itself.  Without ``fork`` (not Linux/macOS) the
-engine runs here and the limit only stops refinement.
+started, so the fallback has the CPU to itself; otherwise the child runs at a lower
+priority (nice 5), so that on a busy machine the fallback is complete first.  Without
+``fork`` (not Linux/macOS) the engine runs here and the limit only stops refinement.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 
 from .background import die_with_parent
@@ -25,6 +27,10 @@ ENGINE_CPU_PER_NEED = 1.5e-5
 
 def _child(inst: Instance, deadline: float, quick_ub: float, send) -> None:
     die_with_parent()
+    try:  # on a busy machine the fallback (the answer if this child is late) goes first
+        os.nice(5)
+    except OSError:
+        pass
     eng = Engine(inst, deadline, quick_ub)
     eng.run(report=lambda o: send.send(("partial", o)))
     send.send(("final", eng.outcome()))

@@ -85,7 +85,7 @@ class Outcome:
     def value(self, inst: Instance) -> float:
         c = inst.cols
         n = self.live[self.j]
-        return math.fsum((c.weight[n] * self.amount / c.open[n]).tolist())
+        return math.fsum((c.weight[n] * self.amount.astype(float) / c.open[n]).tolist())
 
 
 def quick_bound(weight: np.ndarray, open_: np.ndarray, total_budget: int) -> float:
@@ -98,7 +98,7 @@ def quick_bound(weight: np.ndarray, open_: np.ndarray, total_budget: int) -> flo
     before = np.cumsum(op) - op
     x = np.clip(total_budget - before, 0, op)
     m = x > 0
-    return math.fsum((weight[o][m] * x[m] / op[m]).tolist())
+    return math.fsum((weight[o][m] * x[m].astype(float) / op[m]).tolist())
 
 
 class Engine:
@@ -116,7 +116,7 @@ class Engine:
         NL = len(lv)
         self.NL = NL
         self.open = c.open[lv]
-        self.weight = c.weight[lv]
+        self.weight = c.weight[lv]  # int64; value sums multiply it by floats (no overflow)
         self.whole = c.whole[lv]
         self.ben = c.ben[lv]
         self.value = self.weight / np.maximum(self.open, 1)
@@ -239,7 +239,7 @@ class Engine:
     def _flow_value(self, net: Network, flows) -> float:
         f = net.need_flows(flows)
         m = f > 0
-        return math.fsum((self.weight[m] * f[m] / self.open[m]).tolist())
+        return math.fsum((self.weight[m] * f[m].astype(float) / self.open[m]).tolist())
 
     def relaxed_bound(self) -> float:
         """The first flow used only a selection of the binding pairs (a feasible solution, not
@@ -468,7 +468,7 @@ class Engine:
                                 dtype=I64)
                 flows = net.solve(budget, self.res_open, div, self.cost, None, bu)
                 gsi, gj, ga = self._aggregate(*net.decompose(flows))
-            value.extend((self.weight[gj] * ga / self.open[gj]).tolist())
+            value.extend((self.weight[gj] * ga.astype(float) / self.open[gj]).tolist())
             score = (math.fsum(value), -int(budget.sum()) + int(ga.sum()))
             if best is None or score[0] > best[0][0] * (1 + 1e-12) + 1e-12 or (
                     abs(score[0] - best[0][0]) <= 1e-12 * max(1.0, score[0])
@@ -528,13 +528,17 @@ class Engine:
 
     def run(self, report=None) -> None:
         """Flow, repair, bound.  ``report(outcome)``, when given, receives the result as soon
-        as it is complete but for the bound (which may take a flow of its own)."""
+        as it is complete but for the bound (which may take a flow of its own).  With a
+        ``report`` (a time-limited child, see :mod:`deadline`) the bound's flow comes after
+        the report, not beside the engine's own work, so that the report comes sooner; the
+        caller kills this process when it is too late."""
         self._t = time.perf_counter()
         if self.NL and self.budget.any():
             jobs = []  # the bound needs a flow of its own on another network: second core
 
             def start_bound() -> None:
-                jobs.append(background.start(self.relaxed_bound))
+                if report is None:
+                    jobs.append(background.start(self.relaxed_bound))
 
             self.net = Network(self.inst, self.tb, self.pos, live=self.live,
                                on_restricted=start_bound)
@@ -551,7 +555,7 @@ class Engine:
                 ub = None
                 if job is not None:
                     ub = job.result(self.deadline)
-                elif not self._out_of_time():
+                elif report is not None or not self._out_of_time():
                     ub = self.relaxed_bound()
                 if ub is not None:
                     self.upper_bound, self.bound_exact = ub, True
@@ -564,11 +568,11 @@ class Engine:
         tot = np.zeros(self.NL, dtype=I64)
         np.add.at(tot, j, a)
         m = tot > 0
-        return math.fsum((self.weight[m] * tot[m] / self.open[m]).tolist())
+        return math.fsum((self.weight[m] * tot[m].astype(float) / self.open[m]).tolist())
 
     def _value(self) -> float:
         m = self.res_open < self.open
-        return math.fsum((self.weight[m] * (self.open[m] - self.res_open[m])
+        return math.fsum((self.weight[m] * (self.open[m] - self.res_open[m]).astype(float)
                           / self.open[m]).tolist())
 
     def _state(self) -> tuple:

@@ -482,8 +482,11 @@ class Network:
         # group equal (key, level): sums of caps / of ratios
         gk = e_key * 64 + (e_lvl + 2)
         ug, ginv = np.unique(gk, return_inverse=True)
-        tsum = np.zeros(len(ug), dtype=I64)
-        np.add.at(tsum, ginv, e_t)
+        # summed in floating point and clipped: thousands of caps near the ¥10^12 maximum
+        # would pass int64 (beyond 2^53 the sum exceeds every open amount anyway)
+        tsum_f = np.zeros(len(ug))
+        np.add.at(tsum_f, ginv, e_t.astype(float))
+        tsum = np.minimum(tsum_f, float(BIG)).astype(I64)
         rsum = np.zeros(len(ug))
         np.add.at(rsum, ginv, ratio)
         u_key, u_lvl = ug // 64, ug % 64 - 2
@@ -503,7 +506,8 @@ class Network:
             rep, k, lvl = rep[use], k[use], lvl[use]
             # 配捐 room: ratio × funded, rounded up in floating point (this only bounds)
             room = np.where(lvl == -2,
-                            np.ceil(rsum[k] * L_funded[rep] * (1 + 1e-12)).astype(I64),
+                            np.minimum(np.ceil(rsum[k] * L_funded[rep] * (1 + 1e-12)),
+                                       float(BIG)).astype(I64),
                             tsum[k])
             js.append(rep)
             ls.append(lvl)
@@ -512,8 +516,9 @@ class Network:
             return np.zeros(0, I64), np.zeros(0, I64), np.zeros(0, I64)
         j, lvl, room = np.concatenate(js), np.concatenate(ls), np.concatenate(vs)
         jl, inv = np.unique(j * 64 + lvl + 2, return_inverse=True)
-        tot = np.zeros(len(jl), dtype=I64)
-        np.add.at(tot, inv, np.minimum(room, BIG))
+        tot_f = np.zeros(len(jl))
+        np.add.at(tot_f, inv, room.astype(float))
+        tot = np.minimum(tot_f, float(BIG)).astype(I64)
         j, lvl = jl // 64, jl % 64 - 2
         keep = tot > 0
         j, lvl, tot = j[keep], lvl[keep], tot[keep]

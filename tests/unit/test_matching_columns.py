@@ -186,3 +186,23 @@ def test_relaxed_bound_within_a_tenth_of_a_percent_of_the_exact_lp(family):
     relaxed = eng.relaxed_bound()
     lp = bench.exact_lp_bound(data)
     assert lp * (1 - 1e-9) <= relaxed <= lp * 1.001
+
+
+def test_extreme_amounts_and_people_stay_exact_enough():
+    """10^4 × 10^7 people × 10^14 fen passes int64: values are summed in floating point."""
+    big = 10**14
+    data = {"as_of": "2026-11-24",
+            "needs": [{"id": f"N{k}", "kind": "project", "amount": big, "category": "助学",
+                       "region": "山东省/滨州市", "urgency": 5, "people": 10**7,
+                       "verified": True, "funded": big // 2, "beneficiary": f"B{k}"}
+                      for k in range(3)],
+            "sources": [{"id": f"S{k}", "kind": "pledge", "budget": big // 3,
+                         "per_beneficiary_cap": big // 4, "match_ratio": 100}
+                        for k in range(3)]}
+    res = matching.solve(data)
+    assert matching.validate(data, res) == []
+    given = sum(a["amount"] for a in res["allocations"])
+    assert given == 3 * (big // 3)  # every budget spent
+    want = sum(10**4 * 10**7 * a["amount"] / (big - big // 2) for a in res["allocations"])
+    assert res["stats"]["objective"] == pytest.approx(want, rel=1e-12)
+    assert res["stats"]["upper_bound"] >= res["stats"]["objective"] * (1 - 1e-12)

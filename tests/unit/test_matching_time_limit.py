@@ -135,3 +135,14 @@ def test_slowdown_is_wall_per_cpu_second():
     assert slowdown(now - 3.0, cpu - 1.0) == pytest.approx(3.0, rel=0.05)  # a third of a core
     assert slowdown(now - 0.5, cpu - 1.0) == 1.0  # never below 1
     assert 1.0 <= slowdown(now, cpu) <= 10.0  # too little CPU to tell: the load average
+
+
+@pytest.mark.parametrize("family", sorted(bench.FAMILIES))
+def test_fallback_is_close_to_the_greedy_baseline(family):
+    from matching.baselines import greedy_by_urgency
+    data = bench.generate_family(family, 2000, seed=6)
+    inst = matching.parse_instance(data)
+    eng = Engine(inst)
+    eng.fallback()
+    out = eng.outcome()
+    assert out.value(inst) >= 0.98 * greedy_by_urgency(inst)["stats"]["objective"]
