@@ -8,7 +8,9 @@
 Families (``FAMILIES``) reshape the same-seed base instance: base, cap_heavy, match_heavy,
 tight, abundant, national, concentrated.  Time and peak RSS are those of the whole
 ``python -m matching solve INSTANCE -o RESULT`` process (interpreter start, imports, JSON,
-solving, the built-in validation, writing), median over ``--runs``.  The result is then
+solving, the built-in validation, writing), median over ``--runs``; CPU is user + system
+seconds of that process and its helpers, and "load" the 1-minute load average after the
+runs (on a shared machine the wall time is mostly how much CPU the others left us).  The result is then
 re-validated here and compared with the two baselines and, with ``--exact-lp``, with the
 exact LP solved by HiGHS on every eligible pair.
 """
@@ -20,6 +22,7 @@ import json
 import math
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -341,15 +344,19 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def run_cli(path: str, out: str, time_limit: float | None = None) -> tuple[float, int, int]:
-    """Wall seconds of one whole ``python -m matching solve`` process, its peak RSS, and the
-    sum of the peaks of it and its helpers (forked bound flow / time-limited engine).
+def run_cli(path: str, out: str, time_limit: float | None = None
+            ) -> tuple[float, int, int, float]:
+    """Wall seconds of one whole ``python -m matching solve`` process, its peak RSS, the
+    sum of the peaks of it and its helpers (forked bound flow / time-limited engine), and
+    the CPU seconds (user + system) of all of them.
 
     Peaks are read from /proc every 10 ms while it runs (``ru_maxrss`` would not do: Linux
-    carries the forking benchmark's own peak over into the child across exec)."""
+    carries the forking benchmark's own peak over into the child across exec).  The CPU
+    time counts the helpers too: the process waits for them, so theirs is added to its."""
     cmd = [sys.executable, "-m", "matching", "solve", path, "-o", out]
     if time_limit is not None:
         cmd += ["--time-limit", str(time_limit)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peaks: dict[int, int] = {}
@@ -361,11 +368,13 @@ def run_cli(path: str, out: str, time_limit: float | None = None) -> tuple[float
             todo += _children(pid)
         time.sleep(0.01)
     secs = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     err = proc.stderr.read().decode()
     proc.stderr.close()
     if proc.returncode != 0:
         raise RuntimeError(f"matching solve failed: {err}")
-    return secs, peaks.get(proc.pid, 0), sum(peaks.values())
+    return secs, peaks.get(proc.pid, 0), sum(peaks.values()), cpu
 
 
 def summary(inst, res: dict, urgent: list) -> dict:
@@ -396,6 +405,7 @@ def measure(family: str, n: int, seed: int, runs: int, exact_lp: bool,
     urgent = [m for m in inst.needs if is_live(m, inst.as_of) and m.urgency >= 4]
     row = {
         "family": family, "n": n, "seconds": statistics.median(t[0] for t in timings),
+        "cpu": statistics.median(t[3] for t in timings), "load": os.getloadavg()[0],
         "runs": [round(t[0], 2) for t in timings], "rss": statistics.median(t[1] for t in timings),
         "rss_all": statistics.median(t[2] for t in timings),
         "upper_bound": res["stats"]["upper_bound"],
@@ -406,10 +416,10 @@ def measure(family: str, n: int, seed: int, runs: int, exact_lp: bool,
         "lp": exact_lp_bound(data) if exact_lp else None, "limits": [],
     }
     for lim in limits:
-        secs, rss, _all = run_cli(path, out, lim)
+        secs, rss, _all, cpu = run_cli(path, out, lim)
         with open(out, encoding="utf-8") as f:
             r = json.load(f)
-        row["limits"].append({"limit": lim, "seconds": secs, "rss": rss,
+        row["limits"].append({"limit": lim, "seconds": secs, "rss": rss, "cpu": cpu,
                               "ratio": r["stats"]["objective"] / r["stats"]["upper_bound"],
                               "vs_free_bound": r["stats"]["objective"] / row["upper_bound"],
                               "violations": len(matching.validate(inst, r))})
@@ -462,15 +472,16 @@ def main(argv: list[str] | None = None) -> int:
           f"os.cpu_count()={os.cpu_count()}; 1-min load average at the end: "
           f"{os.getloadavg()[0]:.2f}")
     print()
-    print("| family | needs | wall (whole process) | peak RSS (with helper) | obj / bound "
-          "| obj / exact LP "
+    print("| family | needs | wall (whole process) | CPU user+sys | load | peak RSS (with helper) "
+          "| obj / bound | obj / exact LP "
           "| obj / FCFS | obj / greedy | urgency 4–5 funded (engine / FCFS / greedy) "
           "| stranded (engine / FCFS / greedy) | violations |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for r in rows:
         e, f, g = r["engine"], r["fcfs"], r["greedy"]
         lp = f"{e['objective'] / r['lp']:.5f}" if r["lp"] else "–"
-        print(f"| {r['family']} | {r['n']:,} | {r['seconds']:.2f} s "
+        print(f"| {r['family']} | {r['n']:,} | {r['seconds']:.2f} s | {r['cpu']:.2f} s "
+              f"| {r['load']:.1f} "
               f"| {r['rss'] / 2**20:.0f} MiB ({r['rss_all'] / 2**20:.0f} MiB) "
               f"| {e['objective'] / r['upper_bound']:.5f} | {lp} "
               f"| {e['objective'] / f['objective']:.2f}× | {e['objective'] / g['objective']:.4f}× "
@@ -480,12 +491,13 @@ def main(argv: list[str] | None = None) -> int:
               f"| {e['violations']} / {f['violations']} / {g['violations']} |")
     if limits:
         print()
-        print("| family | needs | --time-limit | wall | obj / its bound | obj / unlimited bound "
-              "| violations |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| family | needs | --time-limit | wall | CPU | obj / its bound "
+              "| obj / unlimited bound | violations |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             for x in r["limits"]:
                 print(f"| {r['family']} | {r['n']:,} | {x['limit']:g} s | {x['seconds']:.2f} s "
+                      f"| {x['cpu']:.2f} s "
                       f"| {x['ratio']:.5f} | {x['vs_free_bound']:.5f} | {x['violations']} |")
     return 0
 

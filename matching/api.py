@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
+import numpy as np
+
 from . import eligibility as el
 from .deadline import solve_by
-from .engine import solve_instance
+from .engine import PHASES, solve_instance
 from .explain import why
 from .model import Instance, parse_instance
 from .validate import validate
 
-# measured: building, validating and writing the result take 10 µs per need on a quiet
-# machine and up to 25 on this shared 2-core one; kept for them out of a time limit
-POST_SECONDS_PER_NEED = 2.5e-5
+# measured: building, validating and writing the result take 2.2 µs of CPU per need (0.22 s
+# at 100k needs); a time limit keeps that much out, times how much slower than its CPU time
+# this process is running (a loaded machine shares its cores)
+POST_CPU_PER_NEED = 4e-6
+POST_CPU_FIXED = 0.02
 
 
 class EngineError(RuntimeError):
     """The engine produced a result the validator rejects (a bug: nothing may be proposed)."""
 
 
+def slowdown(started: float, cpu_started: float) -> float:
+    """Wall seconds per CPU second this process has had since ``started`` (1 on a free core,
+    more when the machine is loaded): what the rest of the work will take, per CPU second.
+    Too little CPU time to tell: the load average per core."""
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    if cpu >= 0.05:
+        f = wall / cpu
+    else:
+        try:
+            f = os.getloadavg()[0] / (os.cpu_count() or 1)
+        except OSError:
+            f = 1.0
+    return min(10.0, max(1.0, f))
+
+
 def solve(instance: dict | Instance, time_limit: float | None = None,
           explain: bool = False, check: bool = True,
-          started: float | None = None) -> dict[str, Any]:
+          started: float | None = None, started_cpu: float | None = None) -> dict[str, Any]:
     """Allocate sources to needs.  ``instance`` is the JSON dict (or a parsed :class:`Instance`).
 
     Returns ``{"allocations": [...], "unfunded": [...], "stats": {...}}``; allocations are in
@@ -34,42 +55,49 @@ def solve(instance: dict | Instance, time_limit: float | None = None,
     ``time_limit`` (seconds, counted from ``started``, a ``time.perf_counter()`` instant that
     defaults to now) bounds the whole call: the best valid result found by then is returned,
     with a valid bound.  It cannot be shorter than parsing the instance takes.
+    ``started_cpu`` is ``time.process_time()`` at ``started`` (the CLI passes 0: the
+    process start); it tells how loaded the machine is.
     """
     t0 = time.perf_counter() if started is None else started
+    cpu0 = time.process_time() if started_cpu is None else started_cpu
     inst = instance if isinstance(instance, Instance) else parse_instance(instance)
     if time_limit is None:
-        eng = solve_instance(inst)
+        out = solve_instance(inst)
     else:
         # keep time for building, validating and writing the result (linear in the size)
-        reserve = POST_SECONDS_PER_NEED * len(inst.needs) + 0.03 * time_limit
-        eng = solve_by(inst, t0 + time_limit - reserve)
-    live = eng.live
-    allocations = []
-    totals: dict[str, int] = {}
-    for (si, j), amt in sorted(eng.pair.items(), key=lambda kv: (live[kv[0][1]], kv[0][0])):
-        if amt <= 0:
-            continue
-        n, s = inst.needs[live[j]], inst.sources[si]
-        a: dict[str, Any] = {"need": n.id, "source": s.id, "amount": amt}
-        if explain:
-            a["why"] = why(s, n, amt, eng.phase[(si, j)], inst.as_of)
-        allocations.append(a)
-        totals[n.id] = totals.get(n.id, 0) + amt
-    objective = el.objective(inst, totals)
-    spent = sum(totals.values())
+        slow = slowdown(t0, cpu0)
+        reserve = (POST_CPU_PER_NEED * inst.cols.n + POST_CPU_FIXED) * slow + 0.02 * time_limit
+        out = solve_by(inst, t0 + time_limit - reserve, slow)
+    c = inst.cols
+    n_idx = out.live[out.j]  # grants come sorted by need, then source
+    ids, sids = c.ids, [s.id for s in inst.sources]
+    rows = zip(n_idx.tolist(), out.si.tolist(), out.amount.tolist(), strict=True)
+    if explain:
+        needs: dict[int, Any] = {}
+        allocations = []
+        for (n, si, amt), ph in zip(rows, out.phase.tolist(), strict=True):
+            need = needs.get(n) or needs.setdefault(n, inst.need(n))
+            allocations.append({"need": ids[n], "source": sids[si], "amount": amt,
+                                "why": why(inst.sources[si], need, amt, PHASES[ph],
+                                           inst.as_of)})
+    else:
+        allocations = [{"need": ids[n], "source": sids[si], "amount": amt}
+                       for n, si, amt in rows]
+    totals = np.zeros(c.n, dtype=np.int64)
+    np.add.at(totals, n_idx, out.amount)
+    spent = int(out.amount.sum())
     result = {
         "allocations": allocations,
-        "unfunded": [n.id for n in inst.needs if n.id not in totals],
+        "unfunded": [ids[i] for i in np.flatnonzero(totals == 0).tolist()],
         "stats": {
-            "objective": objective,
-            "upper_bound": eng.upper_bound,
+            "objective": el.objective_of(c, totals),
+            "upper_bound": out.upper_bound,
             "seconds": round(time.perf_counter() - t0, 4),
-            "funded_needs": sum(1 for n in inst.needs if n.open > 0 and totals.get(n.id) == n.open),
-            "partly_funded_needs": sum(
-                1 for n in inst.needs if 0 < totals.get(n.id, 0) < n.open),
+            "funded_needs": int(np.count_nonzero((c.open > 0) & (totals == c.open))),
+            "partly_funded_needs": int(np.count_nonzero((totals > 0) & (totals < c.open))),
             "stranded": sum(s.budget for s in inst.sources) - spent,
-            "rounds": eng.rounds,
-            "graph": eng.graph,
+            "rounds": out.rounds,
+            "graph": out.graph,
         },
     }
     if check:

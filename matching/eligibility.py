@@ -124,6 +124,13 @@ class SourceIndex:
         return sorted(found)
 
 
+def objective_of(cols, totals) -> float:
+    """Σ 10^(urgency-1) × people × allocated / open over needs, from the needs' columns and
+    an array of amounts per need (in need order, like :func:`objective`)."""
+    m = (totals > 0) & (cols.open > 0)
+    return math.fsum((cols.weight[m] * totals[m].astype(float) / cols.open[m]).tolist())
+
+
 def objective(inst: Instance, totals: dict[str, int]) -> float:
     """Σ 10^(urgency-1) × people × allocated / open over needs with something allocated."""
     return math.fsum(n.weight * totals[n.id] / n.open

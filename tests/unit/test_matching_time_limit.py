@@ -75,7 +75,8 @@ def test_fallback_alone_is_valid(data):
     eng.fallback()
     out = eng.outcome()
     res = {"allocations": [{"need": inst.needs[out.live[j]].id, "source": inst.sources[si].id,
-                            "amount": a} for (si, j), a in out.pair.items() if a > 0]}
+                            "amount": a} for si, j, a in zip(out.si.tolist(), out.j.tolist(),
+                                                             out.amount.tolist(), strict=True)]}
     assert matching.validate(inst, res) == []
 
 
@@ -101,3 +102,47 @@ def test_cli_time_limit(tmp_path):
     p = subprocess.run([sys.executable, "-m", "matching", "solve", str(path), "--time-limit",
                         "0"], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2 and "time-limit" in p.stderr
+
+
+def test_no_engine_child_when_the_time_left_is_too_short(monkeypatch):
+    import matching.deadline as deadline
+    data = bench.generate_family("cap_heavy", 1200, seed=4)
+    started = []
+    real = deadline.mp.get_context
+
+    def spy(kind):
+        ctx = real(kind)
+        original = ctx.Process
+
+        def process(*a, **k):
+            started.append(1)
+            return original(*a, **k)
+
+        ctx.Process = process
+        return ctx
+
+    monkeypatch.setattr(deadline.mp, "get_context", spy)
+    monkeypatch.setattr(deadline, "ENGINE_CPU_PER_NEED", 1.0)  # "the engine needs 20 min"
+    res = matching.solve(data, time_limit=5)
+    assert started == [] and res["stats"]["graph"]["network"] == "not built"
+    assert matching.validate(data, res) == []
+    assert res["stats"]["objective"] > 0.95 * matching.solve(data)["stats"]["objective"]
+
+
+def test_slowdown_is_wall_per_cpu_second():
+    from matching.api import slowdown
+    now, cpu = time.perf_counter(), time.process_time()
+    assert slowdown(now - 3.0, cpu - 1.0) == pytest.approx(3.0, rel=0.05)  # a third of a core
+    assert slowdown(now - 0.5, cpu - 1.0) == 1.0  # never below 1
+    assert 1.0 <= slowdown(now, cpu) <= 10.0  # too little CPU to tell: the load average
+
+
+@pytest.mark.parametrize("family", sorted(bench.FAMILIES))
+def test_fallback_is_close_to_the_greedy_baseline(family):
+    from matching.baselines import greedy_by_urgency
+    data = bench.generate_family(family, 2000, seed=6)
+    inst = matching.parse_instance(data)
+    eng = Engine(inst)
+    eng.fallback()
+    out = eng.outcome()
+    assert out.value(inst) >= 0.98 * greedy_by_urgency(inst)["stats"]["objective"]
