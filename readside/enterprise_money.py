@@ -134,10 +134,16 @@ def _map(by_path: dict[tuple[str, str, str], CountyMoney]) -> list[ProvinceMoney
             for province, cities in provinces.items()]
 
 
-def open_proposals(session: Session, enterprise: Enterprise) -> list[tuple[Allocation, Need, Pledge]]:
-    """The matching engine's proposals on this enterprise's pledges awaiting its review."""
-    return list(session.exec(
-        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
-               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all())
+def open_proposals(session: Session, enterprise: Enterprise, after_id: int | None = None,
+                   limit: int | None = None) -> list[tuple[Allocation, Need, Pledge]]:
+    """The matching engine's proposals on this enterprise's pledges awaiting its review, in
+    id order (`limit` of them after `after_id`: the API's keyset pages)."""
+    query = (select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
+             .join(Pledge, Pledge.id == Allocation.pledge_id)
+             .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
+                    Allocation.match_run_id.is_not(None)).order_by(Allocation.id))
+    if after_id is not None:
+        query = query.where(Allocation.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
