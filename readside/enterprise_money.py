@@ -84,6 +84,13 @@ class EnterpriseMoney:
     def disbursed(self) -> int:
         return sum(p.disbursed for p in self.pledges)
 
+    def map_rows(self) -> list[tuple[str, list[CountyMoney]]]:
+        """The map's rows, as the dashboard and the report-back PDF draw them: one per city
+        (its province and city as the label), its counties as the cells."""
+        return [(f"{province.province}{city.city}" if city.city else province.province,
+                 city.counties)
+                for province in self.regions for city in province.cities]
+
 
 def enterprise_money(session: Session, enterprise: Enterprise) -> EnterpriseMoney:
     report = EnterpriseMoney(enterprise=enterprise)
