@@ -117,19 +117,21 @@ def _draw_map(pdf: FPDF, rows: Sequence[MapRow]) -> None:
         for i, cell in enumerate(cells):
             x = pdf.l_margin + LABEL_W + (i % per_line) * (CELL_W + GAP)
             y = y0 + (i // per_line) * (CELL_H + GAP)
-            _draw_cell(pdf, x, y, cell, shade(cell.allocated, top))
+            _draw_cell(pdf, x, y, cell, top)
         pdf.set_xy(pdf.l_margin, y0 + height + 1.5)
     pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
     _legend(pdf)
 
 
-def _draw_cell(pdf: FPDF, x: float, y: float, cell: MapCell, per_mille: int) -> None:
-    pdf.set_fill_color(*_tint(per_mille))
+def _draw_cell(pdf: FPDF, x: float, y: float, cell: MapCell, top: int) -> None:
+    pdf.set_fill_color(*_tint(shade(cell.allocated, top)))
     pdf.set_draw_color(*BORDER)
     pdf.set_line_width(0.2)
     pdf.rect(x, y, CELL_W, CELL_H, style="DF")
-    pdf.set_text_color(*(WHITE if per_mille > 530 else DARK_INK))
+    # White ink on the darker half, as on the dashboard.
+    dark = top > 0 and cell.allocated * 1000 // top > 500
+    pdf.set_text_color(*(WHITE if dark else DARK_INK))
     pdf.set_font(_FONT, size=8)
     pdf.set_xy(x + 0.5, y + 1)
     pdf.cell(CELL_W - 1, 5, _fit(pdf, cell.name or "未指明区县", CELL_W - 1))
