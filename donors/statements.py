@@ -6,8 +6,9 @@ header row, 合计 rows below it) and returns the incoming lines with amounts in
 `reconcile` matches lines to the expected transfers: an exact reference code first, also
 found inside 摘要/附言 text; then, for lines that lost their reference, the same amount and
 a payer name close enough (rapidfuzz over the characters and their pinyin, so 张三峰 is
-taken for 张三丰 but 李小明 is not taken for 王小明). Nothing here confirms anything: staff
-confirm each proposal.
+taken for 张三丰 but 李小明 is not taken for 王小明). The expected payments are gifts and
+pledge tranches alike (one code space of references; an enterprise's 对公转账 is matched on
+its name, 有限公司 and all). Nothing here confirms anything: staff confirm each proposal.
 """
 from __future__ import annotations
 
@@ -61,13 +62,22 @@ class BankLine:
     serial: str = ""
 
 
+GIFT = "gift"
+TRANCHE = "tranche"
+
+
 @dataclass(frozen=True)
 class ExpectedPayment:
-    gift_id: int
-    reference: str  # SL-XXXX-XXXX
+    gift_id: int  # the GiftPayment's id, or the PledgeTranche's when kind is TRANCHE
+    reference: str  # SL-XXXX-XXXX ("" for a tranche whose code was never asked for)
     amount: int  # fen
     payer_name: str
     created_on: date | None = None  # a line booked before this cannot be this payment
+    kind: str = GIFT  # GIFT or TRANCHE
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.kind, self.gift_id
 
 
 REFERENCE = "reference"
@@ -81,8 +91,9 @@ class ProposedMatch:
     payment: ExpectedPayment
     reason: str  # REFERENCE, REFERENCE_AMOUNT_DIFFERS or AMOUNT_AND_NAME
     score: float  # 100 for a reference; the name similarity otherwise
-    # Other gifts of the same amount whose payer name also fits this line, best first (some
-    # may be proposed for other lines): staff should look before confirming.
+    # Other expected payments (gifts or tranches) of the same amount whose payer name also
+    # fits this line, best first, by id (some may be proposed for other lines): staff should
+    # look before confirming.
     alternatives: tuple[int, ...] = ()
 
 
@@ -277,25 +288,25 @@ def reconcile(lines: Sequence[BankLine], expected: Sequence[ExpectedPayment]) ->
     """References first, then amount and payer name; each line and payment used at most once.
     Lines are taken in booking order, so the result does not depend on the file's order."""
     lines = sorted(lines, key=lambda line: (line.booked_on, line.row))
-    by_reference = {p.reference: p for p in expected}
-    used_payments: set[int] = set()
+    by_reference = {p.reference: p for p in expected if p.reference}
+    used_payments: set[tuple[str, int]] = set()
     matched_lines: set[int] = set()
     matches: list[ProposedMatch] = []
 
     for line in lines:
         for code in find_references(f"{line.memo} {line.payer_name}"):
             payment = by_reference.get(code)
-            if payment is None or payment.gift_id in used_payments:
+            if payment is None or payment.key in used_payments:
                 continue
             reason = REFERENCE if payment.amount == line.amount else REFERENCE_AMOUNT_DIFFERS
             matches.append(ProposedMatch(line, payment, reason, 100.0))
-            used_payments.add(payment.gift_id)
+            used_payments.add(payment.key)
             matched_lines.add(line.row)
             break
 
     open_by_amount: dict[int, list[ExpectedPayment]] = defaultdict(list)
     for payment in expected:
-        if payment.gift_id not in used_payments:
+        if payment.key not in used_payments:
             open_by_amount[payment.amount].append(payment)
     lines_by_amount: dict[int, list[BankLine]] = defaultdict(list)
     for line in lines:
@@ -310,24 +321,24 @@ def reconcile(lines: Sequence[BankLine], expected: Sequence[ExpectedPayment]) ->
             fits = [(float(scores[i, j]), p) for j, p in enumerate(payments)
                     if scores[i, j] >= NAME_MATCH_CUTOFF
                     and (p.created_on is None or p.created_on <= line.booked_on)]
-            fits.sort(key=lambda fit: (-fit[0], fit[1].gift_id))
+            fits.sort(key=lambda fit: (-fit[0], fit[1].key))
             for score, payment in fits:
                 others = tuple(p.gift_id for _, p in fits if p is not payment)
                 candidates.append((score, line, payment, others))
     # Best pairs first; an earlier booking wins a tie, so the result does not depend on order.
-    candidates.sort(key=lambda c: (-c[0], c[1].booked_on, c[1].row, c[2].gift_id))
+    candidates.sort(key=lambda c: (-c[0], c[1].booked_on, c[1].row, c[2].key))
     for score, line, payment, others in candidates:
-        if line.row in matched_lines or payment.gift_id in used_payments:
+        if line.row in matched_lines or payment.key in used_payments:
             continue
         matches.append(ProposedMatch(line, payment, AMOUNT_AND_NAME, round(score, 1), others))
-        used_payments.add(payment.gift_id)
+        used_payments.add(payment.key)
         matched_lines.add(line.row)
 
     matches.sort(key=lambda m: m.line.row)
     return Reconciliation(
         matches=matches,
         unmatched_lines=[line for line in lines if line.row not in matched_lines],
-        unmatched_payments=[p for p in expected if p.gift_id not in used_payments],
+        unmatched_payments=[p for p in expected if p.key not in used_payments],
         lines=list(lines),
     )
 

@@ -129,14 +129,16 @@ def own_beneficiary_by_code(session: Session, organisation: Organisation,
     return person
 
 
-def needs_page(session: Session, organisation_id: int, page: int,
-               per_page: int) -> tuple[list[Need], int]:
-    """One page of the organisation's needs, newest first, in every state; and the count."""
+def needs_page(session: Session, organisation_id: int, per_page: int,
+               before_id: int | None = None) -> tuple[list[Need], int]:
+    """The organisation's needs, newest first, in every state: `per_page` of them with an id
+    below `before_id` (a keyset page); and how many it has in all."""
     where = Need.organisation_id == organisation_id
     total = session.exec(select(func.count()).select_from(Need).where(where)).one()
-    rows = session.exec(select(Need).where(where).order_by(Need.id.desc())
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), int(total)
+    query = select(Need).where(where).order_by(Need.id.desc()).limit(per_page)
+    if before_id is not None:
+        query = query.where(Need.id < before_id)
+    return list(session.exec(query).all()), int(total)
 
 
 def need_by_code(session: Session, code: str) -> Need | None:

@@ -178,13 +178,50 @@ def _result_version(session: Session, f: NeedFilter) -> int:
     return scope_version(session, SITE, LISTS) if money else scope_version(session, SITE)
 
 
-def filtered_needs(session: Session, f: NeedFilter,
-                   per_page: int = PER_PAGE) -> tuple[list[Need], int, int, bool]:
-    """(needs on the page, total, the page shown, search truncated) for a filter. A page past
-    the end shows the last page."""
+@dataclass
+class NeedQuery:
+    """A filter turned into SQL conditions, with what the search found (None without a
+    query), and the caches of its count and its relevance order."""
+
+    session: Session
+    filter: NeedFilter
+    conditions: list
+    cache_key: tuple
+    version: object
+    ranked: list[int] | None
+    truncated: bool
+
+    @property
+    def empty_search(self) -> bool:
+        return self.ranked is not None and not self.ranked
+
+    @property
+    def by_relevance(self) -> bool:
+        return self.ranked is not None and self.filter.effective_sort == "relevance"
+
+    def relevance_order(self) -> list[int]:
+        """The search's ids still public and within the filter, best first."""
+        conds, ranked = self.conditions, self.ranked or []
+
+        def still_public() -> list[int]:
+            allowed = set(self.session.exec(select(Need.id).where(*conds)).all())
+            return [i for i in ranked if i in allowed]
+
+        return _ranked.get(self.cache_key, self.version, still_public)
+
+    def total(self) -> int:
+        if self.empty_search:
+            return 0
+        if self.by_relevance:
+            return len(self.relevance_order())
+        return _totals.get(self.cache_key, self.version, lambda: self.session.exec(
+            select(func.count()).select_from(Need).where(*self.conditions)).one())
+
+
+def need_query(session: Session, f: NeedFilter) -> NeedQuery:
     conds = _filter_conditions(session, f)
     key = (str(session.get_bind().url), replace(f, page=1))
-    version = _result_version(session, f)
+    version: object = _result_version(session, f)
     ranked: list[int] | None = None
     truncated = False
     if f.q:
@@ -192,27 +229,28 @@ def filtered_needs(session: Session, f: NeedFilter,
         built = (id(index), index.built_at)  # a rebuilt index ranks anew
         ranked = _hits.get((key[0], f.q), built, lambda: index.search_ids(f.q, SEARCH_LIMIT))
         truncated = len(ranked) >= SEARCH_LIMIT
-        if not ranked:
-            return [], 0, 1, False
         conds.append(Need.id.in_(ranked))
         version = (version, built)
-    if ranked is not None and f.effective_sort == "relevance":
-        def still_public() -> list[int]:
-            allowed = set(session.exec(select(Need.id).where(*conds)).all())
-            return [i for i in ranked if i in allowed]
+    return NeedQuery(session, f, conds, key, version, ranked, truncated)
 
-        ordered = _ranked.get(key, version, still_public)
-        total = len(ordered)
-        page = _clamp_page(f.page, total, per_page)
-        chosen = ordered[(page - 1) * per_page: page * per_page]
-        by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
-        return [by_id[i] for i in chosen], total, page, truncated
-    total = _totals.get(key, version, lambda: session.exec(
-        select(func.count()).select_from(Need).where(*conds)).one())
+
+def filtered_needs(session: Session, f: NeedFilter,
+                   per_page: int = PER_PAGE) -> tuple[list[Need], int, int, bool]:
+    """(needs on the page, total, the page shown, search truncated) for a filter. A page past
+    the end shows the last page."""
+    query = need_query(session, f)
+    if query.empty_search:
+        return [], 0, 1, False
+    total = query.total()
     page = _clamp_page(f.page, total, per_page)
-    rows = session.exec(select(Need).where(*conds).order_by(*_order(f.effective_sort))
+    if query.by_relevance:
+        chosen = query.relevance_order()[(page - 1) * per_page: page * per_page]
+        by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
+        return [by_id[i] for i in chosen], total, page, query.truncated
+    rows = session.exec(select(Need).where(*query.conditions)
+                        .order_by(*_order(f.effective_sort))
                         .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total, page, truncated
+    return list(rows), total, page, query.truncated
 
 
 def _clamp_page(page: int, total: int, per_page: int) -> int:

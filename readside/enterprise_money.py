@@ -84,6 +84,13 @@ class EnterpriseMoney:
     def disbursed(self) -> int:
         return sum(p.disbursed for p in self.pledges)
 
+    def map_rows(self) -> list[tuple[str, list[CountyMoney]]]:
+        """The map's rows, as the dashboard and the report-back PDF draw them: one per city
+        (its province and city as the label), its counties as the cells."""
+        return [(f"{province.province}{city.city}" if city.city else province.province,
+                 city.counties)
+                for province in self.regions for city in province.cities]
+
 
 def enterprise_money(session: Session, enterprise: Enterprise) -> EnterpriseMoney:
     report = EnterpriseMoney(enterprise=enterprise)
@@ -134,10 +141,16 @@ def _map(by_path: dict[tuple[str, str, str], CountyMoney]) -> list[ProvinceMoney
             for province, cities in provinces.items()]
 
 
-def open_proposals(session: Session, enterprise: Enterprise) -> list[tuple[Allocation, Need, Pledge]]:
-    """The matching engine's proposals on this enterprise's pledges awaiting its review."""
-    return list(session.exec(
-        select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
-        .join(Pledge, Pledge.id == Allocation.pledge_id)
-        .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
-               Allocation.match_run_id.is_not(None)).order_by(Allocation.id)).all())
+def open_proposals(session: Session, enterprise: Enterprise, after_id: int | None = None,
+                   limit: int | None = None) -> list[tuple[Allocation, Need, Pledge]]:
+    """The matching engine's proposals on this enterprise's pledges awaiting its review, in
+    id order (`limit` of them after `after_id`: the API's keyset pages)."""
+    query = (select(Allocation, Need, Pledge).join(Need, Need.id == Allocation.need_id)
+             .join(Pledge, Pledge.id == Allocation.pledge_id)
+             .where(Pledge.enterprise_id == enterprise.id, Allocation.status == "proposed",
+                    Allocation.match_run_id.is_not(None)).order_by(Allocation.id))
+    if after_id is not None:
+        query = query.where(Allocation.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())

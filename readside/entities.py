@@ -10,6 +10,8 @@ from core.errors import NotFound
 from donors.models import Donation, Enterprise, Pledge
 from funds.models import Allocation, CommunityFund, LedgerPosting, LedgerTxn
 from needs.models import PUBLIC_STATES, Need, Programme
+from readside import keyset
+from readside.keyset import SortKey
 from readside.ledger_pages import PER_PAGE, TxnRow, account_flows, account_txns
 from readside.totals import Breakdown, breakdown_columns
 
@@ -38,12 +40,17 @@ def fund_page(session: Session, code: str, before: int | None = None) -> FundPag
                     money_in, out, balance, first, last, txns, older)
 
 
-def funds_list(session: Session, page: int = 1, per_page: int = PER_PAGE
-               ) -> tuple[list[CommunityFund], int]:
+def funds_list(session: Session, page: int = 1, per_page: int = PER_PAGE,
+               after_id: int | None = None) -> tuple[list[CommunityFund], int]:
+    """A page of community funds in id order: by page number, or (the API's keyset) the
+    funds after `after_id`; and how many there are."""
     total = session.exec(select(func.count(CommunityFund.id))).one()
-    rows = session.exec(select(CommunityFund).order_by(CommunityFund.id)
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), int(total)
+    query = select(CommunityFund).order_by(CommunityFund.id).limit(per_page)
+    if after_id is not None:
+        query = query.where(CommunityFund.id > after_id)
+    else:
+        query = query.offset((page - 1) * per_page)
+    return list(session.exec(query).all()), int(total)
 
 
 @dataclass
@@ -114,26 +121,40 @@ def enterprise_page(session: Session, code: str, before: int | None = None,
         allocation_count=int(count), fund_gifts=fund_gifts, txns=txns, older=older)
 
 
-def enterprises_list(session: Session) -> list[tuple[Enterprise, int, int, int]]:
+_PLEDGED = (select(Pledge.enterprise_id, func.sum(Pledge.budget).label("budget"),
+                  func.sum(Pledge.paid_in).label("paid"))
+            .group_by(Pledge.enterprise_id).subquery())
+_GIVEN = (select(Donation.enterprise_id, func.sum(Donation.amount).label("given"))
+          .where(Donation.status == "paid", Donation.fund_id.is_not(None),
+                 Donation.enterprise_id.is_not(None))
+          .group_by(Donation.enterprise_id).subquery())
+_BUDGET = func.coalesce(_PLEDGED.c.budget, 0)
+_PAID = func.coalesce(_PLEDGED.c.paid, 0)
+_GIFTS = func.coalesce(_GIVEN.c.given, 0)
+# Most money first (paid in to pledges plus given to funds), then by id.
+ENTERPRISE_KEYS = (SortKey(_PAID + _GIFTS, True), SortKey(Enterprise.id))
+
+
+def enterprises_list(session: Session, after: tuple | None = None, limit: int | None = None
+                     ) -> list[tuple[Enterprise, int, int, int]]:
     """(enterprise, pledged budget, paid in to pledges, given to community funds) for approved
-    enterprises, most money first. Gifts to funds count too: a fund's founders are not ¥0."""
-    pledged = (select(Pledge.enterprise_id, func.sum(Pledge.budget).label("budget"),
-                      func.sum(Pledge.paid_in).label("paid"))
-               .group_by(Pledge.enterprise_id).subquery())
-    gifts = (select(Donation.enterprise_id, func.sum(Donation.amount).label("given"))
-             .where(Donation.status == "paid", Donation.fund_id.is_not(None),
-                    Donation.enterprise_id.is_not(None))
-             .group_by(Donation.enterprise_id).subquery())
-    budget = func.coalesce(pledged.c.budget, 0)
-    paid = func.coalesce(pledged.c.paid, 0)
-    given = func.coalesce(gifts.c.given, 0)
-    rows = session.execute(
-        select(Enterprise, budget, paid, given)
-        .join(pledged, pledged.c.enterprise_id == Enterprise.id, isouter=True)
-        .join(gifts, gifts.c.enterprise_id == Enterprise.id, isouter=True)
-        .where(Enterprise.status == "approved")
-        .order_by((paid + given).desc(), Enterprise.id)).all()
-    return [(e, int(b), int(p), int(g)) for e, b, p, g in rows]
+    enterprises, most money first. Gifts to funds count too: a fund's founders are not ¥0.
+    `after` (the ENTERPRISE_KEYS of a row, see enterprise_key) and `limit` page it."""
+    query = (select(Enterprise, _BUDGET, _PAID, _GIFTS)
+             .join(_PLEDGED, _PLEDGED.c.enterprise_id == Enterprise.id, isouter=True)
+             .join(_GIVEN, _GIVEN.c.enterprise_id == Enterprise.id, isouter=True)
+             .where(Enterprise.status == "approved").order_by(*keyset.order_by(ENTERPRISE_KEYS)))
+    if after is not None:
+        query = query.where(keyset.after(ENTERPRISE_KEYS, after))
+    if limit is not None:
+        query = query.limit(limit)
+    return [(e, int(b), int(p), int(g)) for e, b, p, g in session.execute(query).all()]
+
+
+def enterprise_key(row: tuple[Enterprise, int, int, int]) -> tuple[int, int]:
+    """The ENTERPRISE_KEYS values of a row of enterprises_list."""
+    enterprise, _budget, paid, given = row
+    return paid + given, enterprise.id
 
 
 @dataclass

@@ -122,8 +122,11 @@ def ledger_page(session: Session, before: int | None = None, kind: str | None = 
     query = select(LedgerTxn).where(LedgerTxn.seq < before)
     if kind:
         query = query.where(LedgerTxn.kind == kind)
-    txns = list(session.exec(query.order_by(LedgerTxn.seq.desc()).limit(per_page)).all())
-    older = txns[-1].seq if len(txns) == per_page and txns[-1].seq > 1 else None
+    txns = list(session.exec(query.order_by(LedgerTxn.seq.desc()).limit(per_page + 1)).all())
+    # One more than a page tells whether an older page exists (so a filtered ledger whose
+    # last page is full does not link to an empty one).
+    older = txns[per_page - 1].seq if len(txns) > per_page else None
+    txns = txns[:per_page]
     newer = None
     if before <= head:
         newer = min(head + 1, before + per_page) if not kind else head + 1

@@ -51,14 +51,20 @@ def platform_totals(session: Session) -> Totals:
                   enterprises_paid=int(paid_in))
 
 
-def programmes_with_totals(session: Session) -> list[tuple[Programme, int, int, int]]:
-    """(programme, needs, amount asked, amount funded) for every programme."""
-    rows = session.exec(
-        select(Programme, func.count(Need.id), func.coalesce(func.sum(Need.amount), 0),
-               func.coalesce(func.sum(Need.funded), 0))
-        .join(Need, (Need.programme_id == Programme.id) & Need.state.in_(PUBLIC_STATES),
-              isouter=True)
-        .group_by(Programme.id).order_by(Programme.id)).all()
+def programmes_with_totals(session: Session, after_id: int | None = None,
+                           limit: int | None = None) -> list[tuple[Programme, int, int, int]]:
+    """(programme, needs, amount asked, amount funded) for every programme in id order (or
+    `limit` of them after `after_id`: the API's keyset pages)."""
+    query = (select(Programme, func.count(Need.id), func.coalesce(func.sum(Need.amount), 0),
+                    func.coalesce(func.sum(Need.funded), 0))
+             .join(Need, (Need.programme_id == Programme.id) & Need.state.in_(PUBLIC_STATES),
+                   isouter=True)
+             .group_by(Programme.id).order_by(Programme.id))
+    if after_id is not None:
+        query = query.where(Programme.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.exec(query).all()
     return [(p, n, int(a), int(f)) for p, n, a, f in rows]
 
 

@@ -19,7 +19,7 @@ from donors import matching_runs, proposals, tranche_payments
 from donors import services as donors
 from donors.bank_transfer import BankTransferGateway
 from donors.models import Enterprise, Pledge, PledgeTranche
-from donors.report_back import ReportLine, report_back_pdf
+from donors.report_back import MapCell, ReportLine, report_back_pdf
 from funds.models import Allocation, CommunityFund, MatchRun
 from needs import transfers
 from needs.grant_rules import approval_count, approvals_needed, fast_path_limit
@@ -139,7 +139,9 @@ def report_pdf(enterprise_id: int, target: Enterprise):
          ("已匹配 Allocated", report.allocated), ("已拨付 Disbursed", report.disbursed)],
         report.by_county,
         [ReportLine(f"{need.code} {need.title}", county_display(need.region), amount)
-         for need, amount in report.needs])
+         for need, amount in report.needs],
+        regions=[(place, [MapCell(c.name, c.allocated, c.disbursed, c.needs) for c in counties])
+                 for place, counties in report.map_rows()])
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f"attachment; filename=report-{target.code}.pdf"})
 

@@ -12,16 +12,12 @@ from web.charts import grid_map
 
 
 def money_map(report: EnterpriseMoney) -> Markup:
-    groups = []
-    for province in report.regions:
-        for city in province.cities:
-            place = f"{province.province}{city.city}" if city.city else province.province
-            groups.append((place, [
-                (county.name or gettext("未指明区县"), county.allocated, gettext(
-                    "%(place)s：已匹配 %(allocated)s，已拨付 %(disbursed)s，%(needs)s 个需求",
-                    place=f"{place}{county.name}", allocated=fmt(county.allocated),
-                    disbursed=fmt(county.disbursed), needs=county.needs))
-                for county in city.counties]))
+    groups = [(place, [
+        (county.name or gettext("未指明区县"), county.allocated, gettext(
+            "%(place)s：已匹配 %(allocated)s，已拨付 %(disbursed)s，%(needs)s 个需求",
+            place=f"{place}{county.name}", allocated=fmt(county.allocated),
+            disbursed=fmt(county.disbursed), needs=county.needs))
+        for county in counties]) for place, counties in report.map_rows()]
     return grid_map(gettext("资金去向地图"), groups,
                     desc=gettext("每格是一个县（市、区），颜色越深，匹配的金额越多。"),
                     empty=gettext("还没有匹配的需求"))

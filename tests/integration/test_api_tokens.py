@@ -370,7 +370,8 @@ def test_an_enterprise_token_reads_its_pledges_and_report(app, clean_url):
     report = client.get("/api/v1/me/report", headers=bearer(secret))
     assert report.status_code == 200 and report.get_json()["budget"]["fen"] == 5_000_000
     assert report.headers["Cache-Control"] == "private, no-store" and "ETag" not in report.headers
-    assert client.get("/api/v1/me/proposals", headers=bearer(secret)).get_json() == {"items": []}
+    assert client.get("/api/v1/me/proposals", headers=bearer(secret)).get_json() == {
+        "items": [], "next": None}
     me = client.get("/api/v1/me", headers=bearer(secret)).get_json()
     assert me["owner"] == {"kind": "enterprise", "id": firm_id, "name": "鲁北爱心实业"}
     assert client.post("/api/v1/me/needs", json=wish(), headers=bearer(secret)).status_code == 403
@@ -405,3 +406,45 @@ def test_a_read_with_a_token_moves_no_data_version(world):
         assert client.get("/api/v1/me/needs", headers=bearer(world["read"])).status_code == 200
     with unit_of_work(get_engine(world["url"])) as s:
         assert data_version(s) == before
+
+
+# ------------------------------------------------------------------ keyset pages ---
+
+def test_own_needs_walk_in_keyset_pages_and_a_new_need_does_not_shift_them(world):
+    from needs.models import Need
+
+    client = world["app"].test_client()
+    auth = bearer(world["write"])
+    made = client.post("/api/v1/me/needs", json=wish(title="书包0"), headers=auth)
+    assert made.status_code == 201, made.get_json()
+    child = made.get_json()["beneficiary"]
+
+    def another(title: str) -> dict:
+        body = wish(title=title, beneficiary=child)
+        del body["new_beneficiary"]
+        return body
+    for i in range(1, 5):
+        answer = client.post("/api/v1/me/needs", json=another(f"书包{i}"), headers=auth)
+        assert answer.status_code == 201, answer.get_json()
+    first = client.get("/api/v1/me/needs?limit=2", headers=auth).get_json()
+    assert first["total"] == 5 and len(first["items"]) == 2
+    # Posted meanwhile: newest first, so it would push page 1's rows onto page 2.
+    assert client.post("/api/v1/me/needs", json=another("新书包"), headers=auth
+                       ).status_code == 201
+    codes, url = [n["code"] for n in first["items"]], first["next"]
+    while url:
+        assert "limit=2" in url
+        page = client.get(url, headers=auth).get_json()
+        codes += [n["code"] for n in page["items"]]
+        url = page["next"]
+    with unit_of_work(get_engine(world["url"])) as s:
+        made = s.exec(select(Need.code).where(Need.organisation_id == world["org"])
+                      .order_by(Need.id.desc())).all()
+    assert codes == made[1:]  # the five, newest first, each once; the newcomer not slipped in
+    bad = client.get(f"/api/v1/me/needs?cursor={first['next'].split('cursor=')[1][:-4]}",
+                     headers=auth)
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "cursor"
+    # A cursor of another list is refused, even though we signed it.
+    mine = first["next"].split("cursor=")[1]
+    other_list = client.get(f"/api/v1/funds?cursor={mine}")
+    assert other_list.status_code == 400 and other_list.get_json()["errors"][0]["field"] == "cursor"

@@ -87,3 +87,68 @@ def test_grid_map_shades_by_value_and_handles_nothing():
     assert opacities[0] == 1.0 and 0 < opacities[1] < opacities[0] and opacities[2] == 0
     assert "<title>a</title>" in svg and "—" in svg
     assert "暂无" in grid_map("图", [], empty="暂无匹配")
+
+
+def _map_page(pdf_bytes: bytes):
+    """The PDF's pages as text, and the one that draws the map (by its heading)."""
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf_bytes))
+    texts = [page.extract_text() for page in reader.pages]
+    index = next(i for i, text in enumerate(texts) if "资金去向地图" in text)
+    return reader.pages[index], texts[index], texts
+
+
+def test_the_report_back_pdf_draws_the_same_map(clean_url):
+    """The 向您汇报 PDF has the dashboard's map: every county of a city the money reached,
+    with its name and what was matched there, in cells shaded against the largest; the
+    by-county table comes on a later page."""
+    from donors.report_back import MAP_COLOUR
+
+    firm_id, _other = _world(clean_url)
+    staff = make_user(clean_url, "s@firm.cn", ("enterprise_staff", {"enterprise_id": firm_id}))
+    client = make_app(clean_url).test_client()
+    sign_in(client, staff)
+    answer = client.get(f"/enterprise/{firm_id}/report.pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    page, text, texts = _map_page(answer.data)
+    compact = "".join(text.split())
+    assert "资金去向（按县）" not in text  # the table is elsewhere: this text is the map's
+    for label in ("山东省滨州市", "广西壮族自治区北海市"):  # one row per city
+        assert label in compact
+    for county, amount in (("邹平市", "¥400.00"), ("惠民县", "¥200.00"), ("合浦县", "¥50.00")):
+        assert county in compact and amount in compact
+    for county in KNOWN["山东省"]["滨州市"]:  # the empty counties too, as on the dashboard
+        assert county[:5] in compact
+    assert "—" in text
+    for private in ("黄山街道", "齐明社区", "孙武街道", "廉州镇"):
+        assert not any(private in t for t in texts)
+    # Drawn, not only written: a filled rectangle per county, the largest in full colour
+    # and an empty county white.
+    stream = page.get_contents().get_data().decode("latin-1")
+    cells = len(KNOWN["山东省"]["滨州市"]) + len(KNOWN["广西壮族自治区"]["北海市"])
+    assert stream.count(" re") >= cells
+    fills = [tuple(float(v) for v in m) for m in
+             re.findall(r"([0-9.]+) ([0-9.]+) ([0-9.]+) rg", stream)]
+    assert any(all(abs(f - c / 255) < 0.001 for f, c in zip(fill, MAP_COLOUR, strict=True))
+               for fill in fills)
+    assert (1.0, 1.0, 1.0) in fills
+    assert any("资金去向（按县）" in t and "邹平市" in t for t in texts)
+
+
+def test_a_report_with_nothing_matched_says_so_on_the_map(clean_url):
+    firm_id = committed(clean_url, lambda s: donors.create_enterprise(s, "新企业", "山东省").id)
+    staff = make_user(clean_url, "s@new.cn", ("enterprise_staff", {"enterprise_id": firm_id}))
+    client = make_app(clean_url).test_client()
+    sign_in(client, staff)
+    _page, text, _texts = _map_page(client.get(f"/enterprise/{firm_id}/report.pdf").data)
+    assert "还没有匹配的需求" in text
+
+
+def test_shades_follow_the_dashboard():
+    from donors.report_back import shade
+
+    assert shade(0, 400) == 0 and shade(400, 400) == 1000 and shade(100, 0) == 0
+    assert 60 < shade(100, 400) < shade(200, 400) < 1000

@@ -307,7 +307,7 @@ def test_every_public_route_is_clean(demo_app, codes, fetch, caplog, secrets):
     assert not never, f"these routes never answered with demo values (teach values_for): {never}"
     assert served.get("public.need", 0) == len(codes["need"])
     assert served.get("api.need", 0) == len(codes["need"])  # the API's copy of every need
-    assert any(u.startswith("/api/v1/ledger?before=") for u in seen)  # keyset pages crawled
+    assert any(u.startswith("/api/v1/ledger?cursor=") for u in seen)  # keyset pages crawled
     assert_logs_clean(caplog, secrets)
 
 

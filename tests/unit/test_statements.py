@@ -16,6 +16,7 @@ from donors.statements import (
     AMOUNT_AND_NAME,
     REFERENCE,
     REFERENCE_AMOUNT_DIFFERS,
+    TRANCHE,
     BankLine,
     ExpectedPayment,
     StatementError,
@@ -250,3 +251,35 @@ def test_each_line_and_payment_is_used_at_most_once(raw_lines, raw_expected):
     assert all(m.line.amount == m.payment.amount for m in result.matches)
     assert len(result.matches) + len(result.unmatched_lines) == len(lines)
     assert len(result.matches) + len(result.unmatched_payments) == len(expected)
+
+
+def test_tranches_and_gifts_are_matched_side_by_side_even_with_the_same_ids():
+    """A gift and a pledge tranche may share an id (two tables): each is its own payment.
+    An enterprise's 对公转账 is found by its code, or by amount and a mistyped name."""
+    firm = "滨州鲁北爱心实业有限公司"
+    code = new_reference()
+    expected = [ExpectedPayment(1, new_reference(), 100_000, "张三丰"),
+                ExpectedPayment(1, code, 100_000, firm, kind=TRANCHE),
+                ExpectedPayment(2, "", 120_000, firm, kind=TRANCHE),  # never asked for a code
+                ExpectedPayment(3, "", 80_000, firm, kind=TRANCHE)]
+    lines = [_line(2, 100_000, "滨州鲁北爱心实业有限公同", f"认捐 {code.lower()}", day=1),
+             _line(3, 100_000, "张三峰", "捐款", day=2),
+             _line(4, 120_000, "滨洲鲁北爱心实业股份有限公司", "第二期", day=3),
+             _line(5, 80_000, "滨州鲁南化工有限公司", "货款", day=4)]
+    result = reconcile(lines, expected)
+    found = {m.line.row: (m.payment.kind, m.payment.gift_id, m.reason) for m in result.matches}
+    assert found == {2: (TRANCHE, 1, REFERENCE), 3: ("gift", 1, AMOUNT_AND_NAME),
+                     4: (TRANCHE, 2, AMOUNT_AND_NAME)}
+    assert [line.row for line in result.unmatched_lines] == [5]  # another company
+    assert [(p.kind, p.gift_id) for p in result.unmatched_payments] == [(TRANCHE, 3)]
+    # The same tranche paid from a line with its exact name too: that line wins, the
+    # mistyped one stays listed for staff.
+    twice = reconcile(lines + [_line(6, 120_000, firm, "", day=5)], expected)
+    assert {m.line.row for m in twice.matches} == {2, 3, 6}
+    assert [line.row for line in twice.unmatched_lines] == [4, 5]
+
+
+def test_a_tranche_without_a_code_is_not_taken_by_an_empty_reference():
+    expected = [ExpectedPayment(7, "", 50_000, "滨州爱心科技有限公司", kind=TRANCHE)]
+    result = reconcile([_line(2, 50_000, "另一家公司", "")], expected)
+    assert result.matches == [] and len(result.unmatched_payments) == 1

@@ -19,6 +19,8 @@ from needs.evidence import MAX_BYTES
 from needs.evidence_upload import upload_evidence
 from needs.models import Need, Organisation
 from readside.enterprise_money import enterprise_money, open_proposals
+from readside.keyset import SortKey
+from web.api import cursors
 from web.api import own_schemas as o
 from web.api import schemas as s
 from web.api.auth import token_required
@@ -35,6 +37,8 @@ TAGS = ("your organisation or enterprise",)
 AUTH = {"HTTP_401": s.Problem, "HTTP_403": s.Problem, "HTTP_429": s.Problem}
 WRITE = {**AUTH, "HTTP_400": s.Problem, "HTTP_422": s.Problem}
 PER_PAGE = 50
+NEWEST_FIRST = (SortKey(Need.id, True),)
+IN_ID_ORDER = (SortKey(Need.id),)  # what a cursor of pledges or proposals carries: an id
 # Which field of the request a service's refusal is about (else the request as a whole).
 SERVICE_FIELDS = (("身份证", "id_number"), ("同意日期", "consent_on"), ("同意", "consent_by"),
                   ("地区", "region"),
@@ -61,6 +65,18 @@ def _need(token, code: str, **_) -> Need:
     if found is None:
         raise not_found(UserError("找不到需求 %(code)s", code=code[:40]))
     return found
+
+
+def _page(listing: str, keys) -> tuple[int, tuple | None]:
+    """The page size asked for and where the page starts (the cursor's keys, or None)."""
+    query = request.context.query
+    return query.limit or PER_PAGE, cursors.read(query.cursor, listing, {}, keys)
+
+
+def _next(endpoint: str, listing: str, keys, rows: list, limit: int, key) -> str | None:
+    """`rows` holds up to limit + 1: a next page exists when the extra one came back."""
+    last = (key(rows[limit - 1]),) if len(rows) > limit else None
+    return cursors.next_link(endpoint, listing, {}, keys, last)
 
 
 def _own_need(need: Need) -> o.OwnNeed:
@@ -161,12 +177,14 @@ def _price(text: str) -> Money:
 @api.validate(query=o.OwnQuery, resp=Response(HTTP_200=o.OwnNeedList, **AUTH), tags=TAGS,
               security=BEARER)
 def own_needs(target: Organisation):
-    """The organisation's needs in every state (draft, submitted, verified, …), newest first."""
-    page = request.context.query.page or 1
-    rows, total = posting.needs_page(db_session(), target.id, page, PER_PAGE)
-    return o.OwnNeedList(items=[_own_need(n) for n in rows], total=total, page=page,
-                         next=url_for("api.own_needs", page=page + 1)
-                         if page * PER_PAGE < total else None)
+    """The organisation's needs in every state (draft, submitted, verified, …), newest
+    first, 50 a page (follow `next`)."""
+    limit, after = _page("own_needs", NEWEST_FIRST)
+    rows, total = posting.needs_page(db_session(), target.id, limit + 1,
+                                     before_id=after[0] if after else None)
+    return o.OwnNeedList(items=[_own_need(n) for n in rows[:limit]], total=total,
+                         next=_next("api.own_needs", "own_needs", NEWEST_FIRST, rows, limit,
+                                    lambda n: n.id))
 
 
 @bp.get("/v1/me/needs/<code>")
@@ -221,30 +239,40 @@ def post_evidence(code: str, target: Need):
 
 @bp.get("/v1/me/pledges")
 @token_required("pledge.view", load=_enterprise)
-@api.validate(query=s.Lang, resp=Response(HTTP_200=o.PledgeList, **AUTH), tags=TAGS,
+@api.validate(query=o.OwnQuery, resp=Response(HTTP_200=o.PledgeList, **AUTH), tags=TAGS,
               security=BEARER)
 def own_pledges(target: Enterprise):
-    """The enterprise's pledges: budget, paid in, allocated and (in proportion) disbursed."""
-    report = enterprise_money(db_session(), target)
+    """The enterprise's pledges: budget, paid in, allocated and (in proportion) disbursed;
+    in id order, 50 a page (follow `next`)."""
+    limit, after = _page("own_pledges", IN_ID_ORDER)
+    report = enterprise_money(db_session(), target)  # an enterprise has a handful of pledges
+    rows = [f for f in report.pledges if after is None or f.pledge.id > after[0]][:limit + 1]
     return o.PledgeList(items=[
         o.Pledge(code=f.pledge.code, title=f.pledge.title, status=f.pledge.status,
                  budget=money(f.pledge.budget), paid_in=money(f.pledge.paid_in),
                  allocated=money(f.pledge.allocated), disbursed=money(f.disbursed),
                  period_start=f.pledge.period_start, period_end=f.pledge.period_end)
-        for f in report.pledges])
+        for f in rows[:limit]],
+        next=_next("api.own_pledges", "own_pledges", IN_ID_ORDER, rows, limit,
+                   lambda f: f.pledge.id))
 
 
 @bp.get("/v1/me/proposals")
 @token_required("match.review", load=_enterprise)
-@api.validate(query=s.Lang, resp=Response(HTTP_200=o.ProposalList, **AUTH), tags=TAGS,
+@api.validate(query=o.OwnQuery, resp=Response(HTTP_200=o.ProposalList, **AUTH), tags=TAGS,
               security=BEARER)
 def own_proposals(target: Enterprise):
-    """The matching engine's proposals on the enterprise's pledges awaiting its review."""
+    """The matching engine's proposals on the enterprise's pledges awaiting its review, in
+    id order, 50 a page (follow `next`)."""
+    limit, after = _page("own_proposals", IN_ID_ORDER)
+    rows = open_proposals(db_session(), target, after[0] if after else None, limit + 1)
     return o.ProposalList(items=[
         o.Proposal(id=a.id, need=n.code, need_title=n.title, pledge=p.code,
                    amount=money(a.amount), match_run=a.match_run_id, expires_at=aware(a.expires_at),
                    review_due=aware(a.review_due))
-        for a, n, p in open_proposals(db_session(), target)])
+        for a, n, p in rows[:limit]],
+        next=_next("api.own_proposals", "own_proposals", IN_ID_ORDER, rows, limit,
+                   lambda row: row[0].id))
 
 
 @bp.get("/v1/me/report")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from web.api.schemas import Category, Money, Strict
+from web.api.schemas import NEXT_HELP, Category, Money, PageQuery, Strict
 
 
 class Body(BaseModel):
@@ -105,8 +105,7 @@ class OwnNeed(Strict):
 class OwnNeedList(Strict):
     items: list[OwnNeed]
     total: int
-    page: int
-    next: str | None
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class EvidenceCreated(Strict):
@@ -132,6 +131,7 @@ class Pledge(Strict):
 
 class PledgeList(Strict):
     items: list[Pledge]
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class Proposal(Strict):
@@ -147,6 +147,7 @@ class Proposal(Strict):
 
 class ProposalList(Strict):
     items: list[Proposal]
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class CountyLine(Strict):
@@ -172,7 +173,6 @@ class Report(Strict):
     needs: list[NeedLine]
 
 
-class OwnQuery(BaseModel):
-    page: int | None = Field(None, ge=1, le=10_000)
-    lang: Literal["zh_CN", "en"] | None = None
+class OwnQuery(PageQuery):
+    """A keyset page of one's own list: `cursor` from the previous page's `next`."""
 

@@ -10,12 +10,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from needs.models import CATEGORIES, NEED_KINDS, PUBLIC_STATES
-from readside.browse import MAX_PAGE, SORTS
+from readside.browse import SORTS
 
 Kind = Literal[NEED_KINDS]  # type: ignore[valid-type]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 State = Literal[PUBLIC_STATES]  # type: ignore[valid-type]
 Sort = Literal[SORTS]  # type: ignore[valid-type]
+
+
+MAX_LIMIT = 100
+CURSOR_CHARS = 500  # ours are about 100–200 characters
+CURSOR_HELP = ("Opaque: copy it from the previous page's `next` link, which keeps the same "
+               "filters. A cursor of another query, or altered, is a 400.")
+NEXT_HELP = ("The next page (same filters, a keyset cursor), or null on the last. Rows "
+             "added meanwhile neither shift nor repeat what was already listed.")
 
 
 class Strict(BaseModel):
@@ -42,16 +50,19 @@ class NeedQuery(Lang):
     county: str | None = Field(None, max_length=40)
     urgency: int | None = Field(None, ge=1, le=5, description="At least this urgent")
     sort: Sort | None = Field(None, description="Default: relevance with q, else urgency")
-    page: int | None = Field(None, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(None, max_length=CURSOR_CHARS, description=CURSOR_HELP)
+    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="Rows a page (default 20)")
 
 
 class PageQuery(Lang):
-    page: int | None = Field(None, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(None, max_length=CURSOR_CHARS, description=CURSOR_HELP)
+    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="Rows a page (default 50)")
 
 
-class LedgerQuery(Lang):
+class LedgerQuery(PageQuery):
     before: int | None = Field(None, ge=1, le=2**31 - 1,
-                               description="Keyset: transactions with seq below this")
+                               description="Start with the transactions whose seq is below "
+                                           "this (a cursor, when given, wins)")
     kind: str | None = Field(None, max_length=40, pattern=r"^[a-z_]+$")
 
 
@@ -98,11 +109,9 @@ class NeedSummary(Strict):
 
 class NeedList(Strict):
     items: list[NeedSummary]
-    total: int
-    page: int
-    pages: int
+    total: int = Field(description="Rows matching the filters, on every page")
     truncated: bool = Field(description="The search found more matches than are combined")
-    next: str | None = Field(description="The next page, or null on the last")
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class Beneficiary(Strict):
@@ -184,6 +193,7 @@ class Programme(Strict):
 
 class ProgrammeList(Strict):
     items: list[Programme]
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class Fund(Strict):
@@ -200,8 +210,7 @@ class Fund(Strict):
 class FundList(Strict):
     items: list[Fund]
     total: int
-    page: int
-    next: str | None
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class Enterprise(Strict):
@@ -215,6 +224,7 @@ class Enterprise(Strict):
 
 class EnterpriseList(Strict):
     items: list[Enterprise]
+    next: str | None = Field(description=NEXT_HELP)
 
 
 class Totals(Strict):

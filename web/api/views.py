@@ -9,8 +9,11 @@ from sqlmodel import select
 from core.errors import NotFound, UserError
 from core.regions import county_display
 from funds import checkpoints, transparency
+from funds.models import CommunityFund, LedgerTxn
 from needs.models import Programme as ProgrammeRow
-from readside import browse, entities, ledger_pages, need_page, totals
+from readside import browse, entities, ledger_pages, need_page, need_pages, totals
+from readside.keyset import SortKey
+from web.api import cursors
 from web.api import schemas as s
 from web.api.blueprint import bp
 from web.api.problems import bad_request, not_found
@@ -28,8 +31,12 @@ BROWSE_FIELDS = {
     "项目类别（公益计划）“%(value)s”无效": "programme", "需求类型“%(value)s”无效": "kind",
     "领域“%(value)s”无效": "category", "状态“%(value)s”无效": "state",
     "排序方式“%(value)s”无效": "sort", "紧急程度应为 1 到 5": "urgency",
-    "页码“%(page)s”无效": "page",
 }
+NEEDS_PER_PAGE, PER_PAGE = 20, 50
+# What the cursors of the other lists carry: the last id (in id order), the seq to go on below.
+PROGRAMME_KEYS = (SortKey(ProgrammeRow.id),)
+FUND_KEYS = (SortKey(CommunityFund.id),)
+LEDGER_KEYS = (SortKey(LedgerTxn.seq, True),)
 
 
 def _programme_codes() -> dict[int, str]:
@@ -60,17 +67,24 @@ def index():
 @bp.get("/v1/needs")
 @api.validate(query=s.NeedQuery, resp=Response(HTTP_200=s.NeedList, **ERRORS), tags=TAGS)
 def needs():
-    """Verified needs: the filters, sorts and forgiving search of /needs, 20 a page."""
-    result = browse.browse_needs(db_session(), request.args)
-    if result.errors:
-        raise bad_request([(BROWSE_FIELDS.get(e.msgid, "region"), e) for e in result.errors])
-    codes = _programme_codes() if result.needs else {}
-    more = result.page < result.pages
+    """Verified needs: the filters, sorts and forgiving search of /needs, 20 a page (`limit`
+    up to 100), in keyset pages: follow `next`."""
+    session = db_session()
+    filter_, errors = browse.parse_need_filter(
+        {k: v for k, v in request.args.items() if k != "page"}, _programme_codes().values())
+    if errors:
+        raise bad_request([(BROWSE_FIELDS.get(e.msgid, "region"), e) for e in errors])
+    sort = filter_.effective_sort
+    args = filter_.query_args()
+    keys = need_pages.keys_for(sort)
+    after = cursors.read(request.context.query.cursor, f"needs:{sort}", args, keys)
+    found = need_pages.needs_after(session, filter_, after,
+                                   request.context.query.limit or NEEDS_PER_PAGE)
+    codes = _programme_codes() if found.needs else {}
     return s.NeedList(
-        items=[need_summary(n, codes) for n in result.needs], total=result.total,
-        page=result.page, pages=result.pages, truncated=result.truncated,
-        next=url_for("api.needs", **result.filter.query_args(page=result.page + 1))
-        if more else None)
+        items=[need_summary(n, codes) for n in found.needs], total=found.total,
+        truncated=found.truncated,
+        next=cursors.next_link("api.needs", f"needs:{sort}", args, keys, found.last))
 
 
 @bp.get("/v1/needs/<code>")
@@ -88,23 +102,31 @@ def need(code: str):
 
 
 @bp.get("/v1/programmes")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.ProgrammeList, **ERRORS), tags=TAGS)
+@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.ProgrammeList, **ERRORS), tags=TAGS)
 def programmes():
-    """Every programme with its needs' totals."""
+    """Every programme with its needs' totals, 50 a page (follow `next`)."""
+    limit = request.context.query.limit or PER_PAGE
+    after = cursors.read(request.context.query.cursor, "programmes", {}, PROGRAMME_KEYS)
+    rows = totals.programmes_with_totals(db_session(), after[0] if after else None, limit + 1)
+    more = (rows[limit - 1][0].id,) if len(rows) > limit else None
     return s.ProgrammeList(items=[
         s.Programme(code=p.code, name=p.name, summary=p.summary, organiser=p.organiser,
                     region=county_display(p.region), needs=int(n), amount=money(amount),
                     funded=money(funded),
                     url=url_for("disclosure.programme", code=p.code))
-        for p, n, amount, funded in totals.programmes_with_totals(db_session())])
+        for p, n, amount, funded in rows[:limit]],
+        next=cursors.next_link("api.programmes", "programmes", {}, PROGRAMME_KEYS, more))
 
 
 @bp.get("/v1/funds")
 @api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.FundList, **ERRORS), tags=TAGS)
 def funds():
-    """Community funds, 50 a page."""
-    page = request.context.query.page or 1  # as validated ("75.0" is 75, never int("75.0"))
-    rows, total = entities.funds_list(db_session(), page)
+    """Community funds, 50 a page (follow `next`)."""
+    limit = request.context.query.limit or PER_PAGE
+    after = cursors.read(request.context.query.cursor, "funds", {}, FUND_KEYS)
+    rows, total = entities.funds_list(db_session(), per_page=limit + 1,
+                                      after_id=after[0] if after else 0)
+    more = (rows[limit - 1].id,) if len(rows) > limit else None
     codes = _programme_codes()
     return s.FundList(
         items=[s.Fund(code=f.code, name=f.name, region=county_display(f.region),
@@ -112,20 +134,25 @@ def funds():
                       balance=money(f.balance),
                       per_grant_cap=money(f.per_grant_cap) if f.per_grant_cap else None,
                       need_kinds=list(f.need_kinds or []),
-                      html_url=url_for("disclosure.fund", code=f.code)) for f in rows],
-        total=total, page=page,
-        next=url_for("api.funds", page=page + 1) if page * ledger_pages.PER_PAGE < total
-        else None)
+                      html_url=url_for("disclosure.fund", code=f.code)) for f in rows[:limit]],
+        total=total, next=cursors.next_link("api.funds", "funds", {}, FUND_KEYS, more))
 
 
 @bp.get("/v1/enterprises")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.EnterpriseList, **ERRORS), tags=TAGS)
+@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.EnterpriseList, **ERRORS), tags=TAGS)
 def enterprises():
-    """Approved donor enterprises with what they pledged and paid in."""
+    """Approved donor enterprises with what they pledged and paid in, most money first, 50 a
+    page (follow `next`)."""
+    limit = request.context.query.limit or PER_PAGE
+    keys = entities.ENTERPRISE_KEYS
+    after = cursors.read(request.context.query.cursor, "enterprises", {}, keys)
+    rows = entities.enterprises_list(db_session(), after, limit + 1)
+    more = entities.enterprise_key(rows[limit - 1]) if len(rows) > limit else None
     return s.EnterpriseList(items=[
         s.Enterprise(code=e.code, name=e.name, region=county_display(e.region), pledged=money(budget),
                      paid_in=money(paid), html_url=url_for("disclosure.enterprise", code=e.code))
-        for e, budget, paid, _given in entities.enterprises_list(db_session())])
+        for e, budget, paid, _given in rows[:limit]],
+        next=cursors.next_link("api.enterprises", "enterprises", {}, keys, more))
 
 
 @bp.get("/v1/totals")
@@ -142,14 +169,16 @@ def platform_totals():
 @bp.get("/v1/ledger")
 @api.validate(query=s.LedgerQuery, resp=Response(HTTP_200=s.LedgerPage, **ERRORS), tags=TAGS)
 def ledger():
-    """The ledger, newest first, in keyset pages of 50 (follow `next`)."""
-    before = request.context.query.before  # as validated
-    kind = request.args.get("kind") or None
-    page = ledger_pages.ledger_page(db_session(), before, kind)
-    return s.LedgerPage(
-        items=[transaction(row) for row in page.rows], head=page.head,
-        next=url_for("api.ledger", before=page.older, **({"kind": kind} if kind else {}))
-        if page.older else None)
+    """The ledger, newest first, in keyset pages of 50 (`limit` up to 100; follow `next`)."""
+    query = request.context.query  # as validated
+    args = {"kind": query.kind} if query.kind else {}
+    after = cursors.read(query.cursor, "ledger", args, LEDGER_KEYS)
+    before = after[0] if after else query.before
+    page = ledger_pages.ledger_page(db_session(), before, query.kind,
+                                    per_page=query.limit or PER_PAGE)
+    return s.LedgerPage(items=[transaction(row) for row in page.rows], head=page.head,
+                        next=cursors.next_link("api.ledger", "ledger", args, LEDGER_KEYS,
+                                   (page.older,) if page.older else None))
 
 
 @bp.get("/v1/checkpoint")
