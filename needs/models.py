@@ -236,3 +236,8 @@ class NeedPostKey(SQLModel, table=True):
     __tablename__ = "need_post_key"
     key: str = Field(primary_key=True, max_length=64)
     need_id: int = Field(foreign_key="need.id")
+
+
+# The search rows of public needs (PostgreSQL's search backend) and the session hooks that
+# keep them current in the same transaction as the need's writes.
+import needs.search_pg  # noqa: E402,F401
