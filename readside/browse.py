@@ -227,7 +227,8 @@ def need_query(session: Session, f: NeedFilter) -> NeedQuery:
     if f.q:
         index = search_index(session)
         built = (id(index), index.built_at)  # a rebuilt index ranks anew
-        ranked = _hits.get((key[0], f.q), built, lambda: index.search_ids(f.q, SEARCH_LIMIT))
+        ranked = _hits.get((key[0], f.q), built,
+                           lambda: index.search_ids(f.q, SEARCH_LIMIT, session))
         truncated = len(ranked) >= SEARCH_LIMIT
         conds.append(Need.id.in_(ranked))
         version = (version, built)
