@@ -3,18 +3,21 @@ process.
 
 Each public need has one `need_search` row: its normalized texts (title, meta, story — the
 in-memory index's fields, made by the same functions), their pinyin and pinyin initials, and
-three key columns made for pg_trgm, each with a GIN trigram index:
+two key columns:
 
-* `k_text`: the 2-grams of title, meta and story written as words ("贫困儿童" → "贫困 困儿 儿童
-  童"). pg_trgm pads each word, so a word "ab" gives the trigrams "  a" (the character alone)
-  and " ab" (the pair): the in-memory index's unigrams and bigrams;
-* `k_py`: the 3-grams of the title's and meta's 全拼 as words (its pinyin trigrams);
-* `k_in`: the 2-grams of their 首字母 as words (its initials bigrams).
+* `grams`: the in-memory index's grams as a text array with a GIN index — every 汉字, every
+  pair of neighbouring characters of title, meta and story, "p" + every 3-letter run of the
+  title's and meta's 全拼, "i" + every pair of their 首字母. (pg_trgm cannot serve 汉字: its
+  trigrams are padded at word boundaries, and unsegmented Chinese is one long "word", so a
+  two-character query inside a title shares no trigram with it.)
+* `py`: the 全拼 of title and meta, with a pg_trgm GIN index, for typos in pinyin.
 
-A query token is turned into words the same way, and a need is a candidate when every token
-is found in one of the key columns (`word <% column`, the trigram GIN indexes answer it); the
-best `CANDIDATES` by trigram similarity are then scored with rapidfuzz exactly as the
-in-memory index scores its candidates (`needs.search.rank`), so both backends rank alike.
+A need is a candidate when, for every query token, it holds all the token's pairs (or all its
+pinyin runs — a homophone typo in 汉字 —, or all its initials pairs), or all its 汉字 but one
+(a wrong character in a longer token), or its pinyin is within pg_trgm's word similarity
+(`THRESHOLD`) of the token's. The first `CANDIDATES` of them (those with the token in the
+title first) are then scored with rapidfuzz exactly as the in-memory index scores its
+candidates (`needs.search.rank`), so both backends rank alike.
 
 The rows are written in the same transaction as the change that makes them (a need posted,
 edited, verified, hidden, closed; an organisation or programme renamed): `after_flush` notes
@@ -28,7 +31,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, bindparam, event, inspect, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    bindparam,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
@@ -45,12 +60,13 @@ from needs.search import (
 )
 
 PUBLIC = ("verified", "funded", "disbursed", "delivered", "closed")  # = models.PUBLIC_STATES
-THRESHOLD = 0.3        # pg_trgm.word_similarity_threshold for a token's words (0..1)
+THRESHOLD = 0.5        # pg_trgm.word_similarity_threshold: a pinyin token "near" a need's
 BATCH = 2000
 FIELDS = ("title", "meta", "story", "title_py", "title_in", "meta_py", "meta_in")
-_COLUMNS = ("need_id", *FIELDS, "k_text", "k_py", "k_in")
+_COLUMNS = ("need_id", *FIELDS, "grams", "py")
 # A need's row changes when one of these changes (or its state enters or leaves PUBLIC).
 _SEARCHED = ("title", "story", "region", "category", "kind", "programme_id", "organisation_id")
+GRAMS = JSON().with_variant(ARRAY(Text), "postgresql")  # SQLite: an unused column
 _TOUCHED = "shanlian_search_touched"   # session.info: need ids / ("organisation"|"programme", id)
 
 _ROWS_SQL = (
@@ -62,16 +78,15 @@ _INSERT = text(f"INSERT INTO need_search ({', '.join(_COLUMNS)}) "
                f"VALUES ({', '.join(':' + c for c in _COLUMNS)})")
 
 
-def _trgm_index(column: str) -> Index:
-    return Index(f"ix_need_search_{column}", column, postgresql_using="gin",
-                 postgresql_ops={column: "gin_trgm_ops"})
-
-
 class NeedSearch(SQLModel, table=True):
     """One public need's searchable texts (see the module's docstring). Written only here."""
 
     __tablename__ = "need_search"
-    __table_args__ = (_trgm_index("k_text"), _trgm_index("k_py"), _trgm_index("k_in"))
+    __table_args__ = (
+        Index("ix_need_search_grams", "grams", postgresql_using="gin"),
+        Index("ix_need_search_py", "py", postgresql_using="gin",
+              postgresql_ops={"py": "gin_trgm_ops"}),
+    )
     need_id: int = Field(sa_column=Column(
         Integer, ForeignKey("need.id", ondelete="CASCADE"), primary_key=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -81,25 +96,34 @@ class NeedSearch(SQLModel, table=True):
     title_in: str = Field(sa_column=Column(Text, nullable=False))
     meta_py: str = Field(sa_column=Column(Text, nullable=False))
     meta_in: str = Field(sa_column=Column(Text, nullable=False))
-    k_text: str = Field(sa_column=Column(Text, nullable=False))
-    k_py: str = Field(sa_column=Column(Text, nullable=False))
-    k_in: str = Field(sa_column=Column(Text, nullable=False))
+    grams: list[str] = Field(sa_column=Column(GRAMS, nullable=False))
+    py: str = Field(sa_column=Column(Text, nullable=False))
 
 
 # ---------------------------------------------------------------------------- rows
 
-def words(text_: str, n: int) -> str:
-    """The n-grams of `text_` as space-separated words, plus its last n-1 characters (so
-    every character starts a word: pg_trgm's "  c" trigram is the character alone)."""
-    if len(text_) <= n:
-        return text_
-    grams = [text_[i:i + n] for i in range(len(text_) - n + 1)]
-    grams.append(text_[-(n - 1):])
-    return " ".join(grams)
+def token_grams(tok: str) -> tuple[list[str], list[str], list[str]]:
+    """(text grams, pinyin grams, initials grams) of one normalized token or field, in the
+    `grams` column's spelling: 汉字 alone and character pairs; "p" + 3-letter pinyin runs;
+    "i" + initials pairs."""
+    text_ = [c for c in tok if _is_cjk(c)] + [tok[i:i + 2] for i in range(len(tok) - 1)]
+    full, _ = pinyin(tok)
+    py = ["p" + full[i:i + 3] for i in range(len(full) - 2)]
+    initials = ["i" + tok[i:i + 2] for i in range(len(tok) - 1)]
+    return text_, py, initials
 
 
-def _field_words(values: Iterable[str], n: int) -> str:
-    return " ".join(w for w in (words(v, n) for v in values) if w)
+def _grams(title: str, meta: str, story: str, pys: tuple[str, ...], ins: tuple[str, ...]
+           ) -> list[str]:
+    out: set[str] = set()
+    for field in (title, meta, story):
+        out.update(c for c in field if _is_cjk(c))
+        out.update(field[i:i + 2] for i in range(len(field) - 1))
+    for field in pys:
+        out.update("p" + field[i:i + 3] for i in range(len(field) - 2))
+    for field in ins:
+        out.update("i" + field[i:i + 2] for i in range(len(field) - 1))
+    return sorted(out)
 
 
 def row_values(r: SearchRow, meta_cache: dict | None = None) -> dict[str, object]:
@@ -117,9 +141,8 @@ def row_values(r: SearchRow, meta_cache: dict | None = None) -> dict[str, object
     story = normalize(r.story)
     return {"need_id": r.id, "title": title, "meta": meta, "story": story,
             "title_py": title_py, "title_in": title_in, "meta_py": meta_py, "meta_in": meta_in,
-            "k_text": _field_words((title, meta, story), 2),
-            "k_py": _field_words((title_py, meta_py), 3),
-            "k_in": _field_words((title_in, meta_in), 2)}
+            "grams": _grams(title, meta, story, (title_py, meta_py), (title_in, meta_in)),
+            "py": f"{title_py} {meta_py}"}
 
 
 def _rows(conn, ids: Sequence[int] | None = None, after: int = 0,
@@ -176,34 +199,37 @@ def rebuild(conn, progress=None) -> int:
 
 # ---------------------------------------------------------------------------- queries
 
-def _token_words(tok: str) -> tuple[str, str, str | None]:
-    """(text words, pinyin words, initials words or None) of a normalized query token."""
-    full, _ = pinyin(tok)
-    initials = words(tok, 2) if tok.isascii() and 2 <= len(tok) <= 12 else None
-    return words(tok, 2), words(full, 3) if full else "", initials
-
-
 def candidates_sql(toks: list[str]) -> tuple[str, dict]:
-    """The candidate query: needs where every token is found, best trigram match first."""
-    conds, sims, params = [], [], {}
+    """The candidate query: needs that match every token (see the module's docstring), those
+    with the token in their title (or its pinyin in the title's) first."""
+    conds, order, params = [], [], {}
     for n, tok in enumerate(toks):
-        t, p, i = _token_words(tok)
-        params[f"t{n}"] = t
-        ors = [f":t{n} <% k_text"]
-        parts = [f"word_similarity(:t{n}, k_text)"]
-        if p and not tok.isdigit():
-            params[f"p{n}"] = p
-            ors.append(f":p{n} <% k_py")
-            parts.append(f"word_similarity(:p{n}, k_py)")
-        if i and tok.isalpha():
-            params[f"i{n}"] = i
-            ors.append(f":i{n} <% k_in")
-            parts.append(f"word_similarity(:i{n}, k_in)")
+        text_, py, initials = token_grams(tok)
+        ors: list[str] = []
+
+        def contains(name: str, grams: list[str], ors: list[str] = ors) -> None:
+            params[name] = sorted(set(grams))
+            ors.append(f"grams @> CAST(:{name} AS text[])")
+
+        contains(f"t{n}", text_ if len(tok) > 1 else [tok])
+        if py and not tok.isdigit():
+            contains(f"p{n}", py)
+        if tok.isascii() and tok.isalpha() and 2 <= len(tok) <= 12:
+            contains(f"i{n}", initials)
+        cjk = list(dict.fromkeys(c for c in tok if _is_cjk(c)))
+        if len(cjk) >= 4:  # a wrong character in a longer token: all the others are there
+            for k in range(len(cjk)):
+                contains(f"u{n}_{k}", cjk[:k] + cjk[k + 1:])
+        full, _ = pinyin(tok)
+        if len(full) >= 5 and not tok.isdigit():  # a typo in pinyin (or a near homophone)
+            params[f"y{n}"] = full
+            ors.append(f":y{n} <% py")
         conds.append("(" + " OR ".join(ors) + ")")
-        sims.append(f"GREATEST({', '.join(parts)})" if len(parts) > 1 else parts[0])
+        params[f"l{n}"] = f"%{tok}%"
+        order.append(f"(title LIKE :l{n})::int")
     sql = (f"SELECT need_id, {', '.join(FIELDS)} FROM need_search "
            f"WHERE {' AND '.join(conds)} "
-           f"ORDER BY {' + '.join(sims)} DESC, need_id DESC LIMIT {CANDIDATES}")
+           f"ORDER BY {' + '.join(order)} DESC, need_id DESC LIMIT {CANDIDATES}")
     return sql, params
 
 

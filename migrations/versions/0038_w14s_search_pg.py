@@ -1,6 +1,7 @@
 """Search in PostgreSQL: one `need_search` row per public need (normalized texts, pinyin,
-initials and three pg_trgm key columns with GIN trigram indexes), kept current by the
-services' transactions (needs.search_pg), backfilled here.
+initials; a text array of grams with a GIN index and the pinyin with a pg_trgm GIN index),
+kept current by the services' transactions (needs.search_pg), backfilled here (the indexes
+are built after the backfill: much faster than growing them row by row).
 
 On SQLite the table is created empty, with plain indexes (the in-memory index serves search
 there); nothing is backfilled.
@@ -10,13 +11,14 @@ Revises: 0037
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0038"
 down_revision = "0037"
 branch_labels = None
 depends_on = None
 
-_KEYS = ("k_text", "k_py", "k_in")
+_GRAMS = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 
 
 def upgrade() -> None:
@@ -28,21 +30,24 @@ def upgrade() -> None:
         sa.Column("need_id", sa.Integer(), sa.ForeignKey("need.id", ondelete="CASCADE"),
                   primary_key=True),
         *(sa.Column(name, sa.Text(), nullable=False) for name in (
-            "title", "meta", "story", "title_py", "title_in", "meta_py", "meta_in", *_KEYS)),
+            "title", "meta", "story", "title_py", "title_in", "meta_py", "meta_in")),
+        sa.Column("grams", _GRAMS, nullable=False),
+        sa.Column("py", sa.Text(), nullable=False),
     )
-    for column in _KEYS:
-        if postgres:
-            op.create_index(f"ix_need_search_{column}", "need_search", [column],
-                            postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
-        else:
-            op.create_index(f"ix_need_search_{column}", "need_search", [column])
     if postgres:
         from needs import search_pg
 
         search_pg.rebuild(op.get_bind())
+        op.create_index("ix_need_search_grams", "need_search", ["grams"],
+                        postgresql_using="gin")
+        op.create_index("ix_need_search_py", "need_search", ["py"], postgresql_using="gin",
+                        postgresql_ops={"py": "gin_trgm_ops"})
+    else:  # the in-memory index serves SQLite: an empty table, like the models
+        op.create_index("ix_need_search_grams", "need_search", ["grams"])
+        op.create_index("ix_need_search_py", "need_search", ["py"])
 
 
 def downgrade() -> None:
-    for column in _KEYS:
-        op.drop_index(f"ix_need_search_{column}", "need_search")
+    op.drop_index("ix_need_search_py", "need_search")
+    op.drop_index("ix_need_search_grams", "need_search")
     op.drop_table("need_search")
