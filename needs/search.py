@@ -306,8 +306,13 @@ class SearchIndex:
             total += cover
         found = np.flatnonzero(every)
         if len(found) > CANDIDATES:
-            best = np.argpartition(-total[found], CANDIDATES - 1)[:CANDIDATES]
-            found = found[best]
+            # The best coverage; among equals the newest (docs are in id order), as the
+            # PostgreSQL backend picks them (needs.search_pg).
+            cover = total[found]
+            kth = np.partition(cover, len(found) - CANDIDATES)[len(found) - CANDIDATES]
+            above = found[cover > kth]
+            tied = found[cover == kth]
+            found = np.concatenate([above, tied[len(tied) - (CANDIDATES - len(above)):]])
         return found, total[found]
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:

@@ -12,12 +12,17 @@ two key columns:
   two-character query inside a title shares no trigram with it.)
 * `py`: the 全拼 of title and meta, with a pg_trgm GIN index, for typos in pinyin.
 
+`tgrams` holds the title's grams alone (small, so a common word is checked cheaply).
+
 A need is a candidate when, for every query token, it holds all the token's pairs (or all its
 pinyin runs — a homophone typo in 汉字 —, or all its initials pairs), or all its 汉字 but one
-(a wrong character in a longer token), or its pinyin is within pg_trgm's word similarity
-(`THRESHOLD`) of the token's. The first `CANDIDATES` of them (those with the token in the
-title first) are then scored with rapidfuzz exactly as the in-memory index scores its
-candidates (`needs.search.rank`), so both backends rank alike.
+(a wrong character in a longer token), or all its pinyin runs but one or two (a typo in short
+pinyin), or its pinyin is within pg_trgm's word similarity (`THRESHOLD`) of the token's (in
+longer pinyin). Candidates are taken in tiers, newest first, until there are `CANDIDATES`:
+every token in the title, then every token exactly anywhere, then — only when fewer than
+`FUZZY_BELOW` matched exactly — with typos.
+They are then scored with rapidfuzz exactly as the in-memory index scores its candidates
+(`needs.search.rank`), so both backends rank alike.
 
 The rows are written in the same transaction as the change that makes them (a need posted,
 edited, verified, hidden, closed; an organisation or programme renamed): `after_flush` notes
@@ -29,6 +34,7 @@ index is used and the table stays empty.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import combinations
 
 import numpy as np
 from sqlalchemy import (
@@ -61,9 +67,10 @@ from needs.search import (
 
 PUBLIC = ("verified", "funded", "disbursed", "delivered", "closed")  # = models.PUBLIC_STATES
 THRESHOLD = 0.5        # pg_trgm.word_similarity_threshold: a pinyin token "near" a need's
+FUZZY_BELOW = 200      # typos are looked for when fewer candidates match exactly
 BATCH = 2000
 FIELDS = ("title", "meta", "story", "title_py", "title_in", "meta_py", "meta_in")
-_COLUMNS = ("need_id", *FIELDS, "grams", "py")
+_COLUMNS = ("need_id", *FIELDS, "grams", "tgrams", "py")
 # A need's row changes when one of these changes (or its state enters or leaves PUBLIC).
 _SEARCHED = ("title", "story", "region", "category", "kind", "programme_id", "organisation_id")
 GRAMS = JSON().with_variant(ARRAY(Text), "postgresql")  # SQLite: an unused column
@@ -84,6 +91,7 @@ class NeedSearch(SQLModel, table=True):
     __tablename__ = "need_search"
     __table_args__ = (
         Index("ix_need_search_grams", "grams", postgresql_using="gin"),
+        Index("ix_need_search_tgrams", "tgrams", postgresql_using="gin"),
         Index("ix_need_search_py", "py", postgresql_using="gin",
               postgresql_ops={"py": "gin_trgm_ops"}),
     )
@@ -97,6 +105,7 @@ class NeedSearch(SQLModel, table=True):
     meta_py: str = Field(sa_column=Column(Text, nullable=False))
     meta_in: str = Field(sa_column=Column(Text, nullable=False))
     grams: list[str] = Field(sa_column=Column(GRAMS, nullable=False))
+    tgrams: list[str] = Field(sa_column=Column(GRAMS, nullable=False))
     py: str = Field(sa_column=Column(Text, nullable=False))
 
 
@@ -142,6 +151,7 @@ def row_values(r: SearchRow, meta_cache: dict | None = None) -> dict[str, object
     return {"need_id": r.id, "title": title, "meta": meta, "story": story,
             "title_py": title_py, "title_in": title_in, "meta_py": meta_py, "meta_in": meta_in,
             "grams": _grams(title, meta, story, (title_py, meta_py), (title_in, meta_in)),
+            "tgrams": _grams(title, "", "", (title_py,), (title_in,)),
             "py": f"{title_py} {meta_py}"}
 
 
@@ -199,38 +209,57 @@ def rebuild(conn, progress=None) -> int:
 
 # ---------------------------------------------------------------------------- queries
 
-def candidates_sql(toks: list[str]) -> tuple[str, dict]:
-    """The candidate query: needs that match every token (see the module's docstring), those
-    with the token in their title (or its pinyin in the title's) first."""
-    conds, order, params = [], [], {}
+def _token_conditions(n: int, tok: str, params: dict) -> tuple[str, str, list[str]]:
+    """SQL conditions for one token: (in the title, exactly anywhere, [exactly anywhere or
+    each kind of typo])."""
+    text_, py, initials = token_grams(tok)
+    sets = {f"t{n}": text_ if len(tok) > 1 else [tok]}
+    if py and not tok.isdigit():
+        sets[f"p{n}"] = py
+    if tok.isascii() and tok.isalpha() and 2 <= len(tok) <= 12:
+        sets[f"i{n}"] = initials
+    for name, grams in sets.items():
+        params[name] = sorted(set(grams))
+    title = " OR ".join(f"tgrams @> CAST(:{name} AS text[])" for name in sets)
+    exact = " OR ".join(f"grams @> CAST(:{name} AS text[])" for name in sets)
+    fuzzy = []
+    cjk = list(dict.fromkeys(c for c in tok if _is_cjk(c)))
+    if len(cjk) >= 4:  # a wrong character in a longer token: all the others are there
+        for k in range(len(cjk)):
+            params[f"u{n}_{k}"] = sorted(cjk[:k] + cjk[k + 1:])
+            fuzzy.append(f"grams @> CAST(:u{n}_{k} AS text[])")
+    full, _ = pinyin(tok)
+    runs = sorted(set(py)) if not tok.isdigit() else []
+    if 3 <= len(runs) <= 8:  # a typo in short pinyin: all its 3-letter runs but one or two
+        for k, kept in enumerate(combinations(runs, len(runs) - (1 if len(runs) <= 4 else 2))):
+            params[f"q{n}_{k}"] = list(kept)
+            fuzzy.append(f"grams @> CAST(:q{n}_{k} AS text[])")
+    if len(full) >= 8 and not tok.isdigit():  # in longer pinyin: pg_trgm's word similarity
+        params[f"y{n}"] = full
+        fuzzy.append(f":y{n} <% py")
+    return f"({title})", f"({exact})", [f"({exact})", *fuzzy]
+
+
+def candidates_sql(toks: list[str]) -> tuple[list[str], dict]:
+    """The candidate queries, in order: every token in the title; every token exactly
+    somewhere; every token exactly or fuzzily. Each returns ids, newest first, at most
+    `CANDIDATES` (so a common word is answered by walking the newest needs, and a rare one
+    by the GIN indexes)."""
+    params: dict = {}
+    title, exact, fuzzy = [], [], []
     for n, tok in enumerate(toks):
-        text_, py, initials = token_grams(tok)
-        ors: list[str] = []
-
-        def contains(name: str, grams: list[str], ors: list[str] = ors) -> None:
-            params[name] = sorted(set(grams))
-            ors.append(f"grams @> CAST(:{name} AS text[])")
-
-        contains(f"t{n}", text_ if len(tok) > 1 else [tok])
-        if py and not tok.isdigit():
-            contains(f"p{n}", py)
-        if tok.isascii() and tok.isalpha() and 2 <= len(tok) <= 12:
-            contains(f"i{n}", initials)
-        cjk = list(dict.fromkeys(c for c in tok if _is_cjk(c)))
-        if len(cjk) >= 4:  # a wrong character in a longer token: all the others are there
-            for k in range(len(cjk)):
-                contains(f"u{n}_{k}", cjk[:k] + cjk[k + 1:])
-        full, _ = pinyin(tok)
-        if len(full) >= 5 and not tok.isdigit():  # a typo in pinyin (or a near homophone)
-            params[f"y{n}"] = full
-            ors.append(f":y{n} <% py")
-        conds.append("(" + " OR ".join(ors) + ")")
-        params[f"l{n}"] = f"%{tok}%"
-        order.append(f"(title LIKE :l{n})::int")
-    sql = (f"SELECT need_id, {', '.join(FIELDS)} FROM need_search "
-           f"WHERE {' AND '.join(conds)} "
-           f"ORDER BY {' + '.join(order)} DESC, need_id DESC LIMIT {CANDIDATES}")
-    return sql, params
+        t, e, f = _token_conditions(n, tok, params)
+        title.append(t)
+        exact.append(e)
+        # One query per way a token may match, so each is answered by one GIN index (ORed
+        # together in one WHERE, PostgreSQL would rather test them all on every row).
+        fuzzy.append("(" + " UNION ".join(f"SELECT need_id FROM need_search WHERE {c}"
+                                          for c in f) + ")")
+    newest = f"ORDER BY need_id DESC LIMIT {CANDIDATES}"
+    sqls = [f"SELECT need_id FROM need_search WHERE {' AND '.join(conds)} {newest}"
+            for conds in (title, exact)]
+    sqls.append(f"SELECT need_id FROM ({' INTERSECT '.join(fuzzy)}) AS found {newest}")
+    return sqls, params
 
 
 def coverage(toks: list[str], fields: dict[str, list[str]]) -> np.ndarray:
@@ -264,20 +293,35 @@ def coverage(toks: list[str], fields: dict[str, list[str]]) -> np.ndarray:
     return total
 
 
+def candidate_ids(conn, toks: list[str]) -> list[int]:
+    """At most `CANDIDATES` ids: the first tier's, then the next tier's while there is room."""
+    sqls, params = candidates_sql(toks)
+    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
+                 {"v": str(THRESHOLD)})
+    found: dict[int, None] = {}
+    for tier, sql in enumerate(sqls):
+        if tier == 2 and len(found) >= FUZZY_BELOW:
+            break  # enough exact matches: typos would rank below them anyway
+        for (need_id,) in conn.execute(text(sql), params):
+            found.setdefault(need_id)
+        if len(found) >= CANDIDATES:
+            break
+    return list(found)[:CANDIDATES]
+
+
 def search(conn, query: str, limit: int = 50) -> list[Hit]:
     """Best matches first, from the `need_search` rows (`conn`: a session or connection)."""
     toks = tokens(query)
     if not toks or limit <= 0:
         return []
-    sql, params = candidates_sql(toks)
-    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
-                 {"v": str(THRESHOLD)})
-    found = conn.execute(text(sql), params).all()
-    if not found:
+    ids = candidate_ids(conn, toks)
+    if not ids:
         return []
-    ids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+    found = conn.execute(text(f"SELECT need_id, {', '.join(FIELDS)} FROM need_search "
+                              "WHERE need_id = ANY(:ids)"), {"ids": ids}).all()
+    ids_ = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
     fields = {name: [r[k + 1] for r in found] for k, name in enumerate(FIELDS)}
-    return rank(toks, ids, coverage(toks, fields), fields, limit)
+    return rank(toks, ids_, coverage(toks, fields), fields, limit)
 
 
 class PgSearch:

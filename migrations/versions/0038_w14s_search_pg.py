@@ -32,22 +32,24 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Text(), nullable=False) for name in (
             "title", "meta", "story", "title_py", "title_in", "meta_py", "meta_in")),
         sa.Column("grams", _GRAMS, nullable=False),
+        sa.Column("tgrams", _GRAMS, nullable=False),
         sa.Column("py", sa.Text(), nullable=False),
     )
     if postgres:
         from needs import search_pg
 
         search_pg.rebuild(op.get_bind())
-        op.create_index("ix_need_search_grams", "need_search", ["grams"],
-                        postgresql_using="gin")
+        for column in ("grams", "tgrams"):
+            op.create_index(f"ix_need_search_{column}", "need_search", [column],
+                            postgresql_using="gin")
         op.create_index("ix_need_search_py", "need_search", ["py"], postgresql_using="gin",
                         postgresql_ops={"py": "gin_trgm_ops"})
     else:  # the in-memory index serves SQLite: an empty table, like the models
-        op.create_index("ix_need_search_grams", "need_search", ["grams"])
-        op.create_index("ix_need_search_py", "need_search", ["py"])
+        for column in ("grams", "tgrams", "py"):
+            op.create_index(f"ix_need_search_{column}", "need_search", [column])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_need_search_py", "need_search")
-    op.drop_index("ix_need_search_grams", "need_search")
+    for column in ("py", "tgrams", "grams"):
+        op.drop_index(f"ix_need_search_{column}", "need_search")
     op.drop_table("need_search")
