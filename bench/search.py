@@ -34,7 +34,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.regions import KNOWN  # noqa: E402
-from needs.search import SearchIndex, SearchRow  # noqa: E402
+from needs.search import (  # noqa: E402
+    SearchIndex,
+    SearchRow,
+    normalize,
+    normalize_query,
+    pinyin,
+)
 
 DB_NAME = os.environ.get("BENCH_DB", "shanlian_search_bench")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -89,6 +95,18 @@ def _rss() -> int:
 def _load() -> str:
     with open("/proc/loadavg") as fh:
         return " ".join(fh.read().split()[:3])
+
+
+def _probe_rss(size: int) -> float:
+    """MiB a fresh process grows by when it searches through PostgreSQL (after the
+    normalizing tables, which both backends load: printed apart)."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--probe"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    print(f"both backends: normalizing tables (traditional → simplified, pinyin) "
+          f"{float(out[0]):.0f} MiB per worker")
+    return float(out[1])
 
 
 def _p90(values: list[float]) -> float:
@@ -155,7 +173,7 @@ def load_database(data: list[SearchRow], reuse: bool) -> float:
     engine = create_engine(sa_url)
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        search_pg.rebuild(conn)
+        search_pg.rebuild(conn, reindex=True)  # as migration 0038: the indexes after the rows
     backfill = time.perf_counter() - t0
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE need_search")
@@ -195,15 +213,34 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--backend", choices=("both", "memory", "postgres"), default="both")
     ap.add_argument("--reuse", action="store_true", help="keep BENCH_DB if it is loaded")
+    ap.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     use_memory = args.backend in ("both", "memory")
     use_pg = args.backend in ("both", "postgres")
-    print(f"load average at start: {_load()} (2 cores)")
 
+    if args.probe:  # the PostgreSQL backend's memory in a fresh worker-like process
+        from sqlalchemy import create_engine
+        from sqlmodel import Session
+
+        from needs import search_pg
+
+        # imports done; the normalizing tables next, apart
+        rss0 = _rss()
+        normalize_query("助學"), pinyin(normalize("助学"))
+        tables = _rss() - rss0
+        engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with Session(engine) as session:
+            for q in QUERIES:
+                search_pg.search(session, q, 50)
+                session.rollback()
+        gc.collect()
+        print(f"{tables / 2**20:.1f} {(_rss() - rss0 - tables) / 2**20:.1f}")
+        return
+    print(f"load average at start: {_load()} (2 cores)")
     data = rows(args.size, args.seed)
+    normalize_query("助學"), pinyin(normalize("助学"))  # load the tables both backends use
     gc.collect()
     backends: dict = {}
-    rss0 = _rss()
     if use_pg:
         from sqlalchemy import create_engine
         from sqlmodel import Session
@@ -233,8 +270,9 @@ def main() -> None:
         backends["postgres"] = pg_search
         pg_search("助学", 50)  # connect, load the pinyin and t2s tables
         gc.collect()
-        print(f"PostgreSQL: worker resident memory +{(_rss() - rss0) / 2**20:,.0f} MiB "
-              f"(normalizing tables and a connection; independent of the number of needs)")
+        print(f"PostgreSQL: worker resident memory +{_probe_rss(args.size):,.0f} MiB (a fresh "
+              f"process: a connection and {len(QUERIES)} searches; independent of the number "
+              f"of needs)")
     if use_memory:
         gc.collect()
         before = _rss()

@@ -493,6 +493,15 @@ def build_database(n_needs: int, n_txns: int, reuse: bool) -> None:
 
         for statement in rebuild_statements("postgresql"):
             cur.execute(statement)
+    # COPY bypasses the services too: fill the search rows (needs.search_pg) as 0038 does.
+    from sqlalchemy import create_engine
+
+    from needs import search_pg
+
+    engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        search_pg.rebuild(conn)
+    engine.dispose()
     _vacuum_analyze()
     print(f"loaded in {time.perf_counter() - t0:.0f} s (generation {t1 - t0:.0f} s)", flush=True)
 
