@@ -10,7 +10,8 @@ two key columns:
   title's and meta's 全拼, "i" + every pair of their 首字母. (pg_trgm cannot serve 汉字: its
   trigrams are padded at word boundaries, and unsegmented Chinese is one long "word", so a
   two-character query inside a title shares no trigram with it.)
-* `py`: the 全拼 of title and meta, with a pg_trgm GIN index, for typos in pinyin.
+* `py`: the title's 全拼, with a pg_trgm GIN index, for typos in longer pinyin (the title's
+  alone: with the meta's, common syllables made PostgreSQL check most rows).
 
 `tgrams` holds the title's grams alone (small, so a common word is checked cheaply).
 
@@ -152,7 +153,7 @@ def row_values(r: SearchRow, meta_cache: dict | None = None) -> dict[str, object
             "title_py": title_py, "title_in": title_in, "meta_py": meta_py, "meta_in": meta_in,
             "grams": _grams(title, meta, story, (title_py, meta_py), (title_in, meta_in)),
             "tgrams": _grams(title, "", "", (title_py,), (title_in,)),
-            "py": f"{title_py} {meta_py}"}
+            "py": title_py}
 
 
 def _rows(conn, ids: Sequence[int] | None = None, after: int = 0,
