@@ -3,17 +3,17 @@ process.
 
 Each public need has one `need_search` row: its normalized texts (title, meta, story — the
 in-memory index's fields, made by the same functions), their pinyin and pinyin initials, and
-two key columns:
+three key columns:
 
 * `grams`: the in-memory index's grams as a text array with a GIN index — every 汉字, every
   pair of neighbouring characters of title, meta and story, "p" + every 3-letter run of the
   title's and meta's 全拼, "i" + every pair of their 首字母. (pg_trgm cannot serve 汉字: its
   trigrams are padded at word boundaries, and unsegmented Chinese is one long "word", so a
   two-character query inside a title shares no trigram with it.)
+* `tgrams`: the title's grams alone, GIN-indexed too (small, so a common word is checked
+  cheaply);
 * `py`: the title's 全拼, with a pg_trgm GIN index, for typos in longer pinyin (the title's
   alone: with the meta's, common syllables made PostgreSQL check most rows).
-
-`tgrams` holds the title's grams alone (small, so a common word is checked cheaply).
 
 A need is a candidate when, for every query token, it holds all the token's pairs (or all its
 pinyin runs — a homophone typo in 汉字 —, or all its initials pairs), or all its 汉字 but one
@@ -81,7 +81,7 @@ _ROWS_SQL = (
     "SELECT n.id, n.title, n.story, p.name, o.name, n.region, n.category, n.kind "
     "FROM need n JOIN organisation o ON o.id = n.organisation_id "
     "LEFT JOIN programme p ON p.id = n.programme_id "
-    "WHERE n.state IN ('verified', 'funded', 'disbursed', 'delivered', 'closed')")
+    f"WHERE n.state IN ({', '.join(repr(state) for state in PUBLIC)})")
 _INSERT = text(f"INSERT INTO need_search ({', '.join(_COLUMNS)}) "
                f"VALUES ({', '.join(':' + c for c in _COLUMNS)})")
 

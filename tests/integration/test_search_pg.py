@@ -82,6 +82,12 @@ def index(database_url):
     truncate_all(database_url)
 
 
+def test_public_states_are_the_models():
+    from needs.models import PUBLIC_STATES
+
+    assert search_pg.PUBLIC == PUBLIC_STATES
+
+
 def _found(engine, query: str) -> list[int]:
     with Session(engine) as s:
         return [h.id for h in search_pg.search(s, query, 50)]
