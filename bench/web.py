@@ -500,7 +500,7 @@ def build_database(n_needs: int, n_txns: int, reuse: bool) -> None:
 
     engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
-        search_pg.rebuild(conn)
+        search_pg.rebuild(conn, reindex=True)
     engine.dispose()
     _vacuum_analyze()
     print(f"loaded in {time.perf_counter() - t0:.0f} s (generation {t1 - t0:.0f} s)", flush=True)
