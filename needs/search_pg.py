@@ -316,7 +316,10 @@ def coverage(toks: list[str], fields: dict[str, list[str]]) -> np.ndarray:
 def candidate_ids(conn, toks: list[str]) -> list[int]:
     """At most `CANDIDATES` ids: the first tier's, then the next tier's while there is room."""
     sqls, params = candidates_sql(toks)
-    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, true)"),
+    # For the connection, not the transaction: a read-only request may run in autocommit,
+    # where a transaction-local setting would be gone by the next statement. Only `<%`
+    # reads it, and every search sets it first.
+    conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :v, false)"),
                  {"v": str(THRESHOLD)})
     found: dict[int, None] = {}
     for tier, sql in enumerate(sqls):

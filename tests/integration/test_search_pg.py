@@ -187,6 +187,15 @@ def test_a_rolled_back_verification_leaves_no_row(pg):
     assert _found(pg, "助学金") == [need.id]
 
 
+def test_typos_are_found_in_autocommit_too(pg):
+    """Public reads may run in autocommit: the word-similarity setting must hold anyway."""
+    with unit_of_work(pg) as s:
+        need = _post(s, ROWS[5], {}, {})
+    with pg.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SET pg_trgm.word_similarity_threshold = 0.9"))  # a stranger's value
+        assert [h.id for h in search_pg.search(conn, "kangfuxunlain")] == [need.id]
+
+
 def test_browse_uses_postgres_and_sees_changes_at_once(app, pg, monkeypatch):
     """GET /needs?q=... answers from the rows; a change shows on the next request."""
     from readside import search_cache
