@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import now
 from core.errors import NotFound
 from core.privacy import donor_display_name
 from donors.models import Donation, Donor, Enterprise, Pledge
+from funds.ledger_aggregates import LedgerAccountTotal
 from funds.models import Allocation, CommunityFund, Disbursement
 from needs.models import (
     PUBLIC_STATES,
@@ -22,7 +24,8 @@ from needs.models import (
     Organisation,
     Programme,
 )
-from readside.ledger_pages import TxnRow, account_flows, account_txns
+from readside import reference
+from readside.ledger_pages import TxnRow, account_txns
 from readside.need_facts import NeedFacts, need_facts
 from readside.rules import DisclosureStatus, disclosure_status
 
@@ -68,32 +71,38 @@ def need_view(session: Session, code: str) -> NeedView:
     if need is None:
         raise NotFound("找不到需求 %(code)s", code=code)
     paid = (Donation.need_id == need.id) & (Donation.status == "paid")
-    donor_count = session.exec(select(func.count(Donation.id)).where(
-        paid, Donation.donor_id.is_not(None))).one()
-    donors = [(donor_display_name(name, shown), amount) for name, shown, amount in session.exec(
-        select(Donor.name, Donor.show_name, Donation.amount)
+    # The newest 200 donors and how many there are, in one statement (the window counts the
+    # rows before LIMIT applies).
+    donor_rows = session.exec(
+        select(Donor.name, Donor.show_name, Donation.amount, func.count().over())
         .join(Donation, Donation.donor_id == Donor.id).where(paid)
-        .order_by(Donation.id.desc()).limit(200)).all()]
-    allocations = [(e.code, e.name, p.title or p.code, a.amount, a.ledger_seq)
-                   for a, p, e in session.exec(
-                       select(Allocation, Pledge, Enterprise)
-                       .join(Pledge, Pledge.id == Allocation.pledge_id)
-                       .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
-                       .where(Allocation.need_id == need.id, Allocation.status == "executed")
-                       .order_by(Allocation.id)).all()]
-    # Community-fund grants: their transfer records (funds.models.Allocation), executed.
-    grants = [(code, name, int(amount), seq) for code, name, amount, seq in session.exec(
-        select(CommunityFund.code, CommunityFund.name, Allocation.amount, Allocation.ledger_seq)
-        .join(CommunityFund, CommunityFund.id == Allocation.fund_id)
-        .where(Allocation.need_id == need.id, Allocation.status == "executed")
-        .order_by(Allocation.ledger_seq)).all()]
+        .order_by(Donation.id.desc()).limit(200)).all()
+    donor_count = donor_rows[0][3] if donor_rows else 0
+    donors = [(donor_display_name(name, shown), amount) for name, shown, amount, _n in donor_rows]
+    # Enterprise allocations and community-fund grants: one read of the need's executed
+    # transfer records (funds.models.Allocation), each joined to what it came from.
+    allocations, grants = [], []
+    for a, p, e, fund_code, fund_name in session.exec(
+            select(Allocation, Pledge, Enterprise, CommunityFund.code, CommunityFund.name)
+            .join(Pledge, Pledge.id == Allocation.pledge_id, isouter=True)
+            .join(Enterprise, Enterprise.id == Pledge.enterprise_id, isouter=True)
+            .join(CommunityFund, CommunityFund.id == Allocation.fund_id, isouter=True)
+            .where(Allocation.need_id == need.id, Allocation.status == "executed")
+            .order_by(Allocation.id)).all():
+        if p is not None and e is not None:
+            allocations.append((e.code, e.name, p.title or p.code, a.amount, a.ledger_seq))
+        if fund_code is not None:
+            grants.append((a.ledger_seq, a.id, (fund_code, fund_name, int(a.amount),
+                                                a.ledger_seq)))
+    grants = [grant for *_order, grant in sorted(grants, key=lambda g: (g[0] is None, g[0] or 0,
+                                                                         g[1]))]
     milestones = list(session.exec(select(Milestone).where(
         Milestone.need_id == need.id).order_by(Milestone.seq)).all())
     today = now().date()
     return NeedView(
         need=need,
-        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
-        organisation=session.get(Organisation, need.organisation_id),
+        programme=reference.programme(session, need.programme_id),
+        organisation=reference.organisation(session, need.organisation_id),
         beneficiary=session.get(Beneficiary, need.beneficiary_id) if need.beneficiary_id else None,
         donors=donors,
         donor_count=int(donor_count),
@@ -127,16 +136,26 @@ class NeedDisclosure:
 
 
 def need_disclosure(session: Session, code: str, before: int | None = None) -> NeedDisclosure:
-    need = session.exec(select(Need).where(Need.code == code,
-                                           Need.state.in_(PUBLIC_STATES))).first()
-    if need is None:
+    """The need with its two ledger accounts' totals (one statement: the totals the ledger
+    keeps per account on append), its transactions (one statement), evidence and
+    disbursements."""
+    raised_acc, paid_acc = aliased(LedgerAccountTotal), aliased(LedgerAccountTotal)
+    found = session.exec(
+        select(Need, raised_acc.money_in, raised_acc.money_out, raised_acc.first_seq,
+               raised_acc.last_seq, paid_acc.money_in, paid_acc.money_out)
+        .select_from(Need)
+        .join(raised_acc, raised_acc.account == f"need:{code}", isouter=True)
+        .join(paid_acc, paid_acc.account == f"disbursed:{code}", isouter=True)
+        .where(Need.code == code, Need.state.in_(PUBLIC_STATES))).first()
+    if found is None:
         raise NotFound("找不到项目 %(code)s", code=code)
-    raised, out, held, first, last = account_flows(session, [f"need:{code}"])
-    disbursed = account_flows(session, [f"disbursed:{code}"])[2]
+    need, money_in, money_out, first, last, paid_in, paid_out = found
+    raised, held = int(money_in or 0), int(money_in or 0) - int(money_out or 0)
+    disbursed = int(paid_in or 0) - int(paid_out or 0)
     txns, older = account_txns(session, [f"need:{code}"], before)
     return NeedDisclosure(
         need=need,
-        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
+        programme=reference.programme(session, need.programme_id),
         raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
         txns=txns, older=older,
         evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
