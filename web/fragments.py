@@ -11,11 +11,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
 MAX_FRAGMENTS = 20_000
+
+
+def current_locale():
+    """The request's locale object as Flask-Babel keeps it (also under `force_locale`),
+    without formatting it as a string on every call."""
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
+    return locale if locale is not None else get_locale()
 
 
 class FragmentCache:
@@ -25,7 +33,7 @@ class FragmentCache:
         self.lock = threading.Lock()
 
     def render(self, key: tuple, caller) -> Markup:
-        full = (str(get_locale()), request.script_root, *key)
+        full = (current_locale(), request.script_root, *key)
         with self.lock:
             hit = self.entries.get(full)
             if hit is not None:

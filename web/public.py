@@ -22,7 +22,8 @@ def needs():
     canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
-    result = browse.browse_needs(db_session(), request.args)
+    # A plain dict: a MultiDict raises (and catches) an exception for every absent key.
+    result = browse.browse_needs(db_session(), request.args.to_dict())
     errors = [e.render(gettext) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
     template = "partials/need_list.html" if partial else "needs.html"
