@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -159,25 +159,40 @@ def ledger_page(session: Session, before: int | None = None, kind: str | None = 
     return LedgerPage(_txn_rows(session, txns), head, before, older, newer, kind)
 
 
+_POSTING = aliased(LedgerPosting, name="posting")
+_ACCOUNT_TXNS: dict[bool, object] = {}
+
+
+def _account_txns_statement(paged: bool):
+    """Built once per shape (first page, older page): the page's seqs and effects, joined to
+    their transactions and every posting of each."""
+    statement = _ACCOUNT_TXNS.get(paged)
+    if statement is None:
+        query = (select(LedgerPosting.seq, func.sum(LedgerPosting.amount).label("effect"))
+                 .where(LedgerPosting.account.in_(bindparam("accounts", expanding=True))))
+        if paged:
+            query = query.where(LedgerPosting.seq < bindparam("before"))
+        effects = (query.group_by(LedgerPosting.seq).order_by(LedgerPosting.seq.desc())
+                   .limit(bindparam("per_page")).subquery("effects"))
+        statement = _ACCOUNT_TXNS[paged] = (
+            select(LedgerTxn.seq, LedgerTxn.at, LedgerTxn.kind, LedgerTxn.ref, LedgerTxn.memo,
+                   LedgerTxn.hash, effects.c.effect, _POSTING.account, _POSTING.amount)
+            .select_from(LedgerTxn)
+            .join(effects, effects.c.seq == LedgerTxn.seq)
+            .join(_POSTING, _POSTING.seq == LedgerTxn.seq)
+            .order_by(LedgerTxn.seq.desc(), _POSTING.position))
+    return statement
+
+
 def account_txns(session: Session, accounts: list[str], before: int | None = None,
                  per_page: int = PER_PAGE) -> tuple[list[TxnRow], int | None]:
     """Transactions touching any of `accounts`, newest first, with their net effect on them;
     keyset-paged on seq via the (account, seq) index. One statement: the page's seqs and
     effects, joined to their transactions and every posting of each."""
-    query = (select(LedgerPosting.seq, func.sum(LedgerPosting.amount).label("effect"))
-             .where(LedgerPosting.account.in_(accounts)))
+    params = {"accounts": list(accounts), "per_page": per_page}
     if before:
-        query = query.where(LedgerPosting.seq < before)
-    effects = (query.group_by(LedgerPosting.seq).order_by(LedgerPosting.seq.desc())
-               .limit(per_page).subquery())
-    posting = aliased(LedgerPosting)
-    found = session.execute(
-        select(LedgerTxn.seq, LedgerTxn.at, LedgerTxn.kind, LedgerTxn.ref, LedgerTxn.memo,
-               LedgerTxn.hash, effects.c.effect, posting.account, posting.amount)
-        .select_from(LedgerTxn)
-        .join(effects, effects.c.seq == LedgerTxn.seq)
-        .join(posting, posting.seq == LedgerTxn.seq)
-        .order_by(LedgerTxn.seq.desc(), posting.position)).all()
+        params["before"] = before
+    found = session.execute(_account_txns_statement(bool(before)), params).all()
     if not found:
         return [], None
     labels = label_accounts(session, {row.account for row in found})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -135,18 +135,25 @@ class NeedDisclosure:
     status: DisclosureStatus
 
 
+# Built once: the statement's SQL is compiled once per process (bound values per call).
+_RAISED, _PAID = (aliased(LedgerAccountTotal, name="raised_acc"),
+                  aliased(LedgerAccountTotal, name="paid_acc"))
+_NEED_WITH_TOTALS = (
+    select(Need, _RAISED.money_in, _RAISED.money_out, _RAISED.first_seq, _RAISED.last_seq,
+           _PAID.money_in, _PAID.money_out)
+    .select_from(Need)
+    .join(_RAISED, _RAISED.account == bindparam("raised_account"), isouter=True)
+    .join(_PAID, _PAID.account == bindparam("paid_account"), isouter=True)
+    .where(Need.code == bindparam("code"), Need.state.in_(PUBLIC_STATES)))
+
+
 def need_disclosure(session: Session, code: str, before: int | None = None) -> NeedDisclosure:
     """The need with its two ledger accounts' totals (one statement: the totals the ledger
     keeps per account on append), its transactions (one statement), evidence and
     disbursements."""
-    raised_acc, paid_acc = aliased(LedgerAccountTotal), aliased(LedgerAccountTotal)
-    found = session.exec(
-        select(Need, raised_acc.money_in, raised_acc.money_out, raised_acc.first_seq,
-               raised_acc.last_seq, paid_acc.money_in, paid_acc.money_out)
-        .select_from(Need)
-        .join(raised_acc, raised_acc.account == f"need:{code}", isouter=True)
-        .join(paid_acc, paid_acc.account == f"disbursed:{code}", isouter=True)
-        .where(Need.code == code, Need.state.in_(PUBLIC_STATES))).first()
+    found = session.execute(_NEED_WITH_TOTALS, {
+        "code": code, "raised_account": f"need:{code}", "paid_account": f"disbursed:{code}"}
+    ).first()
     if found is None:
         raise NotFound("找不到项目 %(code)s", code=code)
     need, money_in, money_out, first, last, paid_in, paid_out = found

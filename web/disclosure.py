@@ -77,6 +77,12 @@ def kind_name(kind: str) -> str:
 
 
 @bp.app_template_global()
+def txn_rows_key(rows) -> tuple:
+    """What a table of ledger rows shows, for its fragment key."""
+    return tuple(row.shown for row in rows)
+
+
+@bp.app_template_global()
 def monthly_rows(summary) -> list[tuple[str, tuple[int, int]]]:
     """The last 24 months of (raised for needs, disbursed) for the column chart."""
     return tuple((month, (raised, disbursed)) for month, _in, raised, disbursed

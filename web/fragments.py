@@ -18,12 +18,20 @@ from markupsafe import Markup
 MAX_FRAGMENTS = 20_000
 
 
-def current_locale():
-    """The request's locale object as Flask-Babel keeps it (also under `force_locale`),
-    without formatting it as a string on every call."""
+def current_locale() -> str:
+    """The request's locale as a string ("zh_CN", "en"), formatted once per request (and
+    again under `force_locale`, which sets another locale object)."""
     ctx = g.get("_flask_babel")
-    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
-    return locale if locale is not None else get_locale()
+    if ctx is None:
+        return str(get_locale())
+    locale = getattr(ctx, "babel_locale", None)
+    memo = getattr(ctx, "shanlian_locale", None)
+    if memo is not None and locale is not None and memo[0] is locale:
+        return memo[1]
+    if locale is None:
+        locale = get_locale()
+    ctx.shanlian_locale = (locale, str(locale))
+    return ctx.shanlian_locale[1]
 
 
 class FragmentCache:
