@@ -32,6 +32,7 @@ from core.data_version import (
     data_version,
     need_scope,
     scope_clock,
+    scope_versions,
 )
 from web.db import db_session
 
@@ -68,7 +69,10 @@ class ScopeClock:
             first, after = self.floor is None, self.seen
         if due:
             if first:
-                clock, changed = data_version(db_session()), None
+                # The hot scopes' exact stamps too: a cache keyed on `site` (the search
+                # index) then sees the same version here as from scope_version elsewhere.
+                session = db_session()
+                clock, changed = data_version(session), scope_versions(session, SITE, LISTS)
             else:
                 clock, changed = changed_since(db_session(), after)
             self._apply(first, after, clock, changed, now)
@@ -84,6 +88,7 @@ class ScopeClock:
             if first or self.floor is None:
                 if self.floor is None:
                     self.floor = self.seen = clock
+                    self.known = {k: v for k, v in (changed or {}).items() if v}
                 return
             if clock < after or len(self.known) + len(changed or {}) > MAX_SCOPES:
                 # A database whose clock went back, or too much to remember: start over.
