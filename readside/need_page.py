@@ -64,31 +64,43 @@ def milestone_status(milestone: Milestone, today) -> str:
     return "due"
 
 
+# The statements of a need's pages, built once (the SQL is compiled once per process; each
+# call binds its values): building them per request was a millisecond of CPU.
+_NEED_ID = bindparam("need_id")
+_PUBLIC_NEED = select(Need).where(Need.code == bindparam("code"), Need.state.in_(PUBLIC_STATES))
+_PAID = (Donation.need_id == _NEED_ID) & (Donation.status == "paid")
+# The newest 200 donors and how many there are, in one statement (the window counts the rows
+# before LIMIT applies).
+_DONORS = (select(Donor.name, Donor.show_name, Donation.amount, func.count().over())
+           .join(Donation, Donation.donor_id == Donor.id).where(_PAID)
+           .order_by(Donation.id.desc()).limit(200))
+# Enterprise allocations and community-fund grants: one read of the need's executed transfer
+# records (funds.models.Allocation), each joined to what it came from.
+_TRANSFERS = (select(Allocation, Pledge, Enterprise, CommunityFund.code, CommunityFund.name)
+              .join(Pledge, Pledge.id == Allocation.pledge_id, isouter=True)
+              .join(Enterprise, Enterprise.id == Pledge.enterprise_id, isouter=True)
+              .join(CommunityFund, CommunityFund.id == Allocation.fund_id, isouter=True)
+              .where(Allocation.need_id == _NEED_ID, Allocation.status == "executed")
+              .order_by(Allocation.id))
+_MILESTONES = select(Milestone).where(Milestone.need_id == _NEED_ID).order_by(Milestone.seq)
+_DISBURSEMENTS = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
+                  .order_by(Disbursement.id))
+_DISBURSEMENTS_NEWEST = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
+                         .order_by(Disbursement.id.desc()).limit(200))
+_EVIDENCE = select(Evidence).where(Evidence.need_id == _NEED_ID).order_by(Evidence.id)
+
+
 def need_view(session: Session, code: str) -> NeedView:
     """Everything the public page of one need shows; each list is one indexed query."""
-    need = session.exec(select(Need).where(Need.code == code,
-                                           Need.state.in_(PUBLIC_STATES))).first()
+    need = session.execute(_PUBLIC_NEED, {"code": code}).scalars().first()
     if need is None:
         raise NotFound("找不到需求 %(code)s", code=code)
-    paid = (Donation.need_id == need.id) & (Donation.status == "paid")
-    # The newest 200 donors and how many there are, in one statement (the window counts the
-    # rows before LIMIT applies).
-    donor_rows = session.exec(
-        select(Donor.name, Donor.show_name, Donation.amount, func.count().over())
-        .join(Donation, Donation.donor_id == Donor.id).where(paid)
-        .order_by(Donation.id.desc()).limit(200)).all()
+    at_need = {"need_id": need.id}
+    donor_rows = session.execute(_DONORS, at_need).all()
     donor_count = donor_rows[0][3] if donor_rows else 0
     donors = [(donor_display_name(name, shown), amount) for name, shown, amount, _n in donor_rows]
-    # Enterprise allocations and community-fund grants: one read of the need's executed
-    # transfer records (funds.models.Allocation), each joined to what it came from.
     allocations, grants = [], []
-    for a, p, e, fund_code, fund_name in session.exec(
-            select(Allocation, Pledge, Enterprise, CommunityFund.code, CommunityFund.name)
-            .join(Pledge, Pledge.id == Allocation.pledge_id, isouter=True)
-            .join(Enterprise, Enterprise.id == Pledge.enterprise_id, isouter=True)
-            .join(CommunityFund, CommunityFund.id == Allocation.fund_id, isouter=True)
-            .where(Allocation.need_id == need.id, Allocation.status == "executed")
-            .order_by(Allocation.id)).all():
+    for a, p, e, fund_code, fund_name in session.execute(_TRANSFERS, at_need).all():
         if p is not None and e is not None:
             allocations.append((e.code, e.name, p.title or p.code, a.amount, a.ledger_seq))
         if fund_code is not None:
@@ -96,8 +108,7 @@ def need_view(session: Session, code: str) -> NeedView:
                                                 a.ledger_seq)))
     grants = [grant for *_order, grant in sorted(grants, key=lambda g: (g[0] is None, g[0] or 0,
                                                                          g[1]))]
-    milestones = list(session.exec(select(Milestone).where(
-        Milestone.need_id == need.id).order_by(Milestone.seq)).all())
+    milestones = list(session.execute(_MILESTONES, at_need).scalars().all())
     today = now().date()
     return NeedView(
         need=need,
@@ -106,14 +117,12 @@ def need_view(session: Session, code: str) -> NeedView:
         beneficiary=session.get(Beneficiary, need.beneficiary_id) if need.beneficiary_id else None,
         donors=donors,
         donor_count=int(donor_count),
-        disbursements=list(session.exec(select(Disbursement).where(
-            Disbursement.need_id == need.id).order_by(Disbursement.id)).all()),
+        disbursements=list(session.execute(_DISBURSEMENTS, at_need).scalars().all()),
         milestones=milestones,
         milestone_rows=[MilestoneRow(m, milestone_status(m, today)) for m in milestones],
         allocations=allocations,
         grants=grants,
-        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
-                                   .order_by(Evidence.id)).all()),
+        evidence=list(session.execute(_EVIDENCE, at_need).scalars().all()),
         disclosure=disclosure_status(need),
         facts=need_facts(session, need),
     )
@@ -165,8 +174,7 @@ def need_disclosure(session: Session, code: str, before: int | None = None) -> N
         programme=reference.programme(session, need.programme_id),
         raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
         txns=txns, older=older,
-        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
-                                   .order_by(Evidence.id)).all()),
-        disbursements=list(session.exec(select(Disbursement).where(
-            Disbursement.need_id == need.id).order_by(Disbursement.id.desc()).limit(200)).all()),
+        evidence=list(session.execute(_EVIDENCE, {"need_id": need.id}).scalars().all()),
+        disbursements=list(session.execute(_DISBURSEMENTS_NEWEST,
+                                           {"need_id": need.id}).scalars().all()),
         status=disclosure_status(need))
