@@ -16,6 +16,14 @@ def home():
                            programmes=totals.programmes_with_totals(db))
 
 
+@bp.app_template_global()
+def need_cards_key(needs, programme_names) -> tuple:
+    """Everything a list of need cards shows, for its fragment key."""
+    return tuple((n.code, n.title, n.kind, n.category, n.state, n.region,
+                  programme_names.get(n.programme_id), n.urgency, n.deadline, n.funded, n.amount)
+                 for n in needs)
+
+
 @bp.get("/needs")
 def needs():
     """Browse and search public needs. An htmx request gets only the results partial (and the
