@@ -108,6 +108,10 @@ class Need(SQLModel, table=True):
         Index("ix_need_browse_posted", "posted_at", "id"),
         Index("ix_need_browse_amount", "amount", "id"),
         Index("ix_need_browse_deadline", "deadline", "id"),
+        # A kind filter with the default or the amount order (the API's common query; issue
+        # 14): the first page read from the index, not after skipping every other kind.
+        Index("ix_need_kind_order", "kind", "urgency", "posted_at", "id"),
+        Index("ix_need_kind_amount", "kind", "amount", "id"),
         # The search index's freshness check reads max(verified_at) (migration 0005).
         Index("ix_need_verified_at", "verified_at"),
     )

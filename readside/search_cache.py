@@ -16,7 +16,7 @@ import threading
 
 from sqlmodel import Session, select
 
-from core.data_version import SITE, scope_version
+from core.data_version import SITE, followed_version
 from needs.models import PUBLIC_STATES, Need, Organisation, Programme
 from needs.search import IndexCache, SearchIndex, SearchRow
 from needs.search_pg import PgSearch
@@ -69,7 +69,7 @@ def search_index(session: Session) -> SearchIndex | PgSearch:
         with Session(engine) as own:
             return search_rows(own)
 
-    return cache.get(lambda: scope_version(session, SITE), lambda: search_rows(session),
+    return cache.get(lambda: followed_version(session, SITE), lambda: search_rows(session),
                      in_background)
 
 
