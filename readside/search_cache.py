@@ -57,7 +57,7 @@ def search_index(session: Session) -> SearchIndex | PgSearch:
     engine = session.get_bind()
     key = str(engine.url)
     if backend(session) == "postgres":
-        version = scope_version(session, SITE)
+        version = followed_version(session, SITE)
         current = _pg_searches.get(key)
         if current is None or current.built_at != version:
             current = _pg_searches[key] = PgSearch(version)

@@ -2,13 +2,13 @@
 default order or by amount read from an index, instead of walking the whole order and
 skipping every need of another kind (60 ms for kind=sponsorship&sort=amount at 100k needs).
 
-Revision ID: 0038_w14
-Revises: 0037
+Revision ID: 0039
+Revises: 0038
 """
 from alembic import op
 
-revision = "0038_w14"
-down_revision = "0037"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
