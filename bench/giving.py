@@ -1,6 +1,7 @@
 """Confirmed gifts per second on PostgreSQL from concurrent clients.
 
     DATABASE_URL=postgresql://… .venv/bin/python bench/giving.py [--clients 32] [--gifts 2000] [--runs 3]
+        [--processes 1]
 
 Each run empties the database it is given (its schema is dropped and migrated: never point
 it at a database you care about), creates 64 projects and one approved 1:1 配捐 offer big
@@ -9,10 +10,17 @@ enough for every gift, starts `--gifts` bank-transfer gifts (not timed), then ti
 donation's ledger transaction, the need's conditional UPDATE and the 配捐 share's ledger
 transaction. The chain is verified afterwards and the mirror columns reconciled. Prints
 each run and the median; the machine is shared and noisy.
+
+The clients are threads of one process (`--processes 1`, the default: Python runs one
+thread at a time, so that process's CPU per gift caps the rate) or spread over several
+processes (`--processes N`, as gunicorn workers would be). Each run also prints where the
+time goes: the CPU seconds per gift of the client processes and of their PostgreSQL
+backends (read from /proc), SQL statements per gift, and the load average.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -22,7 +30,7 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from core import migrate  # noqa: E402
 from core.clock import now  # noqa: E402
@@ -83,22 +91,80 @@ def confirm(engine, payment_id: int) -> str:
         return confirm_payment(s, s.get(GiftPayment, payment_id))
 
 
-def run(url: str, clients: int, gifts: int) -> float:
-    fresh(url)
-    payments = prepare(url, gifts)
-    # One connection per client (core.db's shared engine pools 30).
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process on this machine, 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _client(url: str, clients: int, payments: list[int], ready, go, out) -> None:
+    """One client process: `clients` threads confirming `payments`; reports its outcomes,
+    its CPU seconds, its backends' CPU seconds and its statement count."""
     engine = create_engine(url, pool_size=clients, max_overflow=4)
-    started = time.perf_counter()
+    backends: list[int] = []
+    statements = [0]
+
+    @event.listens_for(engine, "connect")
+    def _remember(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        backends.append(cursor.fetchone()[0])
+        cursor.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args):
+        statements[0] += 1
+
+    # Open every connection before the clock starts.
+    held = [engine.connect() for _ in range(clients)]
+    for connection in held:
+        connection.close()
+    ready.set()
+    go.wait()
+    cpu, backend_cpu = time.process_time(), sum(_proc_cpu(p) for p in backends)
+    counted = statements[0]
     with ThreadPoolExecutor(max_workers=clients) as pool:
         outcomes = list(pool.map(lambda p: confirm(engine, p), payments))
-    elapsed = time.perf_counter() - started
+    out.put((outcomes, time.process_time() - cpu,
+             sum(_proc_cpu(p) for p in backends) - backend_cpu, statements[0] - counted))
     engine.dispose()
+
+
+def run(url: str, clients: int, gifts: int, processes: int = 1) -> dict:
+    fresh(url)
+    payments = prepare(url, gifts)
+    context = multiprocessing.get_context("fork")
+    go, out = context.Event(), context.Queue()
+    workers = []
+    for i in range(processes):
+        ready = context.Event()
+        share = clients // processes + (1 if i < clients % processes else 0)
+        worker = context.Process(target=_client, args=(url, share, payments[i::processes],
+                                                       ready, go, out))
+        worker.start()
+        ready.wait()
+        workers.append(worker)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    go.set()
+    results = [out.get() for _ in workers]
+    elapsed = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    outcomes = [o for r in results for o in r[0]]
     assert outcomes.count("confirmed") == gifts, outcomes[:5]
     with unit_of_work(get_engine(url)) as s:
         verdict = ledger.verify(s)
         assert verdict.ok and verdict.count == 2 * gifts, verdict
         assert first_mismatch(s) is None
-    return gifts / elapsed
+    return {"rate": gifts / elapsed, "load": load,
+            "client_ms": 1000 * sum(r[1] for r in results) / gifts,
+            "backend_ms": 1000 * sum(r[2] for r in results) / gifts,
+            "statements": sum(r[3] for r in results) / gifts}
 
 
 def main() -> None:
@@ -106,17 +172,30 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--gifts", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="client processes the --clients threads are spread over")
     args = parser.parse_args()
     url = Settings.from_env().database_url
     if not url.startswith("postgresql"):
         sys.exit("set DATABASE_URL to a scratch PostgreSQL database")
-    rates = []
+    if not 1 <= args.processes <= args.clients:
+        sys.exit("--processes must be between 1 and --clients")
+    get_engine(url).dispose()  # no pooled connection crosses the fork
+    runs = []
     for i in range(args.runs):
-        rate = run(url, args.clients, args.gifts)
-        rates.append(rate)
-        print(f"run {i + 1}: {rate:,.0f} confirmed gifts/s ({args.gifts} gifts, "
-              f"{args.clients} clients, chain verified: {2 * args.gifts} txns)", flush=True)
-    print(f"median: {statistics.median(rates):,.0f} confirmed gifts/s")
+        result = run(url, args.clients, args.gifts, args.processes)
+        get_engine(url).dispose()
+        runs.append(result)
+        print(f"run {i + 1}: {result['rate']:,.0f} confirmed gifts/s ({args.gifts} gifts, "
+              f"{args.clients} clients in {args.processes} process(es), chain verified: "
+              f"{2 * args.gifts} txns); per gift: client CPU {result['client_ms']:.1f} ms, "
+              f"PostgreSQL backends' CPU {result['backend_ms']:.1f} ms, "
+              f"{result['statements']:.1f} statements; load average {result['load']:.1f}",
+              flush=True)
+    print(f"median: {statistics.median(r['rate'] for r in runs):,.0f} confirmed gifts/s; "
+          f"per gift client CPU {statistics.median(r['client_ms'] for r in runs):.1f} ms, "
+          f"backends' CPU {statistics.median(r['backend_ms'] for r in runs):.1f} ms; "
+          f"load average {min(r['load'] for r in runs):.1f}–{max(r['load'] for r in runs):.1f}")
 
 
 if __name__ == "__main__":

@@ -76,11 +76,10 @@ UNSEEN_WRITES = frozenset({("UPDATE", "api_token.last_used_at")})
 _SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 
-_CLOCK_BUMP = text("UPDATE data_version SET version = version + 1 WHERE id = 1")
+_CLOCK_BUMP_RETURNING = text(
+    "UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version")
 _CLOCK_SEED = text("INSERT INTO data_version (id, version) VALUES (1, 1)")
 _CLOCK_READ = text("SELECT COALESCE(MAX(version), 0) FROM data_version")
-_STAMP = text("INSERT INTO data_scope (scope, version) VALUES (:scope, :version) "
-              "ON CONFLICT (scope) DO UPDATE SET version = excluded.version")
 _SCOPES_READ = text("SELECT COALESCE(MAX(version), 0) FROM data_scope WHERE scope IN :scopes"
                     ).bindparams(bindparam("scopes", expanding=True))
 _SCOPES_EACH = text("SELECT scope, version FROM data_scope WHERE scope IN :scopes"
@@ -155,18 +154,43 @@ def changed_since(session_or_connection, after: int) -> tuple[int, dict[str, int
 
 
 def bump(connection, scopes: Iterable[str] = (SITE,)) -> int:
-    """Move the clock and stamp `scopes` with its new value; returns that value."""
-    if connection.execute(_CLOCK_BUMP).rowcount == 0:  # the row is gone (a truncated database)
+    """Move the clock and stamp `scopes` with its new value; returns that value. Two
+    statements: the clock's UPDATE … RETURNING and one upsert of every scope (sorted, so
+    concurrent bumps lock scope rows in one order)."""
+    version = connection.execute(_CLOCK_BUMP_RETURNING).scalar()
+    if version is None:  # the row is gone (a truncated database)
         connection.execute(_CLOCK_SEED)
-    version = data_version(connection)
-    for scope in sorted(set(scopes)):
-        connection.execute(_STAMP, {"scope": scope, "version": version})
-    return version
+        version = data_version(connection)
+    ordered = sorted(set(scopes))
+    if ordered:
+        connection.execute(_stamps(len(ordered)),
+                           {"version": version, **{f"s{i}": s for i, s in enumerate(ordered)}})
+    return int(version)
+
+
+_STAMPS: dict[int, object] = {}
+
+
+def _stamps(count: int):
+    """INSERT … ON CONFLICT of `count` scopes at one version, built once per count."""
+    statement = _STAMPS.get(count)
+    if statement is None:
+        values = ", ".join(f"(:s{i}, :version)" for i in range(count))
+        statement = text(f"INSERT INTO data_scope (scope, version) VALUES {values} "
+                         "ON CONFLICT (scope) DO UPDATE SET version = excluded.version")
+        _STAMPS[count] = statement
+    return statement
 
 
 def note_accounts(session: OrmSession, accounts: Iterable[str]) -> None:
     """Called by the ledger's append: which accounts this unit of work posted to."""
     session.info.setdefault(_ACCOUNTS, set()).update(accounts)
+
+
+def note_writes(connection, writes: Iterable[tuple[str, str]]) -> None:
+    """Record writes made by a statement the sniffer cannot read (a WITH … INSERT), as
+    (verb, table) or (UPDATE, table.column) pairs."""
+    connection.info.setdefault(_WROTE, set()).update(writes)
 
 
 def scopes_for(writes: set[tuple[str, str]], accounts: set[str],

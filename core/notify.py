@@ -79,6 +79,20 @@ class Notification(SQLModel, table=True):
         return translate(KINDS[self.kind][1], locale, **self._params(locale))
 
 
+_INSERTS: dict[bool, object] = {}
+
+
+def _insert(postgres: bool):
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, built once per dialect."""
+    statement = _INSERTS.get(postgres)
+    if statement is None:
+        table = Notification.__table__
+        statement = ((pg_insert if postgres else sqlite_insert)(table)
+                     .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id))
+        _INSERTS[postgres] = statement
+    return statement
+
+
 def mail_later(session: Session, to: str, subject: str, text: str) -> None:
     outbox.defer(session, "jobs.tasks.send_mail", to, subject, text)
 
@@ -95,10 +109,7 @@ def notify(session: Session, key: str, kind: str, *, user_id: int | None = None,
     values = dict(key=key[:120], kind=kind, user_id=user_id, email=email or "", locale=locale,
                   params={k: str(v) for k, v in params.items()}, link=link, created_at=now())
     # INSERT … ON CONFLICT DO NOTHING: one statement on the gift's hot path, no savepoint.
-    insert = pg_insert if is_postgres(session) else sqlite_insert
-    row_id = session.execute(insert(Notification).values(**values)
-                             .on_conflict_do_nothing(index_elements=["key"])
-                             .returning(Notification.id)).scalar()
+    row_id = session.execute(_insert(is_postgres(session)), values).scalar()
     if row_id is None:
         return None  # this event was already noted
     if values["email"]:

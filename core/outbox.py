@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -26,6 +26,8 @@ class OutboxJob(SQLModel, table=True):
     enqueued_at: datetime | None = Field(default=None, index=True)
 
 
+_INSERT = insert(OutboxJob.__table__).returning(OutboxJob.__table__.c.id)
+
 # Sends one job to the queue: (database_url, func, args) -> None.
 Sender = Callable[[str, str, list], None]
 _sender: Sender | None = None
@@ -39,9 +41,10 @@ def set_sender(sender: Sender | None) -> None:
 def defer(session: Session, func: str, *args) -> OutboxJob:
     """Ask for `func(*args, database_url=...)` to run once this unit of work commits.
     Arguments must be JSON (ids, not objects)."""
-    row = OutboxJob(func=func, args=list(args))
-    session.add(row)
-    session.flush()
+    row = OutboxJob(func=func, args=list(args), created_at=now())
+    # One Core INSERT … RETURNING (no ORM flush): every confirmed gift defers two jobs.
+    row.id = session.execute(_INSERT, {"func": row.func, "args": row.args,
+                                       "created_at": row.created_at}).scalar_one()
     session.info.setdefault("deferred_job_ids", []).append(row.id)
     return row
 

@@ -29,7 +29,7 @@ from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
 from donors.giving_models import IF_TAKEN, GiftPayment
 from donors.late_gifts import settle_late
-from donors.match_offers import apply_matches
+from donors.match_offers import apply_matches, prepare_matches
 from donors.models import Donation, Donor
 from donors.services import confirm_donation, start_donation
 from donors.statements import ExpectedPayment
@@ -198,17 +198,25 @@ def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None
         session.flush()
         defer(session, "jobs.tasks.issue_receipt", donation.id)
         return "confirmed"
-    need = session.get(Need, donation.need_id)
-    session.refresh(need)
+    need = session.get(Need, donation.need_id, populate_existing=True)  # read it fresh
+    # Held for the whole confirmation: the session keeps loaded rows only while something
+    # refers to them, and the notice and the ledger posting both need the donor.
+    donor = session.get(Donor, donation.donor_id) if donation.donor_id else None  # noqa: F841
     if not _need_can_take(need, donation):
         return settle_late(session, payment, donation, need, actor_id)
-    confirm_donation(session, donation, payment_ref=payment.reference)
-    apply_matches(session, donation)  # 配捐, in this same unit of work
-    release_hold(session, need, f"donation:{donation.id}")
+    # What takes no lock that other gifts wait for comes first: the ledger's lock and the
+    # 配捐 offer's row, taken by confirm_donation and apply_matches, are held until COMMIT,
+    # so every statement after them makes every other confirmation wait. A refusal below
+    # rolls all of it back together.
+    holder = f"donation:{donation.id}"
+    if need.hold_holder == holder:  # only this gift's own hold; nobody else can make one ours
+        release_hold(session, need, holder)
     payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
-    session.flush()
     defer(session, "jobs.tasks.issue_receipt", donation.id)
     gift_confirmed(session, donation, payment)  # the donor's notice and mail, same unit of work
+    matches = prepare_matches(session, need)
+    confirm_donation(session, donation, payment_ref=payment.reference)
+    apply_matches(session, donation, matches)  # 配捐, in this same unit of work
     return "confirmed"
 
 

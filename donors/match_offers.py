@@ -20,7 +20,7 @@ from core.regions import Region, within
 from donors.match_models import MatchOffer, MatchOfferNeed, MatchShare
 from donors.models import Donation, Enterprise
 from funds import accounts
-from needs.funding import post_credit, reserve_need
+from needs.funding import fresh_need, post_credit, reserve_need
 from needs.models import CATEGORIES, Need, Programme
 
 
@@ -99,22 +99,32 @@ def offers_for(session: Session, need: Need) -> list[MatchOffer]:
     return [offer for offer in offers if eligible(offer, need)]
 
 
-def apply_matches(session: Session, donation: Donation) -> list[MatchShare]:
-    """Add every eligible offer's share to a just-confirmed public gift (same unit of work)."""
+def prepare_matches(session: Session, need: Need) -> list[tuple[MatchOffer, Enterprise]]:
+    """The offers that would match a gift to `need`, with their enterprises: read before
+    the gift takes the ledger's lock, so that apply_matches reads only the locked offer."""
+    return [(offer, session.get(Enterprise, offer.enterprise_id))
+            for offer in offers_for(session, need)]
+
+
+def apply_matches(session: Session, donation: Donation,
+                  prepared: list[tuple[MatchOffer, Enterprise]] | None = None
+                  ) -> list[MatchShare]:
+    """Add every eligible offer's share to a just-confirmed public gift (same unit of work).
+    `prepared`: what prepare_matches(need) returned earlier in this unit of work."""
     need = session.get(Need, donation.need_id)
     shares = []
-    for offer in offers_for(session, need):
-        share = _match_one(session, offer, need, donation)
+    for offer, enterprise in prepared if prepared is not None else prepare_matches(session, need):
+        share = _match_one(session, offer, enterprise, need, donation)
         if share is not None:
             shares.append(share)
     return shares
 
 
-def _match_one(session: Session, offer: MatchOffer, need: Need, donation: Donation
-               ) -> MatchShare | None:
+def _match_one(session: Session, offer: MatchOffer, enterprise: Enterprise, need: Need,
+               donation: Donation) -> MatchShare | None:
     offer = session.exec(select(MatchOffer).where(MatchOffer.id == offer.id)
                          .with_for_update().execution_options(populate_existing=True)).one()
-    session.refresh(need)
+    fresh_need(session, need)  # no read when this gift has just reserved it (row locked)
     amount = donation.amount * offer.ratio_pct // 100
     if offer.per_gift_cap is not None:
         amount = min(amount, offer.per_gift_cap)
@@ -136,7 +146,6 @@ def _match_one(session: Session, offer: MatchOffer, need: Need, donation: Donati
             MatchOfferNeed.offer_id == offer.id, MatchOfferNeed.need_id == need.id,
             MatchOfferNeed.used + amount <= MatchOfferNeed.cap)
             .values(used=MatchOfferNeed.used + amount))
-    enterprise = session.get(Enterprise, offer.enterprise_id)
     reserve_need(session, need, amount, holder=f"donation:{donation.id}")
     txn = post_credit(session, need, amount, accounts.enterprise(enterprise.code), "match",
                       f"match_offer:{offer.code}", memo=f"{enterprise.name}配捐 → {need.title}")

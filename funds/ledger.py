@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from core.clock import aware, iso_z, now
@@ -55,8 +58,35 @@ def _check_postings(postings: Sequence[Posting | tuple[str, int]]) -> list[Posti
 
 def _lock_chain(session: Session) -> None:
     if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        session.execute(_LOCK, {"k": ADVISORY_LOCK_KEY})
     # SQLite: every transaction begins IMMEDIATE (core.db), which already serialises writers.
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = select(LedgerTxn.seq, LedgerTxn.hash, LedgerTxn.at).order_by(LedgerTxn.seq.desc()).limit(1)
+_INSERT_TXN = insert(LedgerTxn.__table__)
+_INSERT_POSTINGS = insert(LedgerPosting.__table__)
+# session.info: (seq, hash, at) of the chain's head as this transaction left it. Valid only
+# while the transaction that read it (and holds the chain's lock) goes on: forgotten when
+# any transaction or savepoint of the session ends, so a rolled-back savepoint never leaves
+# a head that is not in the database. It saves the lock and the read of every append after
+# the first in one unit of work (a gift and its 配捐 share).
+_HEAD_KEY = "shanlian_ledger_head"
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_head(session: OrmSession, transaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(_HEAD_KEY, None)
+
+
+def _chain_head(session: Session) -> tuple[int, str, datetime | None]:
+    head_ = session.info.get(_HEAD_KEY)
+    if head_ is None:
+        _lock_chain(session)
+        last = session.execute(_HEAD).first()
+        head_ = (last[0], last[1], aware(last[2])) if last else (0, GENESIS, None)
+    return head_
 
 
 def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | tuple[str, int]],
@@ -65,23 +95,34 @@ def append(session: Session, kind: str, ref: str, postings: Sequence[Posting | t
     checked = _check_postings(postings)
     if not kind or not ref:
         raise LedgerError("交易必须有类型和对象")
-    _lock_chain(session)
-    last = session.execute(
-        select(LedgerTxn.seq, LedgerTxn.hash, LedgerTxn.at).order_by(LedgerTxn.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    last_seq, prev, last_at = _chain_head(session)
+    seq = last_seq + 1
     # Times never go backwards in seq order (verifiers check it), even if a clock does.
-    at = max(now().replace(microsecond=0), aware(last[2])) if last else now().replace(microsecond=0)
+    at = now().replace(microsecond=0)
+    if last_at is not None:
+        at = max(at, last_at)
     body = _as_dict(seq, at, kind, ref, memo, prev, checked)
     txn = LedgerTxn(seq=seq, at=at, kind=kind, ref=ref, memo=memo, prev=prev,
                     hash=txn_hash(body))
-    session.add(txn)
-    session.flush()
-    session.add_all(LedgerPosting(seq=seq, position=i, account=p.account, amount=p.amount)
-                    for i, p in enumerate(checked))
-    session.flush()
-    tree_store.append_leaf(session, seq, txn.hash, prev)  # the transparency log, same txn
-    ledger_aggregates.record(session, seq, at, kind, [(p.account, p.amount) for p in checked])
+    pairs = [(p.account, p.amount) for p in checked]
+    tree_rows = tree_store.leaf_rows(session, seq, txn.hash, prev)  # the transparency log
+    if is_postgres(session):
+        # One statement: the transaction, its postings, its tree nodes and the totals.
+        ledger_aggregates.write_pg(session, txn, pairs, tree_rows)
+    else:
+        connection = session.connection()
+        connection.execute(_INSERT_TXN, {"seq": seq, "at": at, "kind": kind, "ref": ref,
+                                         "memo": memo, "prev": prev, "hash": txn.hash})
+        connection.execute(_INSERT_POSTINGS, [
+            {"seq": seq, "position": i, "account": a, "amount": m}
+            for i, (a, m) in enumerate(pairs)])
+        if tree_rows:
+            tree_store.insert_rows(session, tree_rows)
+        ledger_aggregates.record(session, seq, at, kind, pairs)
+    session.info[_HEAD_KEY] = (seq, txn.hash, at)
+    # The row is written: hand it back as a detached, loaded object (adding it to the session
+    # would keep it in the identity map even if this transaction rolls back).
+    make_transient_to_detached(txn)
     return txn
 
 

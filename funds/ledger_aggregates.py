@@ -18,11 +18,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Integer, String, text
+from sqlalchemy import BigInteger, Column, Integer, String, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
-from core.data_version import note_accounts
+from core.data_version import note_accounts, note_writes
 
 ACCOUNT_TYPES = ("donor", "enterprise", "need", "disbursed", "fund", "pledge")
 
@@ -61,10 +61,8 @@ def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def record(session: Session, seq: int, at: datetime, kind: str,
-           postings: Sequence[tuple[str, int]]) -> None:
-    """Add one appended transaction's postings to the totals (an upsert per row touched)."""
-    insert = _insert(session)
+def _totals(postings: Sequence[tuple[str, int]]):
+    """({account: [in, out]}, {account type: [positive, net, txns]}) of one transaction."""
     flows: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for i, (account, amount) in enumerate(postings):
@@ -73,6 +71,14 @@ def record(session: Session, seq: int, at: datetime, kind: str,
         cell[0] += max(amount, 0)
         cell[1] += amount
         cell[2] += 1 if i == 0 else 0
+    return flows, cells
+
+
+def record(session: Session, seq: int, at: datetime, kind: str,
+           postings: Sequence[tuple[str, int]]) -> None:
+    """Add one appended transaction's postings to the totals (an upsert per row touched)."""
+    insert = _insert(session)
+    flows, cells = _totals(postings)
     accounts = LedgerAccountTotal.__table__
     for account, (money_in, money_out) in sorted(flows.items()):  # sorted: one lock order
         stmt = insert(accounts).values(account=account, money_in=money_in, money_out=money_out,
@@ -91,6 +97,70 @@ def record(session: Session, seq: int, at: datetime, kind: str,
                 "positive": months.c.positive + stmt.excluded.positive,
                 "net": months.c.net + stmt.excluded.net,
                 "txns": months.c.txns + stmt.excluded.txns}))
+    note_accounts(session, flows)
+
+
+# What write_pg's one statement writes, for the data version (it starts with WITH, which
+# the statement sniffer in core.data_version does not read).
+PG_WRITES = frozenset({("INSERT", "ledger_txn"), ("INSERT", "ledger_posting"),
+                       ("INSERT", "ledger_tree_node"), ("INSERT", "ledger_account_total"),
+                       ("INSERT", "ledger_month_total")})
+_PG_APPEND: dict[tuple[int, int, int, int], TextClause] = {}
+
+
+def _pg_append(postings: int, nodes: int, accounts: int, cells: int) -> TextClause:
+    """The append as one PostgreSQL statement (data-modifying CTEs), built once per shape."""
+    shape = (postings, nodes, accounts, cells)
+    found = _PG_APPEND.get(shape)
+    if found is not None:
+        return found
+    parts = [
+        "t AS (INSERT INTO ledger_txn (seq, at, kind, ref, memo, prev, hash) "
+        "VALUES (:seq, :at, :kind, :ref, :memo, :prev, :hash))",
+        "p AS (INSERT INTO ledger_posting (seq, position, account, amount) VALUES "
+        + ", ".join(f"(:seq, {i}, :pa{i}, :pm{i})" for i in range(postings)) + ")",
+    ]
+    if nodes:
+        parts.append("n AS (INSERT INTO ledger_tree_node (id, hash) VALUES "
+                     + ", ".join(f"(:ni{i}, :nh{i})" for i in range(nodes)) + ")")
+    parts.append(
+        "a AS (INSERT INTO ledger_account_total AS x "
+        "(account, money_in, money_out, first_seq, last_seq) VALUES "
+        + ", ".join(f"(:aa{i}, :ai{i}, :ao{i}, :seq, :seq)" for i in range(accounts))
+        + " ON CONFLICT (account) DO UPDATE SET money_in = x.money_in + excluded.money_in, "
+        "money_out = x.money_out + excluded.money_out, last_seq = excluded.last_seq)")
+    sql = ("WITH " + ", ".join(parts) + " INSERT INTO ledger_month_total AS y "
+           "(month, kind, account_type, positive, net, txns) VALUES "
+           + ", ".join(f"(:month, :kind, :ct{i}, :cp{i}, :cn{i}, :cx{i})" for i in range(cells))
+           + " ON CONFLICT (month, kind, account_type) DO UPDATE SET "
+           "positive = y.positive + excluded.positive, net = y.net + excluded.net, "
+           "txns = y.txns + excluded.txns")
+    statement = text(sql)
+    _PG_APPEND[shape] = statement
+    return statement
+
+
+def write_pg(session: Session, txn, postings: Sequence[tuple[str, int]],
+             tree_rows: Sequence[dict]) -> None:
+    """Write one appended transaction on PostgreSQL in a single statement: the transaction
+    row, its postings, its Merkle tree nodes (funds.tree_store) and both totals. The
+    caller (funds.ledger.append) holds the chain's lock."""
+    flows, cells = _totals(postings)
+    params = {"seq": txn.seq, "at": txn.at, "kind": txn.kind, "ref": txn.ref,
+              "memo": txn.memo, "prev": txn.prev, "hash": txn.hash, "month": month_of(txn.at)}
+    for i, (account, amount) in enumerate(postings):
+        params[f"pa{i}"], params[f"pm{i}"] = account, amount
+    for i, row in enumerate(tree_rows):
+        params[f"ni{i}"], params[f"nh{i}"] = row["id"], row["hash"]
+    for i, (account, (money_in, money_out)) in enumerate(sorted(flows.items())):
+        params[f"aa{i}"], params[f"ai{i}"], params[f"ao{i}"] = account, money_in, money_out
+    for i, (type_, (positive, net, txns)) in enumerate(sorted(cells.items())):
+        params[f"ct{i}"], params[f"cp{i}"] = type_, positive
+        params[f"cn{i}"], params[f"cx{i}"] = net, txns
+    connection = session.connection()
+    connection.execute(_pg_append(len(postings), len(tree_rows), len(flows), len(cells)),
+                       params)
+    note_writes(connection, PG_WRITES)
     note_accounts(session, flows)
 
 

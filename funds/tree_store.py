@@ -82,13 +82,14 @@ def _frontier(session: Session, tree_size: int) -> list[tuple[int, int, bytes]] 
     return [(level, i, found[(level, i)]) for level, i in nodes]
 
 
-def append_leaf(session: Session, seq: int, txn_hash_hex: str, prev_hex: str | None = None
-                ) -> None:
-    """Add transaction `seq` (its hash is the leaf; `prev_hex` the previous transaction's
-    hash) and every subtree it completes: one INSERT, and one indexed read unless this
-    process built the frontier itself. Called by funds.ledger.append under the chain lock.
-    If the tree is behind the ledger (rows written without ledger.append), it first
-    catches up from the ledger itself."""
+def leaf_rows(session: Session, seq: int, txn_hash_hex: str, prev_hex: str | None = None
+              ) -> list[dict]:
+    """The nodes that adding transaction `seq` (its hash is the leaf; `prev_hex` the previous
+    transaction's hash) writes: the leaf and every subtree it completes, as rows for
+    `insert_rows` ({"id", "hash"}). One indexed read unless this process built the frontier
+    itself. Called by funds.ledger.append under the chain lock, which writes the rows in
+    its own statement. If the tree is behind the ledger (rows written without
+    ledger.append), it first catches up from the ledger itself."""
     index = seq - 1
     frontier = _memo.get(index, prev_hex)
     if frontier is None:
@@ -98,8 +99,19 @@ def append_leaf(session: Session, seq: int, txn_hash_hex: str, prev_hex: str | N
             frontier = _frontier(session, index)
     builder = _Builder(frontier)
     rows = builder.push(index, merkle.leaf_hash(bytes.fromhex(txn_hash_hex)))
-    session.connection().execute(_INSERT_NODES, rows)
+    # Keyed by the leaf's own hash: right even if this transaction rolls back (see the memo).
     _memo.put(seq, txn_hash_hex, builder.stack)
+    return rows
+
+
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    session.connection().execute(_INSERT_NODES, rows)
+
+
+def append_leaf(session: Session, seq: int, txn_hash_hex: str, prev_hex: str | None = None
+                ) -> None:
+    """Add transaction `seq` and every subtree it completes (leaf_rows, then one INSERT)."""
+    insert_rows(session, leaf_rows(session, seq, txn_hash_hex, prev_hex))
 
 
 class _Builder:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import BigInteger, and_, bindparam, event, or_, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from core.audit import record
@@ -27,6 +29,24 @@ from needs.source_rules import SourceRules, check_rules
 FUNDABLE = ("verified",)
 
 
+_AMOUNT = bindparam("add", type_=BigInteger)
+# Built once (it runs twice in every gift). With no holder, `hold_holder = NULL` is never
+# true, so only a need without a live hold takes the money.
+_RESERVE = (
+    update(Need)
+    .where(
+        Need.id == bindparam("need_id"),
+        Need.state.in_(FUNDABLE),
+        or_(Need.hold_holder.is_(None), Need.hold_until <= bindparam("at"),
+            Need.hold_holder == bindparam("holder")),
+        Need.funded + _AMOUNT <= Need.amount,
+        or_(Need.whole.is_(False), and_(Need.funded == 0, Need.amount == _AMOUNT)),
+    )
+    .values(funded=Need.funded + _AMOUNT)
+    .returning(Need.funded, Need.amount, Need.state)
+)
+
+
 def reserve_need(session: Session, need: Need, amount: Money, holder: str | None = None) -> None:
     """The guard of every gift to a need, run before anything else is written: raise its
     `funded` by `amount` if the need may take it, or refuse and change nothing.
@@ -36,21 +56,42 @@ def reserve_need(session: Session, need: Need, amount: Money, holder: str | None
     row, so two donors at once cannot both win. A need under a live hold takes money only
     from the hold's `holder`."""
     require_positive(amount)
-    result = session.execute(
-        update(Need)
-        .where(
-            Need.id == need.id,
-            Need.state.in_(FUNDABLE),
-            or_(Need.hold_holder.is_(None), Need.hold_until <= now(), Need.hold_holder == holder),
-            Need.funded + amount <= Need.amount,
-            or_(Need.whole.is_(False), and_(Need.funded == 0, Need.amount == amount)),
-        )
-        .values(funded=Need.funded + amount)
-    )
-    if result.rowcount != 1:
+    row = session.execute(_RESERVE, {"need_id": need.id, "at": now(), "holder": holder,
+                                     "add": int(amount)},
+                          execution_options={"synchronize_session": False}).first()
+    if row is None:
         session.refresh(need)
         raise _refusal(need, amount, holder) or UserError(
             "金额超过尚需金额，或已被他人认领")
+    # The row is locked by this transaction until it ends: what RETURNING says stays true,
+    # so post_credit (and a 配捐 share computed next) need not read the need again.
+    for column, value in zip(("funded", "amount", "state"), row, strict=True):
+        set_committed_value(need, column, value)
+    session.info.setdefault(_LOCKED_NEEDS, set()).add(need.id)
+
+
+# session.info: ids of needs whose row this transaction locked by a successful reserve_need
+# and whose loaded `funded` came from that UPDATE's RETURNING. Forgotten when any
+# transaction or savepoint of the session ends (a rolled-back savepoint undoes the UPDATE).
+_LOCKED_NEEDS = "shanlian_locked_needs"
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_locked_needs(session: OrmSession, transaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(_LOCKED_NEEDS, None)
+
+
+def fresh_need(session: Session, need: Need) -> None:
+    """Make sure `need`'s money columns are those of the database: reloaded, unless this
+    transaction reserved money on it (reserve_need) and nothing moved its `funded` since."""
+    if need.id not in session.info.get(_LOCKED_NEEDS, ()):
+        session.refresh(need)
+
+
+def _moved(session: Session, need: Need) -> None:
+    """Something other than reserve_need changed the need's `funded`: read it again next time."""
+    session.info.get(_LOCKED_NEEDS, set()).discard(need.id)
 
 
 def need_open_for(session: Session, need: Need, amount: Money, holder: str | None = None) -> None:
@@ -83,7 +124,7 @@ def post_credit(session: Session, need: Need, amount: Money, source_account: str
     txn = ledger.append(session, kind, ref,
                         [(source_account, -amount), (accounts.need(need.code), amount)],
                         memo=memo or need.title)
-    session.refresh(need)
+    fresh_need(session, need)
     if need.funded == need.amount:
         need.state = "funded"
         session.flush()

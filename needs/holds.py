@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from core.clock import aware, now
@@ -43,6 +44,11 @@ def release_hold(session: Session, need: Need, holder: str | None = None) -> boo
     """Lift the hold (only `holder`'s, if given; any expired one otherwise). True if lifted."""
     condition = (Need.hold_holder == holder) if holder else (Need.hold_until <= now())
     result = session.execute(update(Need).where(Need.id == need.id, condition)
-                             .values(hold_holder=None, hold_until=None))
+                             .values(hold_holder=None, hold_until=None),
+                             execution_options={"synchronize_session": False})
+    if result.rowcount == 1:  # what the row now holds, without reading it again
+        set_committed_value(need, "hold_holder", None)
+        set_committed_value(need, "hold_until", None)
+        return True
     session.refresh(need)
-    return result.rowcount == 1
+    return False
