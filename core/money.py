@@ -122,6 +122,14 @@ class Money(int):
     def __neg__(self):
         return Money(-int(self))
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source, _handler):
+        # Model fields annotated `Money` (the money columns) validate as a strict int of fen.
+        from pydantic_core import core_schema
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.int_schema(strict=True),
+            serialization=core_schema.plain_serializer_function_ser_schema(int))
+
     def format(self) -> str:
         """¥1,234.50 (negative: -¥1,234.50)."""
         sign = "-" if self < 0 else ""
@@ -129,7 +137,10 @@ class Money(int):
         return f"{sign}¥{yuan:,}.{fen:02d}"
 
     def __str__(self) -> str:
-        return self.format()
+        # The plain number of fen, as int would print it: a Money read from a money column
+        # lands in CSV exports, JSON, ledger hashes and URLs exactly as the int did. Text for
+        # people is `format()` (or the `yuan` template filter).
+        return int.__repr__(self)
 
     def __repr__(self) -> str:
         return f"Money({int(self)})"
