@@ -87,14 +87,21 @@ class Money(int):
         raise MoneyError("金额不能作 / 的除数")
 
     def __floordiv__(self, other):
-        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+        if isinstance(other, bool) or not isinstance(other, int):
             raise MoneyError("金额只能整除以整数")
+        if isinstance(other, Money):  # how many times one amount fits in another: a count
+            return int(self) // int(other)
         return Money(int(self) // other)
 
+    def __rfloordiv__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise MoneyError("金额只能整除以整数")
+        return int(other) // int(self)
+
     def __mod__(self, other):
-        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+        if isinstance(other, bool) or not isinstance(other, int):
             raise MoneyError("金额只能对整数取余")
-        return Money(int(self) % other)
+        return Money(int(self) % int(other))
 
     def __add__(self, other):
         _refuse_float_operand(other)
@@ -115,6 +122,8 @@ class Money(int):
     def __mul__(self, other):
         if not isinstance(other, int) or isinstance(other, bool):
             raise MoneyError("金额只能乘以整数")
+        if isinstance(other, Money):  # fen × fen is not an amount (a pro-rata numerator)
+            return int(self) * int(other)
         return Money(int(self) * other)
 
     __rmul__ = __mul__
