@@ -493,6 +493,15 @@ def build_database(n_needs: int, n_txns: int, reuse: bool) -> None:
 
         for statement in rebuild_statements("postgresql"):
             cur.execute(statement)
+    # COPY bypasses the services too: fill the search rows (needs.search_pg) as 0038 does.
+    from sqlalchemy import create_engine
+
+    from needs import search_pg
+
+    engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        search_pg.rebuild(conn, reindex=True)
+    engine.dispose()
     _vacuum_analyze()
     print(f"loaded in {time.perf_counter() - t0:.0f} s (generation {t1 - t0:.0f} s)", flush=True)
 
@@ -928,10 +937,12 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
                 before = cache_counts(direct, args.workers)
 
+        load_before = os.getloadavg()[0]
         try:
             medians = measure(base, pages, args.duration, args.runs, args.connections, driver,
                               after_warm_up=start_giving)
         finally:
+            load_after = os.getloadavg()[0]
             achieved = giver.stop() if giver and giver.is_alive() else 0.0
         hit_rates = None
         if giver:
@@ -953,6 +964,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gifts: {giver.given} confirmed ({achieved:.1f}/s achieved of {args.giving:g}/s "
               f"asked), {giver.refused} refused, {len(giver.errors)} failed"
               + (f" (first: {giver.errors[0]})" if giver.errors else ""))
+    print(f"load average (1 min) {load_before:.1f} before the measurement, "
+          f"{load_after:.1f} after; {os.cpu_count()} CPUs")
     print(table(pages, medians, target, hit_rates))
     if args.json:
         with open(args.json, "w") as fh:

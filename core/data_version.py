@@ -24,7 +24,8 @@ SQL through the session) bumps; code that writes through a bare connection calls
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 
 from sqlalchemy import BigInteger, Column, String, bindparam, event, text
 from sqlalchemy.engine import Engine
@@ -123,6 +124,24 @@ def scope_versions(session_or_connection, *scopes: str) -> dict[str, int]:
     return {scope: int(found.get(scope) or 0) for scope in scopes}
 
 
+# A clock that follows the scopes' stamps in this process (web.page_cache.ScopeClock, set for
+# each request): it answers without a query, a version at least as new as every change this
+# process made and at most its TTL behind changes made elsewhere.
+scope_clock: ContextVar[Callable[[tuple[str, ...]], int] | None] = ContextVar(
+    "scope_clock", default=None)
+
+
+def followed_version(session_or_connection, *scopes: str) -> int:
+    """A version of `scopes` for keying an in-process cache: from the request's scope clock
+    when there is one (no query; the page cache's freshness rule), else `scope_version`.
+    It moves whenever one of the scopes changes, but is not the stamp itself (never store it
+    outside this process)."""
+    clock = scope_clock.get()
+    if clock is not None:
+        return clock(tuple(scopes))
+    return scope_version(session_or_connection, *scopes)
+
+
 def changed_since(session_or_connection, after: int) -> tuple[int, dict[str, int]]:
     """(the clock, {scope: version} of every scope stamped after clock value `after`), in one
     indexed query."""
@@ -178,6 +197,8 @@ def _written(statement: str) -> set[tuple[str, str]]:
 def _note_writes(conn, _cursor, statement, _params, _context, _executemany):
     written = _written(statement)
     if written:
+        if conn.get_execution_options().get("shanlian_read_only"):  # core.db.READ_ONLY
+            raise RuntimeError(f"a read-only request wrote: {sorted(written)}")
         conn.info.setdefault(_WROTE, set()).update(written)
 
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 import core.data_version  # noqa: F401  (bumps the data version on every committing write)
 from core.config import Settings
 
 _engines: dict[str, Engine] = {}
+# Execution option of a read-only request's engine (web.db): a write through it is refused.
+READ_ONLY = "shanlian_read_only"
 
 # The unit of work open in this context (a request's, a job's, a CLI command's). A unit of
 # work opened inside it joins it under a SAVEPOINT instead of opening a second connection,
@@ -64,7 +68,36 @@ def _make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection is pinged before use only when it sat idle this long: a connection
+# used a moment ago is alive, and a ping on every checkout was one more round trip per
+# request (issue 14). A server restarted within this window fails the next statement of each
+# such connection once; the pool then replaces it.
+PING_AFTER_IDLE = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 — any failure: let the pool reconnect
+            raise DisconnectionError("connection failed its ping") from exc
 
 
 def dispose_all() -> None:

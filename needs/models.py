@@ -110,6 +110,10 @@ class Need(SQLModel, table=True):
         Index("ix_need_browse_posted", "posted_at", "id"),
         Index("ix_need_browse_amount", "amount", "id"),
         Index("ix_need_browse_deadline", "deadline", "id"),
+        # A kind filter with the default or the amount order (the API's common query; issue
+        # 14): the first page read from the index, not after skipping every other kind.
+        Index("ix_need_kind_order", "kind", "urgency", "posted_at", "id"),
+        Index("ix_need_kind_amount", "kind", "amount", "id"),
         # The search index's freshness check reads max(verified_at) (migration 0005).
         Index("ix_need_verified_at", "verified_at"),
     )
@@ -238,3 +242,8 @@ class NeedPostKey(SQLModel, table=True):
     __tablename__ = "need_post_key"
     key: str = Field(primary_key=True, max_length=64)
     need_id: int = Field(foreign_key="need.id")
+
+
+# The search rows of public needs (PostgreSQL's search backend) and the session hooks that
+# keep them current in the same transaction as the need's writes.
+import needs.search_pg  # noqa: E402,F401

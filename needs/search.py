@@ -36,7 +36,6 @@ from zhconv import convert as zh_convert
 from zhconv import zhconv as _zhconv
 
 from core.regions import county_display
-from needs.vocabulary import KIND_WORDS
 
 MAX_QUERY_CHARS = 64
 MAX_TOKENS = 8
@@ -198,6 +197,14 @@ def _query_grams(token: str) -> list[tuple[np.uint64, float]]:
     return list(dict(grams).items())
 
 
+def meta_text(r: SearchRow) -> str:
+    """Programme, organisation, county-level region, category and kind, normalized."""
+    from needs.vocabulary import KIND_WORDS  # imports needs.models, which imports us
+
+    return normalize(" ".join((r.programme, r.organisation, county_display(r.region),
+                               r.category, KIND_WORDS.get(r.kind, r.kind))))
+
+
 def tokens(query: str) -> list[str]:
     """Normalized query tokens (empty when the query holds nothing searchable)."""
     out = []
@@ -238,8 +245,7 @@ class SearchIndex:
             mkey = (r.programme, r.organisation, r.region, r.category, r.kind)
             m = meta_cache.get(mkey)
             if m is None:
-                text = normalize(" ".join((r.programme, r.organisation, county_display(r.region),
-                                           r.category, KIND_WORDS.get(r.kind, r.kind))))
+                text = meta_text(r)
                 m = meta_cache[mkey] = (text, *pinyin(text))
             meta.append(m[0])
             meta_py.append(m[1])
@@ -300,8 +306,13 @@ class SearchIndex:
             total += cover
         found = np.flatnonzero(every)
         if len(found) > CANDIDATES:
-            best = np.argpartition(-total[found], CANDIDATES - 1)[:CANDIDATES]
-            found = found[best]
+            # The best coverage; among equals the newest (docs are in id order), as the
+            # PostgreSQL backend picks them (needs.search_pg).
+            cover = total[found]
+            kth = np.partition(cover, len(found) - CANDIDATES)[len(found) - CANDIDATES]
+            above = found[cover > kth]
+            tied = found[cover == kth]
+            found = np.concatenate([above, tied[len(tied) - (CANDIDATES - len(above)):]])
         return found, total[found]
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:
@@ -312,41 +323,51 @@ class SearchIndex:
         cand, cover = self._candidates(toks)
         if not len(cand):
             return []
-        scores = np.zeros(len(cand), dtype=np.float32)
-        for tok in toks:
-            best = np.zeros(len(cand), dtype=np.float32)
-            py, _ = pinyin(tok)
-            # Numbers are matched exactly: 2026 is not "almost" 2027, nor a phone number
-            # "almost" a year in a title.
-            numeric = tok.isdigit()
-            plans = [(tok, name, weight, numeric) for name, weight in _TEXT_FIELDS]
-            if py and not numeric:
-                homophone = 1.0 if tok.isascii() else 0.9  # a 汉字 typo sounding alike
-                plans += [(py, name, weight * homophone, False) for name, weight in _PINYIN_FIELDS]
-            if tok.isascii() and tok.isalpha():
-                plans += [(tok, name, weight, True) for name, weight in _INITIAL_FIELDS]
-            for needle, name, weight, exact in sorted(plans, key=lambda p: -p[2]):
-                # Only docs this field could still improve are scored (most stop early).
-                todo = np.flatnonzero(best < 100 * weight)
-                if not len(todo):
-                    break
-                values = self.fields[name]
-                got = _ratio(needle, [values[cand[i]] for i in todo])
-                if exact:
-                    got = np.where(got >= 100, 100.0, 0.0)
-                best[todo] = np.maximum(best[todo], weight * got)
-            title = self.fields["title"]
-            literal = np.fromiter((tok in title[i] for i in cand), dtype=bool, count=len(cand))
-            scores += best + np.where(literal, 3.0, 0.0)
-        scores /= len(toks)
-        ok = scores >= max(MIN_SCORE, RELATIVE_CUTOFF * float(scores.max()))
-        cand, scores, cover = cand[ok], scores[ok], cover[ok]
-        ids = self.ids[cand]
-        order = np.lexsort((-ids, -cover, -np.round(scores, 1)))[:limit]
-        return [Hit(int(ids[i]), round(float(scores[i]), 1)) for i in order]
+        fields = {name: [values[i] for i in cand] for name, values in self.fields.items()}
+        return rank(toks, self.ids[cand], cover, fields, limit)
 
-    def search_ids(self, query: str, limit: int = 1000) -> list[int]:
+    def search_ids(self, query: str, limit: int = 1000, session=None) -> list[int]:
+        """Ids of the best matches (`session` is for backends that read a database)."""
         return [h.id for h in self.search(query, limit)]
+
+
+def rank(toks: list[str], ids: np.ndarray, cover: np.ndarray,
+         fields: dict[str, list[str]], limit: int) -> list[Hit]:
+    """Score candidates (their ids, gram coverage and normalized fields, aligned) against the
+    query tokens with rapidfuzz; the best `limit` above the cut-offs, best first. Shared by
+    the in-memory index and the PostgreSQL backend (needs.search_pg), so both rank alike."""
+    n = len(ids)
+    scores = np.zeros(n, dtype=np.float32)
+    for tok in toks:
+        best = np.zeros(n, dtype=np.float32)
+        py, _ = pinyin(tok)
+        # Numbers are matched exactly: 2026 is not "almost" 2027, nor a phone number
+        # "almost" a year in a title.
+        numeric = tok.isdigit()
+        plans = [(tok, name, weight, numeric) for name, weight in _TEXT_FIELDS]
+        if py and not numeric:
+            homophone = 1.0 if tok.isascii() else 0.9  # a 汉字 typo sounding alike
+            plans += [(py, name, weight * homophone, False) for name, weight in _PINYIN_FIELDS]
+        if tok.isascii() and tok.isalpha():
+            plans += [(tok, name, weight, True) for name, weight in _INITIAL_FIELDS]
+        for needle, name, weight, exact in sorted(plans, key=lambda p: -p[2]):
+            # Only docs this field could still improve are scored (most stop early).
+            todo = np.flatnonzero(best < 100 * weight)
+            if not len(todo):
+                break
+            values = fields[name]
+            got = _ratio(needle, [values[i] for i in todo])
+            if exact:
+                got = np.where(got >= 100, 100.0, 0.0)
+            best[todo] = np.maximum(best[todo], weight * got)
+        title = fields["title"]
+        literal = np.fromiter((tok in t for t in title), dtype=bool, count=n)
+        scores += best + np.where(literal, 3.0, 0.0)
+    scores /= len(toks)
+    ok = scores >= max(MIN_SCORE, RELATIVE_CUTOFF * float(scores.max()))
+    ids, scores, cover = ids[ok], scores[ok], cover[ok]
+    order = np.lexsort((-ids, -cover, -np.round(scores, 1)))[:limit]
+    return [Hit(int(ids[i]), round(float(scores[i]), 1)) for i in order]
 
 
 def _ratio(needle: str, haystack: list[str]) -> np.ndarray:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from core.data_version import LISTS, SITE, scope_version
+from core.data_version import LISTS, SITE, followed_version
 from core.errors import UserError
 from core.regions import Cascade
 from core.regions import children as region_children
 from needs.models import CATEGORIES, NEED_KINDS, PUBLIC_STATES, Need, Programme
 from needs.search import MAX_QUERY_CHARS
+from readside import reference
 from readside.result_cache import ResultCache
 from readside.search_cache import search_index
 
@@ -175,7 +176,7 @@ def clear_cache() -> None:
 
 def _result_version(session: Session, f: NeedFilter) -> int:
     money = bool(f.state) or f.effective_sort in ("amount", "progress")
-    return scope_version(session, SITE, LISTS) if money else scope_version(session, SITE)
+    return followed_version(session, SITE, LISTS) if money else followed_version(session, SITE)
 
 
 @dataclass
@@ -227,7 +228,8 @@ def need_query(session: Session, f: NeedFilter) -> NeedQuery:
     if f.q:
         index = search_index(session)
         built = (id(index), index.built_at)  # a rebuilt index ranks anew
-        ranked = _hits.get((key[0], f.q), built, lambda: index.search_ids(f.q, SEARCH_LIMIT))
+        ranked = _hits.get((key[0], f.q), built,
+                           lambda: index.search_ids(f.q, SEARCH_LIMIT, session))
         truncated = len(ranked) >= SEARCH_LIMIT
         conds.append(Need.id.in_(ranked))
         version = (version, built)
@@ -288,12 +290,11 @@ def browse_needs(session: Session, args: Mapping[str, str],
                  per_page: int = PER_PAGE) -> NeedBrowse:
     """Everything GET /needs shows: the filter read from `args` (bad values reported and left
     out), one page of public needs, and the options of the filter form."""
-    programmes = [(code, name) for code, name in session.exec(
-        select(Programme.code, Programme.name).order_by(Programme.id)).all()]
+    programmes = [(p.code, p.name) for p in reference.programmes(session)]
     f, errors = parse_need_filter(args, [code for code, _ in programmes])
     rows, total, page, truncated = filtered_needs(session, f, per_page)
     f = replace(f, page=page)
-    names = dict(session.exec(select(Programme.id, Programme.name)).all()) if rows else {}
+    names = reference.programme_names(session) if rows else {}
     return NeedBrowse(filter=f, errors=errors, needs=rows, total=total, page=page,
                       pages=max(1, (total + per_page - 1) // per_page), per_page=per_page,
                       truncated=truncated, programmes=programmes, programme_names=names,

@@ -6,15 +6,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import aware
+from core.data_version import LISTS, SITE, followed_version
 from donors.models import Enterprise, Pledge
 from funds.ledger_aggregates import LedgerAccountTotal
 from funds.models import CommunityFund, LedgerPosting, LedgerTxn
 from needs.models import PUBLIC_STATES, Need
 from readside.ledger_totals import ledger_head
+from readside.result_cache import ResultCache
 
 PER_PAGE = 50
 
@@ -33,9 +36,32 @@ class AccountLabel:
         return self.account.partition(":")[0]
 
 
+# Labels per account, valid while neither `site` (names, titles) nor `lists` (a need leaving
+# the public states along with money) moves: a page of transactions names its accounts
+# without a query (issue 14).
+_labels = ResultCache(50_000)
+
+
 def label_accounts(session: Session, accounts: set[str]) -> dict[str, AccountLabel]:
     """Readable names for ledger accounts. Donors stay opaque (the ledger never names them);
     enterprises, funds and public needs are named and linked."""
+    url, version = str(session.get_bind().url), followed_version(session, SITE, LISTS)
+    labels: dict[str, AccountLabel] = {}
+    missing: set[str] = set()
+    for account in accounts:
+        hit = _labels.peek((url, account), version)
+        if hit is None:
+            missing.add(account)
+        else:
+            labels[account] = hit
+    if missing:
+        for account, label in _read_labels(session, missing).items():
+            _labels.put((url, account), version, label)
+            labels[account] = label
+    return labels
+
+
+def _read_labels(session: Session, accounts: set[str]) -> dict[str, AccountLabel]:
     by_type: dict[str, set[str]] = defaultdict(set)
     for account in accounts:
         kind, _, ident = account.partition(":")
@@ -68,7 +94,7 @@ def label_accounts(session: Session, accounts: set[str]) -> dict[str, AccountLab
         if account not in labels:
             kind = account.partition(":")[0]
             labels[account] = AccountLabel(account, "个人捐赠者" if kind == "donor" else account)
-    return labels
+    return {account: labels[account] for account in accounts}
 
 
 @dataclass
@@ -133,24 +159,48 @@ def ledger_page(session: Session, before: int | None = None, kind: str | None = 
     return LedgerPage(_txn_rows(session, txns), head, before, older, newer, kind)
 
 
+_POSTING = aliased(LedgerPosting, name="posting")
+_ACCOUNT_TXNS: dict[bool, object] = {}
+
+
+def _account_txns_statement(paged: bool):
+    """Built once per shape (first page, older page): the page's seqs and effects, joined to
+    their transactions and every posting of each."""
+    statement = _ACCOUNT_TXNS.get(paged)
+    if statement is None:
+        query = (select(LedgerPosting.seq, func.sum(LedgerPosting.amount).label("effect"))
+                 .where(LedgerPosting.account.in_(bindparam("accounts", expanding=True))))
+        if paged:
+            query = query.where(LedgerPosting.seq < bindparam("before"))
+        effects = (query.group_by(LedgerPosting.seq).order_by(LedgerPosting.seq.desc())
+                   .limit(bindparam("per_page")).subquery("effects"))
+        statement = _ACCOUNT_TXNS[paged] = (
+            select(LedgerTxn.seq, LedgerTxn.at, LedgerTxn.kind, LedgerTxn.ref, LedgerTxn.memo,
+                   LedgerTxn.hash, effects.c.effect, _POSTING.account, _POSTING.amount)
+            .select_from(LedgerTxn)
+            .join(effects, effects.c.seq == LedgerTxn.seq)
+            .join(_POSTING, _POSTING.seq == LedgerTxn.seq)
+            .order_by(LedgerTxn.seq.desc(), _POSTING.position))
+    return statement
+
+
 def account_txns(session: Session, accounts: list[str], before: int | None = None,
                  per_page: int = PER_PAGE) -> tuple[list[TxnRow], int | None]:
     """Transactions touching any of `accounts`, newest first, with their net effect on them;
-    keyset-paged on seq via the (account, seq) index."""
-    query = (select(LedgerPosting.seq, func.sum(LedgerPosting.amount))
-             .where(LedgerPosting.account.in_(accounts)))
+    keyset-paged on seq via the (account, seq) index. One statement: the page's seqs and
+    effects, joined to their transactions and every posting of each."""
+    params = {"accounts": list(accounts), "per_page": per_page}
     if before:
-        query = query.where(LedgerPosting.seq < before)
-    effects = session.execute(query.group_by(LedgerPosting.seq)
-                              .order_by(LedgerPosting.seq.desc()).limit(per_page)).all()
-    if not effects:
+        params["before"] = before
+    found = session.execute(_account_txns_statement(bool(before)), params).all()
+    if not found:
         return [], None
-    txns = list(session.exec(select(LedgerTxn).where(LedgerTxn.seq.in_([s for s, _ in effects]))
-                             .order_by(LedgerTxn.seq.desc())).all())
-    rows = _txn_rows(session, txns)
-    effect = {s: int(a) for s, a in effects}
-    for row in rows:
-        row.amount = effect[row.seq]
+    labels = label_accounts(session, {row.account for row in found})
+    rows: list[TxnRow] = []
+    for seq, at, kind, ref, memo, hash_, effect, account, amount in found:
+        if not rows or rows[-1].seq != seq:
+            rows.append(TxnRow(seq, aware(at), kind, ref, memo, hash_, [], int(effect)))
+        rows[-1].postings.append((labels[account], int(amount)))
     older = rows[-1].seq if len(rows) == per_page else None
     return rows, older
 

@@ -21,11 +21,22 @@ class LedgerSummary:
     # (month, kind, account type) → [sum of positive postings, sum of all postings]
     cells: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
     txn_counts: dict[str, int] = field(default_factory=dict)
+    # Derived figures, computed once per summary (a summary never changes once read; the
+    # next head is a new summary): a page view no longer walks every cell for each figure.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _once(self, key, compute):
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     def _sum(self, index: int, kinds=None, types=None, months=None) -> int:
-        return sum(v[index] for (m, k, t), v in self.cells.items()
-                   if (kinds is None or k in kinds) and (types is None or t in types)
-                   and (months is None or m in months))
+        return self._once(("sum", index, kinds, types, months), lambda: sum(
+            v[index] for (m, k, t), v in self.cells.items()
+            if (kinds is None or k in kinds) and (types is None or t in types)
+            and (months is None or m in months)))
 
     @property
     def money_in(self) -> int:
@@ -38,6 +49,9 @@ class LedgerSummary:
         return self._sum(0, types=("need",))
 
     def to_needs_by_kind(self) -> list[tuple[str, int]]:
+        return self._once("to_needs_by_kind", self._to_needs_by_kind)
+
+    def _to_needs_by_kind(self) -> list[tuple[str, int]]:
         """What to_needs adds up, per transaction kind (donation, allocation, grant …)."""
         totals: dict[str, int] = defaultdict(int)
         for (_m, kind, account_type), (positive, _net) in self.cells.items():
@@ -54,6 +68,9 @@ class LedgerSummary:
         return self.money_in - self.disbursed
 
     def by_kind(self) -> list[tuple[str, int, int]]:
+        return self._once("by_kind", self._by_kind)
+
+    def _by_kind(self) -> list[tuple[str, int, int]]:
         """(kind, transactions, money moved) — money moved is the sum of positive postings."""
         totals: dict[str, int] = defaultdict(int)
         for (_m, kind, _t), (positive, _net) in self.cells.items():
@@ -62,6 +79,9 @@ class LedgerSummary:
                        for k in set(totals) | set(self.txn_counts)), key=lambda r: -r[2])
 
     def monthly(self) -> list[tuple[str, int, int, int]]:
+        return self._once("monthly", self._monthly)
+
+    def _monthly(self) -> list[tuple[str, int, int, int]]:
         """(YYYY-MM, money in, raised for needs, disbursed) per month."""
         months: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for (month, _kind, kind_type), (positive, net) in self.cells.items():

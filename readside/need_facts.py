@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from funds.models import CommunityFund
-from needs.models import Need, Organisation
+from needs.models import Need, Organisation  # noqa: F401  (NeedFacts' field types)
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class NeedFacts:
 
 
 def need_facts(session: Session, need: Need) -> NeedFacts:
+    from readside import reference  # organisations change only with `site`: no query
+
     return NeedFacts(
-        organisation=session.get(Organisation, need.organisation_id),
-        holder=session.get(Organisation, need.fundraiser_id) if need.fundraiser_id else None,
+        organisation=reference.organisation(session, need.organisation_id),
+        holder=reference.organisation(session, need.fundraiser_id) if need.fundraiser_id else None,
         fund=session.get(CommunityFund, need.fund_id) if need.fund_id else None)

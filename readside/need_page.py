@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core.clock import now
 from core.errors import NotFound
 from core.privacy import donor_display_name
 from donors.models import Donation, Donor, Enterprise, Pledge
+from funds.ledger_aggregates import LedgerAccountTotal
 from funds.models import Allocation, CommunityFund, Disbursement
 from needs.models import (
     PUBLIC_STATES,
@@ -22,7 +24,8 @@ from needs.models import (
     Organisation,
     Programme,
 )
-from readside.ledger_pages import TxnRow, account_flows, account_txns
+from readside import reference
+from readside.ledger_pages import TxnRow, account_txns
 from readside.need_facts import NeedFacts, need_facts
 from readside.rules import DisclosureStatus, disclosure_status
 
@@ -61,50 +64,65 @@ def milestone_status(milestone: Milestone, today) -> str:
     return "due"
 
 
+# The statements of a need's pages, built once (the SQL is compiled once per process; each
+# call binds its values): building them per request was a millisecond of CPU.
+_NEED_ID = bindparam("need_id")
+_PUBLIC_NEED = select(Need).where(Need.code == bindparam("code"), Need.state.in_(PUBLIC_STATES))
+_PAID = (Donation.need_id == _NEED_ID) & (Donation.status == "paid")
+# The newest 200 donors and how many there are, in one statement (the window counts the rows
+# before LIMIT applies).
+_DONORS = (select(Donor.name, Donor.show_name, Donation.amount, func.count().over())
+           .join(Donation, Donation.donor_id == Donor.id).where(_PAID)
+           .order_by(Donation.id.desc()).limit(200))
+# Enterprise allocations and community-fund grants: one read of the need's executed transfer
+# records (funds.models.Allocation), each joined to what it came from.
+_TRANSFERS = (select(Allocation, Pledge, Enterprise, CommunityFund.code, CommunityFund.name)
+              .join(Pledge, Pledge.id == Allocation.pledge_id, isouter=True)
+              .join(Enterprise, Enterprise.id == Pledge.enterprise_id, isouter=True)
+              .join(CommunityFund, CommunityFund.id == Allocation.fund_id, isouter=True)
+              .where(Allocation.need_id == _NEED_ID, Allocation.status == "executed")
+              .order_by(Allocation.id))
+_MILESTONES = select(Milestone).where(Milestone.need_id == _NEED_ID).order_by(Milestone.seq)
+_DISBURSEMENTS = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
+                  .order_by(Disbursement.id))
+_DISBURSEMENTS_NEWEST = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
+                         .order_by(Disbursement.id.desc()).limit(200))
+_EVIDENCE = select(Evidence).where(Evidence.need_id == _NEED_ID).order_by(Evidence.id)
+
+
 def need_view(session: Session, code: str) -> NeedView:
     """Everything the public page of one need shows; each list is one indexed query."""
-    need = session.exec(select(Need).where(Need.code == code,
-                                           Need.state.in_(PUBLIC_STATES))).first()
+    need = session.execute(_PUBLIC_NEED, {"code": code}).scalars().first()
     if need is None:
         raise NotFound("找不到需求 %(code)s", code=code)
-    paid = (Donation.need_id == need.id) & (Donation.status == "paid")
-    donor_count = session.exec(select(func.count(Donation.id)).where(
-        paid, Donation.donor_id.is_not(None))).one()
-    donors = [(donor_display_name(name, shown), amount) for name, shown, amount in session.exec(
-        select(Donor.name, Donor.show_name, Donation.amount)
-        .join(Donation, Donation.donor_id == Donor.id).where(paid)
-        .order_by(Donation.id.desc()).limit(200)).all()]
-    allocations = [(e.code, e.name, p.title or p.code, a.amount, a.ledger_seq)
-                   for a, p, e in session.exec(
-                       select(Allocation, Pledge, Enterprise)
-                       .join(Pledge, Pledge.id == Allocation.pledge_id)
-                       .join(Enterprise, Enterprise.id == Pledge.enterprise_id)
-                       .where(Allocation.need_id == need.id, Allocation.status == "executed")
-                       .order_by(Allocation.id)).all()]
-    # Community-fund grants: their transfer records (funds.models.Allocation), executed.
-    grants = [(code, name, int(amount), seq) for code, name, amount, seq in session.exec(
-        select(CommunityFund.code, CommunityFund.name, Allocation.amount, Allocation.ledger_seq)
-        .join(CommunityFund, CommunityFund.id == Allocation.fund_id)
-        .where(Allocation.need_id == need.id, Allocation.status == "executed")
-        .order_by(Allocation.ledger_seq)).all()]
-    milestones = list(session.exec(select(Milestone).where(
-        Milestone.need_id == need.id).order_by(Milestone.seq)).all())
+    at_need = {"need_id": need.id}
+    donor_rows = session.execute(_DONORS, at_need).all()
+    donor_count = donor_rows[0][3] if donor_rows else 0
+    donors = [(donor_display_name(name, shown), amount) for name, shown, amount, _n in donor_rows]
+    allocations, grants = [], []
+    for a, p, e, fund_code, fund_name in session.execute(_TRANSFERS, at_need).all():
+        if p is not None and e is not None:
+            allocations.append((e.code, e.name, p.title or p.code, a.amount, a.ledger_seq))
+        if fund_code is not None:
+            grants.append((a.ledger_seq, a.id, (fund_code, fund_name, int(a.amount),
+                                                a.ledger_seq)))
+    grants = [grant for *_order, grant in sorted(grants, key=lambda g: (g[0] is None, g[0] or 0,
+                                                                         g[1]))]
+    milestones = list(session.execute(_MILESTONES, at_need).scalars().all())
     today = now().date()
     return NeedView(
         need=need,
-        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
-        organisation=session.get(Organisation, need.organisation_id),
+        programme=reference.programme(session, need.programme_id),
+        organisation=reference.organisation(session, need.organisation_id),
         beneficiary=session.get(Beneficiary, need.beneficiary_id) if need.beneficiary_id else None,
         donors=donors,
         donor_count=int(donor_count),
-        disbursements=list(session.exec(select(Disbursement).where(
-            Disbursement.need_id == need.id).order_by(Disbursement.id)).all()),
+        disbursements=list(session.execute(_DISBURSEMENTS, at_need).scalars().all()),
         milestones=milestones,
         milestone_rows=[MilestoneRow(m, milestone_status(m, today)) for m in milestones],
         allocations=allocations,
         grants=grants,
-        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
-                                   .order_by(Evidence.id)).all()),
+        evidence=list(session.execute(_EVIDENCE, at_need).scalars().all()),
         disclosure=disclosure_status(need),
         facts=need_facts(session, need),
     )
@@ -126,21 +144,37 @@ class NeedDisclosure:
     status: DisclosureStatus
 
 
+# Built once: the statement's SQL is compiled once per process (bound values per call).
+_RAISED, _PAID = (aliased(LedgerAccountTotal, name="raised_acc"),
+                  aliased(LedgerAccountTotal, name="paid_acc"))
+_NEED_WITH_TOTALS = (
+    select(Need, _RAISED.money_in, _RAISED.money_out, _RAISED.first_seq, _RAISED.last_seq,
+           _PAID.money_in, _PAID.money_out)
+    .select_from(Need)
+    .join(_RAISED, _RAISED.account == bindparam("raised_account"), isouter=True)
+    .join(_PAID, _PAID.account == bindparam("paid_account"), isouter=True)
+    .where(Need.code == bindparam("code"), Need.state.in_(PUBLIC_STATES)))
+
+
 def need_disclosure(session: Session, code: str, before: int | None = None) -> NeedDisclosure:
-    need = session.exec(select(Need).where(Need.code == code,
-                                           Need.state.in_(PUBLIC_STATES))).first()
-    if need is None:
+    """The need with its two ledger accounts' totals (one statement: the totals the ledger
+    keeps per account on append), its transactions (one statement), evidence and
+    disbursements."""
+    found = session.execute(_NEED_WITH_TOTALS, {
+        "code": code, "raised_account": f"need:{code}", "paid_account": f"disbursed:{code}"}
+    ).first()
+    if found is None:
         raise NotFound("找不到项目 %(code)s", code=code)
-    raised, out, held, first, last = account_flows(session, [f"need:{code}"])
-    disbursed = account_flows(session, [f"disbursed:{code}"])[2]
+    need, money_in, money_out, first, last, paid_in, paid_out = found
+    raised, held = int(money_in or 0), int(money_in or 0) - int(money_out or 0)
+    disbursed = int(paid_in or 0) - int(paid_out or 0)
     txns, older = account_txns(session, [f"need:{code}"], before)
     return NeedDisclosure(
         need=need,
-        programme=session.get(Programme, need.programme_id) if need.programme_id else None,
+        programme=reference.programme(session, need.programme_id),
         raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
         txns=txns, older=older,
-        evidence=list(session.exec(select(Evidence).where(Evidence.need_id == need.id)
-                                   .order_by(Evidence.id)).all()),
-        disbursements=list(session.exec(select(Disbursement).where(
-            Disbursement.need_id == need.id).order_by(Disbursement.id.desc()).limit(200)).all()),
+        evidence=list(session.execute(_EVIDENCE, {"need_id": need.id}).scalars().all()),
+        disbursements=list(session.execute(_DISBURSEMENTS_NEWEST,
+                                           {"need_id": need.id}).scalars().all()),
         status=disclosure_status(need))

@@ -34,6 +34,22 @@ class ResultCache:
                 self._entries.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable, version: Hashable):
+        """The value stored for `key` at `version`, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == version:
+                self._entries.move_to_end(key)
+                return entry[1]
+        return None
+
+    def put(self, key: Hashable, version: Hashable, value) -> None:
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core.clock import now
-from core.data_version import LISTS, SITE, scope_versions
+from core.data_version import LISTS, SITE, followed_version
 from core.regions import county_path
 from donors.models import Donation, Pledge
 from funds.models import CommunityFund, LedgerPosting
@@ -206,7 +206,7 @@ def need_summary(session: Session) -> NeedSummary:
     scopes), and for at most a minute (overdue flags). Money moving only brings the tallies
     forward by the new postings; anything else recounts the public needs."""
     at = now()
-    versions = scope_versions(session, SITE, LISTS)
+    versions = {SITE: followed_version(session, SITE), LISTS: followed_version(session, LISTS)}
     key = (versions[SITE], versions[LISTS], at.replace(second=0))
     url = str(session.get_bind().url)
     with _cache_lock:

@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure()
     request_log.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from web.i18n import install_template_gettext
+    install_template_gettext(app)
     htmx.init_app(app)
     request_db.init_app(app)
     install_outbox_sender(settings)

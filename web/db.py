@@ -8,19 +8,57 @@ no Redis, run in-process, on their own connection, after the request's lock is r
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlmodel import Session
 
 from core import db as core_db
 from core import outbox
 from core.errors import raised_user_errors
 
+# Public pages that only read (issue 14). On PostgreSQL their session runs in autocommit:
+# no BEGIN and COMMIT round trips around the reads. Each statement still sees one committed
+# snapshot, as it does inside a READ COMMITTED transaction (PostgreSQL's default), so the
+# pages read exactly what they read before. A write in such a request is refused
+# (core.data_version), so a page that starts writing is caught by its tests, not committed
+# statement by statement.
+READ_ONLY_BLUEPRINTS = ("public", "disclosure", "need_pages")
+WRITING_ENDPOINTS = {"disclosure.export"}  # writes its cached file's record on a miss
+_read_only_engines: dict[str, object] = {}
+
+
+def _reads_only() -> bool:
+    if not has_request_context():
+        return False
+    if request.method not in ("GET", "HEAD") or request.endpoint in WRITING_ENDPOINTS:
+        return False
+    if request.blueprint in READ_ONLY_BLUEPRINTS:
+        return True
+    if request.blueprint == "api":  # the public API; token-authenticated reads write last_used
+        from web.api.blueprint import _private
+
+        return request.endpoint is not None and not _private()
+    return False
+
+
+def _engine_for_request():
+    engine = core_db.get_engine(current_app.config["SHANLIAN"].database_url)
+    if engine.dialect.name != "postgresql" or not current_app.config.get("READ_ONLY_AUTOCOMMIT",
+                                                                           True):
+        return engine
+    if not _reads_only():
+        return engine
+    key = str(engine.url)
+    reader = _read_only_engines.get(key)
+    if reader is None or reader.engine is not engine:
+        reader = _read_only_engines[key] = engine.execution_options(
+            isolation_level="AUTOCOMMIT", **{core_db.READ_ONLY: True})
+    return reader
+
 
 def db_session() -> Session:
     """The request's session (named so it never shadows `flask.session`)."""
     if "db" not in g:
-        engine = core_db.get_engine(current_app.config["SHANLIAN"].database_url)
-        g.db = Session(engine, expire_on_commit=False)
+        g.db = Session(_engine_for_request(), expire_on_commit=False)
         g.db_token = core_db.current_session.set(g.db)
     return g.db
 

@@ -77,17 +77,23 @@ def kind_name(kind: str) -> str:
 
 
 @bp.app_template_global()
+def txn_rows_key(rows) -> tuple:
+    """What a table of ledger rows shows, for its fragment key."""
+    return tuple(row.shown for row in rows)
+
+
+@bp.app_template_global()
 def monthly_rows(summary) -> list[tuple[str, tuple[int, int]]]:
     """The last 24 months of (raised for needs, disbursed) for the column chart."""
-    return [(month, (raised, disbursed)) for month, _in, raised, disbursed
-            in summary.monthly()[-24:]]
+    return tuple((month, (raised, disbursed)) for month, _in, raised, disbursed
+                 in summary.monthly()[-24:])
 
 
 @bp.app_template_global()
 def breakdown_rows(rows, county: bool = False, limit: int = 30):
-    return [(county_display(b.label) if county else label("category", b.label),
-             (b.funded, b.disbursed))
-            for b in rows[:limit]]
+    return tuple((county_display(b.label) if county else label("category", b.label),
+                  (b.funded, b.disbursed))
+                 for b in rows[:limit])
 
 
 bp.add_app_template_global(charts.hbar_chart, "hbar_chart")

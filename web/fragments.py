@@ -11,11 +11,27 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
 MAX_FRAGMENTS = 20_000
+
+
+def current_locale() -> str:
+    """The request's locale as a string ("zh_CN", "en"), formatted once per request (and
+    again under `force_locale`, which sets another locale object)."""
+    ctx = g.get("_flask_babel")
+    if ctx is None:
+        return str(get_locale())
+    locale = getattr(ctx, "babel_locale", None)
+    memo = getattr(ctx, "shanlian_locale", None)
+    if memo is not None and locale is not None and memo[0] is locale:
+        return memo[1]
+    if locale is None:
+        locale = get_locale()
+    ctx.shanlian_locale = (locale, str(locale))
+    return ctx.shanlian_locale[1]
 
 
 class FragmentCache:
@@ -25,7 +41,7 @@ class FragmentCache:
         self.lock = threading.Lock()
 
     def render(self, key: tuple, caller) -> Markup:
-        full = (str(get_locale()), request.script_root, *key)
+        full = (current_locale(), request.script_root, *key)
         with self.lock:
             hit = self.entries.get(full)
             if hit is not None:

@@ -58,3 +58,43 @@ def _vary_on_language(response):
     """Every page's language may come from the lang cookie: caches must key on it."""
     response.vary.add("Cookie")
     return response
+
+
+# ---- template gettext without the per-call lookups (issue 14) -------------------------
+# Flask-Babel's template `_()` finds the domain, the locale (formatting it as a string) and
+# the catalogue on every call: a page with 80 messages spent more time there than in its
+# queries. Here a call reads the request's locale object (set once per request by
+# Flask-Babel, and by `force_locale`) and looks the message up in a table per locale; a
+# message not seen yet is translated by Flask-Babel once and remembered. The catalogues are
+# compiled files loaded once per process, so a remembered translation never goes stale.
+_translated: dict[object, dict[str, str]] = {}
+
+
+def template_gettext(string: str) -> str:
+    from flask_babel import get_translations
+
+    from web.fragments import current_locale
+
+    locale = current_locale()
+    table = _translated.get(locale)
+    if table is None:
+        table = _translated.setdefault(locale, {})
+    try:
+        return table[string]
+    except KeyError:
+        value = table[string] = get_translations().ugettext(string)
+        return value
+
+
+def install_template_gettext(app) -> None:
+    """After Flask-Babel's init_app: its other callables stay; `_()`/`gettext` get the
+    remembering lookup."""
+    from flask_babel import get_translations
+
+    app.jinja_env.install_gettext_callables(
+        gettext=template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )

@@ -25,7 +25,15 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 
 from core import clock
-from core.data_version import LISTS, SITE, changed_since, data_version, need_scope
+from core.data_version import (
+    LISTS,
+    SITE,
+    changed_since,
+    data_version,
+    need_scope,
+    scope_clock,
+    scope_versions,
+)
 from web.db import db_session
 
 CACHED_BLUEPRINTS = ("public", "disclosure", "need_pages")
@@ -37,16 +45,18 @@ MAX_BODY = 2 * 1024 * 1024
 MAX_SCOPES = 50_000  # scopes remembered; beyond, start over from the clock (all pages miss once)
 
 
-class PageCache:
+class ScopeClock:
+    """The data scopes' stamps as this worker knows them (see the module's docstring): read
+    incrementally, at most once per `PAGE_CACHE_TTL`. Used by the page cache and, through
+    core.data_version.followed_version, by the in-process caches of query results and
+    fragments, whether or not the page cache is on."""
+
     def __init__(self) -> None:
-        self.pages: OrderedDict[tuple, tuple[int, bytes, list]] = OrderedDict()
         self.floor: int | None = None  # the version of every scope not in `known`
         self.seen = 0  # the clock at the last read: every stamp up to it is in `known`
         self.known: dict[str, int] = {}
         self.checked_at = 0.0
         self.lock = threading.Lock()
-        self.hits = self.misses = 0
-        self.by_endpoint: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [hits, misses]
 
     def version_of(self, scopes: tuple[str, ...]) -> int:
         """The newest change to any of `scopes`, reading new stamps at most once per TTL.
@@ -59,7 +69,10 @@ class PageCache:
             first, after = self.floor is None, self.seen
         if due:
             if first:
-                clock, changed = data_version(db_session()), None
+                # The hot scopes' exact stamps too: a cache keyed on `site` (the search
+                # index) then sees the same version here as from scope_version elsewhere.
+                session = db_session()
+                clock, changed = data_version(session), scope_versions(session, SITE, LISTS)
             else:
                 clock, changed = changed_since(db_session(), after)
             self._apply(first, after, clock, changed, now)
@@ -75,6 +88,7 @@ class PageCache:
             if first or self.floor is None:
                 if self.floor is None:
                     self.floor = self.seen = clock
+                    self.known = {k: v for k, v in (changed or {}).items() if v}
                 return
             if clock < after or len(self.known) + len(changed or {}) > MAX_SCOPES:
                 # A database whose clock went back, or too much to remember: start over.
@@ -88,6 +102,21 @@ class PageCache:
     def forget_version(self) -> None:
         """After a write through this worker, read the stamps again on the next request."""
         self.checked_at = 0.0
+
+
+class PageCache:
+    def __init__(self, clock: ScopeClock | None = None) -> None:
+        self.pages: OrderedDict[tuple, tuple[int, bytes, list]] = OrderedDict()
+        self.clock = clock or ScopeClock()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+        self.by_endpoint: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [hits, misses]
+
+    def version_of(self, scopes: tuple[str, ...]) -> int:
+        return self.clock.version_of(scopes)
+
+    def forget_version(self) -> None:
+        self.clock.forget_version()
 
     def get(self, key: tuple, version: int, endpoint: str) -> tuple[bytes, list] | None:
         with self.lock:
@@ -144,7 +173,20 @@ def _session_used() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    cache = app.extensions["page_cache"] = PageCache()
+    clock = app.extensions["scope_clock"] = ScopeClock()
+    cache = app.extensions["page_cache"] = PageCache(clock)
+
+    @app.before_request
+    def _follow_scopes():
+        # In-process caches of results and fragments key on this worker's clock (no query
+        # per request); the page cache too. Set first, whether or not pages are cached.
+        g.scope_clock_token = scope_clock.set(clock.version_of)
+
+    @app.teardown_request
+    def _unfollow_scopes(_exc):
+        token = g.pop("scope_clock_token", None)
+        if token is not None:
+            scope_clock.reset(token)
 
     @app.before_request
     def _serve_cached():

@@ -16,13 +16,22 @@ def home():
                            programmes=totals.programmes_with_totals(db))
 
 
+@bp.app_template_global()
+def need_cards_key(needs, programme_names) -> tuple:
+    """Everything a list of need cards shows, for its fragment key."""
+    return tuple((n.code, n.title, n.kind, n.category, n.state, n.region,
+                  programme_names.get(n.programme_id), n.urgency, n.deadline, n.funded, n.amount)
+                 for n in needs)
+
+
 @bp.get("/needs")
 def needs():
     """Browse and search public needs. An htmx request gets only the results partial (and the
     canonical URL to push); a direct visit, or htmx restoring history, gets the full page.
     Bad filter values are reported and left out (400 on a full page; the htmx partial is a
     200, because htmx does not swap error responses)."""
-    result = browse.browse_needs(db_session(), request.args)
+    # A plain dict: a MultiDict raises (and catches) an exception for every absent key.
+    result = browse.browse_needs(db_session(), request.args.to_dict())
     errors = [e.render(gettext) for e in result.errors]
     partial = bool(htmx) and not htmx.history_restore_request
     template = "partials/need_list.html" if partial else "needs.html"

@@ -16,6 +16,7 @@ from sqlmodel import func, select
 from core.clock import aware, now
 from core.config import Settings
 from core.db import get_engine, unit_of_work
+from donors.match_models import MatchOffer
 from donors.models import Donor, Enterprise, Pledge
 from funds.models import Allocation, Approval, CommunityFund, Disbursement, LedgerPosting, LedgerTxn
 from needs.models import (
@@ -346,7 +347,8 @@ def _proper_names(url) -> list[str]:
                           select(Disbursement.paid_to), select(Disbursement.memo),
                           select(Allocation.reason), select(Allocation.why), select(Approval.reason),
                           select(Organisation.public_fundraising_cert),
-                          select(Need.fundraising_filing)):
+                          select(Need.fundraising_filing),
+                          select(MatchOffer.title)):  # an enterprise's 配捐 offer: its words
             for value in s.exec(statement).all():
                 if value:
                     names.add(value)

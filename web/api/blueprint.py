@@ -4,12 +4,12 @@ match, and a rate limit per token (else per client address) answered with 429 an
 Retry-After. Answers to token requests are private: no ETag, not stored by caches."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask_babel import get_locale
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from core.data_version import data_version
+from core.data_version import LISTS, SITE, followed_version
 from core.errors import NotFound, UserError
 from web.api.auth import rate_limit, rate_limit_key
 from web.api.problems import ApiProblem, not_found, problem_response, too_many_requests
@@ -33,9 +33,13 @@ def _private() -> bool:
 
 
 def _etag() -> str:
-    # Every write bumps the data version (core.data_version), so while it is unchanged a
-    # URL answers the same body in the same language.
-    return f"v{data_version(db_session())}-{get_locale()}"
+    # Every write bumps the data version (core.data_version) and stamps `site` or `lists`
+    # with it, so while their newest stamp is unchanged a URL answers the same body in the
+    # same language. Read from the worker's scope clock (no query; another worker's write
+    # is seen within PAGE_CACHE_TTL, as by the page cache), memoised for the request.
+    if "api_etag" not in g:
+        g.api_etag = f"v{followed_version(db_session(), SITE, LISTS)}-{get_locale()}"
+    return g.api_etag
 
 
 @bp.before_request

@@ -3,7 +3,7 @@ what the public pages show: regions at county level, donors masked as they chose
 beneficiary as a pseudonym and an age band."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import request, url_for
 
 from core.clock import aware
 from core.money import fmt
@@ -11,6 +11,7 @@ from core.regions import county_display
 from needs.models import Need
 from readside.ledger_pages import TxnRow
 from readside.need_page import NeedView
+from readside.result_cache import ResultCache
 from web.api import schemas as s
 
 
@@ -19,11 +20,24 @@ def money(fen: int | None) -> s.Money:
     return s.Money(fen=fen, text=fmt(fen))
 
 
+# A need's summary by everything it shows (issue 14): a list page builds only the summaries
+# of needs that changed. Never stale: changed fields are a different key.
+_summaries = ResultCache(20_000)
+
+
 def need_summary(need: Need, programme_codes: dict[int, str]) -> s.NeedSummary:
+    programme = programme_codes.get(need.programme_id) if need.programme_id else None
+    key = (request.script_root, need.code, need.kind, need.title, need.category, need.region,
+           programme, need.urgency, need.people, need.deadline, need.state, need.posted_at,
+           need.amount, need.funded, need.disbursed, need.whole)
+    return _summaries.get(key, None, lambda: _need_summary(need, programme))
+
+
+def _need_summary(need: Need, programme: str | None) -> s.NeedSummary:
     return s.NeedSummary(
         code=need.code, kind=need.kind, title=need.title, category=need.category,
         region=county_display(need.region),
-        programme=programme_codes.get(need.programme_id) if need.programme_id else None,
+        programme=programme,
         urgency=need.urgency, people=need.people, deadline=need.deadline, state=need.state,
         posted_at=aware(need.posted_at), amount=money(need.amount), funded=money(need.funded),
         disbursed=money(need.disbursed), whole=need.whole,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template, request, url_for
 from spectree import Response
-from sqlmodel import select
 
 from core.errors import NotFound, UserError
 from core.regions import county_display
 from funds import checkpoints, transparency
 from funds.models import CommunityFund, LedgerTxn
 from needs.models import Programme as ProgrammeRow
-from readside import browse, entities, ledger_pages, need_page, need_pages, totals
+from readside import browse, entities, ledger_pages, need_page, need_pages, reference, totals
 from readside.keyset import SortKey
 from web.api import cursors
 from web.api import schemas as s
@@ -40,7 +39,7 @@ LEDGER_KEYS = (SortKey(LedgerTxn.seq, True),)
 
 
 def _programme_codes() -> dict[int, str]:
-    return dict(db_session().exec(select(ProgrammeRow.id, ProgrammeRow.code)).all())
+    return reference.programme_codes(db_session())
 
 
 @bp.get("/openapi.json")
