@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/duplicates.py [--size 1000000] [--queries 2000] [--seed 7]
                                          [--threshold 80] [--runs 3]
+                                         [--database-url postgresql://…/scratch]
 
 Generates beneficiaries (names drawn from weighted common surnames and given-name
 characters, birth dates 1940-2023, addresses in the seed programmes' towns, 70% with a
@@ -11,6 +12,13 @@ swapped characters or birth-date digits, a pinyin-identical name, the same ID nu
 another spelling, a mistyped birth date — and with as many new, different people. Prints the
 build time, the index's memory (RSS growth), median and p95 query latency (over --runs
 passes), and recall and precision at several thresholds, per kind of near-duplicate.
+
+With --database-url (an empty scratch database: it is migrated and filled), the same
+population is written to beneficiary/beneficiary_private (COPY on PostgreSQL), and what a
+submission costs is timed end to end: `needs.duplicate_check.check_beneficiary` for one new
+beneficiary (the index's catch-up query, the candidates, the DuplicateFlag rows) plus its
+commit, for --db-queries near-duplicates and as many new people, with the recall and
+precision of the flags it writes at --threshold.
 """
 from __future__ import annotations
 
@@ -143,6 +151,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threshold", type=float, default=80.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default=None,
+                        help="an empty scratch database: also time check_beneficiary end to end")
+    parser.add_argument("--db-queries", type=int, default=300,
+                        help="near-duplicates (and as many new people) submitted in that mode")
     args = parser.parse_args()
 
     people = People(args.seed)
@@ -159,6 +171,10 @@ def main() -> None:
         queries.append((people.variant(row, kind), row[0], kind))
     fresh = [people.person(None) for _ in range(len(queries))]
     queries += [(Record(*row), None, "different") for row in fresh]
+
+    if args.database_url:
+        database_mode(args.database_url, people, rows, queries, args.db_queries, args.threshold)
+        return
 
     gc.collect()
     before = rss_mib()
@@ -208,6 +224,124 @@ def main() -> None:
         mark = " ←" if threshold == args.threshold else ""
         print(f"{threshold:9.0f} | {recall:12.3f} | {per_kind} | {precision:9.3f} | "
               f"{flagged_new} of {len(fresh)}{mark}")
+
+
+AGE_BANDS = ((5, "0-5"), (11, "6-11"), (14, "12-14"), (17, "15-17"), (59, "18-59"),
+             (79, "60-79"))
+
+
+def _age_band(born: date | None) -> str:
+    age = 2026 - born.year if born else 30
+    return next((band for top, band in AGE_BANDS if age <= top), "80+")
+
+
+def database_mode(url: str, people: People, rows: list, queries: list, count: int,
+                  threshold: float) -> None:
+    """Fill a scratch database with `rows`, then time check_beneficiary on new people."""
+    from sqlalchemy import func, insert, text
+    from sqlmodel import Session, select
+
+    from core.db import get_engine
+    from core.migrate import upgrade
+    from needs import duplicate_check
+    from needs.models import Beneficiary, BeneficiaryPrivate, DuplicateFlag, Organisation
+
+    upgrade(url)
+    engine = get_engine(url)
+    with Session(engine) as s:
+        if s.exec(select(func.count()).select_from(Beneficiary)).one():
+            raise SystemExit("--database-url must name an empty scratch database")
+        orgs = [Organisation(name=f"基准测试机构{i}", region="山东省/滨州市", status="approved")
+                for i in range(2)]
+        s.add_all(orgs)
+        s.commit()
+        org_ids = [o.id for o in orgs]
+    started = time.perf_counter()
+    public = ((rid, f"B-{rid}", "某", _age_band(born), True, "山东省/滨州市", org_ids[0])
+              for rid, _org, _name, born, _address, _hash in rows)
+    private = ((rid, name, born, address, id_hash)
+               for rid, _org, name, born, address, id_hash in rows)
+    if engine.dialect.name == "postgresql":
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cur:
+                with cur.copy("COPY beneficiary (id, code, pseudonym, age_band, is_minor, "
+                              "region, organisation_id, created_at) FROM STDIN") as copy:
+                    for row in public:
+                        copy.write_row((*row, "2026-01-01"))
+                with cur.copy("COPY beneficiary_private (beneficiary_id, full_name, birth_date, "
+                              "address, id_hash, id_number, guardian, school, guardian_phone) "
+                              "FROM STDIN") as copy:
+                    for row in private:
+                        copy.write_row((*row, "", "", "", ""))
+                cur.execute("SELECT setval(pg_get_serial_sequence('beneficiary', 'id'), "
+                            "(SELECT max(id) FROM beneficiary))")
+                cur.execute("ANALYZE beneficiary")
+                cur.execute("ANALYZE beneficiary_private")
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        keys_b = ("id", "code", "pseudonym", "age_band", "is_minor", "region", "organisation_id")
+        keys_p = ("beneficiary_id", "full_name", "birth_date", "address", "id_hash")
+        with engine.begin() as conn:
+            batch_b, batch_p = [], []
+            for b, p in zip(public, private, strict=True):
+                batch_b.append(dict(zip(keys_b, b, strict=True)))
+                batch_p.append(dict(zip(keys_p, p, strict=True)))
+                if len(batch_b) == 20_000:
+                    conn.execute(insert(Beneficiary), batch_b)
+                    conn.execute(insert(BeneficiaryPrivate), batch_p)
+                    batch_b, batch_p = [], []
+            if batch_b:
+                conn.execute(insert(Beneficiary), batch_b)
+                conn.execute(insert(BeneficiaryPrivate), batch_p)
+    print(f"database: {engine.dialect.name}; {len(rows):,} beneficiaries written in "
+          f"{time.perf_counter() - started:.1f} s")
+
+    duplicate_check.forget_indexes()
+    started = time.perf_counter()
+    with Session(engine) as s:
+        duplicate_check.index_for(s)
+    print(f"index built from the database (first check of the process): "
+          f"{time.perf_counter() - started:.1f} s")
+
+    near = queries[:count]
+    fresh = [q for q in queries if q[1] is None][:count]
+    latencies, results = [], []
+    for record, original, kind in near + fresh:
+        with Session(engine) as s:  # the submission writes its beneficiary (not timed)
+            person = Beneficiary(code="", pseudonym="某", age_band=_age_band(record.birth_date),
+                                 region="山东省/滨州市", organisation_id=org_ids[1])
+            s.add(person)
+            s.flush()
+            person.code = f"B-{person.id}"
+            s.add(BeneficiaryPrivate(beneficiary_id=person.id, full_name=record.name,
+                                     birth_date=record.birth_date, address=record.address,
+                                     id_hash=record.id_hash))
+            s.commit()
+            new_id = person.id
+        with Session(engine) as s:
+            t0 = time.perf_counter()
+            duplicate_check.check_beneficiary(s, new_id, threshold)
+            s.commit()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            flagged = s.exec(select(DuplicateFlag.other_id)
+                             .where(DuplicateFlag.beneficiary_id == new_id)).all()
+        results.append((original, kind, set(flagged)))
+    latencies.sort()
+    print(f"check_beneficiary + commit over {len(latencies):,} submissions: "
+          f"median {statistics.median(latencies):.2f} ms, "
+          f"p95 {latencies[int(0.95 * len(latencies))]:.2f} ms, max {latencies[-1]:.2f} ms")
+    found = sum(1 for original, _k, ids in results if original is not None and original in ids)
+    pairs = sum(len(ids) for _o, _k, ids in results)
+    true_pairs = sum(1 for original, _k, ids in results if original in ids)
+    flagged_new = sum(1 for original, _k, ids in results if original is None and ids)
+    print(f"at threshold {threshold:.0f}: recall {found / max(1, len(near)):.3f}, "
+          f"precision {true_pairs / pairs if pairs else 1.0:.3f}, "
+          f"new people flagged {flagged_new} of {len(fresh)}")
+    with engine.begin() as conn:  # leave the scratch database as it was found: empty
+        conn.execute(text("DELETE FROM duplicate_flag"))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,6 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-_utc = aware
-
-
 def now() -> datetime:
     """Current time in UTC, to the second (the ledger hashes it at that precision)."""
     if _frozen is not None:
@@ -31,7 +28,7 @@ def today() -> date:
 def set_now(moment: datetime | None) -> None:
     """Freeze the clock (a naive time is taken as UTC); None lets it run again."""
     global _frozen
-    _frozen = _utc(moment).replace(microsecond=0) if moment is not None else None
+    _frozen = aware(moment).replace(microsecond=0) if moment is not None else None
 
 
 @contextlib.contextmanager
@@ -47,14 +44,7 @@ def frozen(moment: datetime):
 
 def iso_z(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, as the ledger format wants: 2026-11-24T10:00:00Z."""
-    return _utc(moment).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if moment is None:
-        return None
-    return _utc(moment)
+    return aware(moment).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def add_months(moment, months: int):

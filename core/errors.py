@@ -53,10 +53,15 @@ class ServiceUnavailable(UserError):
     missing): answered 503 with the reason, and the unit of work rolls back."""
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
+    """A message parameter as people read it: Money as ¥1,234.50 (str(Money) is the plain
+    number of fen, like an int's), anything else as str()."""
     from core.money import Money, fmt  # core.money imports this module
 
     return fmt(value) if isinstance(value, Money) else str(value)
+
+
+_shown = shown
 
 
 def _language(locale) -> str:

@@ -87,14 +87,21 @@ class Money(int):
         raise MoneyError("金额不能作 / 的除数")
 
     def __floordiv__(self, other):
-        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+        if isinstance(other, bool) or not isinstance(other, int):
             raise MoneyError("金额只能整除以整数")
+        if isinstance(other, Money):  # how many times one amount fits in another: a count
+            return int(self) // int(other)
         return Money(int(self) // other)
 
+    def __rfloordiv__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise MoneyError("金额只能整除以整数")
+        return int(other) // int(self)
+
     def __mod__(self, other):
-        if isinstance(other, bool) or not isinstance(other, int) or isinstance(other, Money):
+        if isinstance(other, bool) or not isinstance(other, int):
             raise MoneyError("金额只能对整数取余")
-        return Money(int(self) % other)
+        return Money(int(self) % int(other))
 
     def __add__(self, other):
         _refuse_float_operand(other)
@@ -115,12 +122,22 @@ class Money(int):
     def __mul__(self, other):
         if not isinstance(other, int) or isinstance(other, bool):
             raise MoneyError("金额只能乘以整数")
+        if isinstance(other, Money):  # fen × fen is not an amount (a pro-rata numerator)
+            return int(self) * int(other)
         return Money(int(self) * other)
 
     __rmul__ = __mul__
 
     def __neg__(self):
         return Money(-int(self))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source, _handler):
+        # Model fields annotated `Money` (the money columns) validate as a strict int of fen.
+        from pydantic_core import core_schema
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.int_schema(strict=True),
+            serialization=core_schema.plain_serializer_function_ser_schema(int))
 
     def format(self) -> str:
         """¥1,234.50 (negative: -¥1,234.50)."""
@@ -129,7 +146,10 @@ class Money(int):
         return f"{sign}¥{yuan:,}.{fen:02d}"
 
     def __str__(self) -> str:
-        return self.format()
+        # The plain number of fen, as int would print it: a Money read from a money column
+        # lands in CSV exports, JSON, ledger hashes and URLs exactly as the int did. Text for
+        # people is `format()` (or the `yuan` template filter).
+        return int.__repr__(self)
 
     def __repr__(self) -> str:
         return f"Money({int(self)})"

@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from core import mail, outbox
 from core.clock import now
 from core.db import is_postgres
+from core.errors import shown
 from core.messages import N_, translate
 
 SEND_JOB = "jobs.tasks.send_notification"
@@ -107,7 +108,7 @@ def notify(session: Session, key: str, kind: str, *, user_id: int | None = None,
     if user_id is None and "@" not in (email or ""):
         return None  # a guest who left only a mobile number: we have no way to reach them
     values = dict(key=key[:120], kind=kind, user_id=user_id, email=email or "", locale=locale,
-                  params={k: str(v) for k, v in params.items()}, link=link, created_at=now())
+                  params={k: shown(v) for k, v in params.items()}, link=link, created_at=now())
     # INSERT … ON CONFLICT DO NOTHING: one statement on the gift's hot path, no savepoint.
     row_id = session.execute(_insert(is_postgres(session)), values).scalar()
     if row_id is None:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from core import clock
 from core.identifiers import id_check_digit
+from core.money import Money
 from core.users import Membership, User
 from demo.data import (
     BINZHOU,
@@ -161,7 +162,7 @@ def donors_and_enterprises(demo: Demo) -> None:
                   enterprise_id=firm.id)
 
 
-def decided_grant(s: Session, fund, need, amount: int, managers: list[User]) -> None:
+def decided_grant(s: Session, fund, need, amount: Money, managers: list[User]) -> None:
     """A grant proposed and approved by as many of `managers` as the fund's rules ask."""
     grant = transfers.propose_grant(s, fund, need, amount, reason="社区基金小急难救助")
     for manager in managers[:approvals_needed(fund, amount)]:

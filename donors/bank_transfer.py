@@ -18,6 +18,7 @@ from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
 from core.errors import UserError
+from core.money import Money
 from donors.gateway import (
     BankAccount,
     GiftPayment,
@@ -119,7 +120,7 @@ class BankTransferGateway:
         return PaymentStart(provider=self.name, provider_ref=code, amount=payment.amount,
                             account=self.account, reference=code)
 
-    def refund(self, payment_ref: str, amount: int | None, *, gift_id: int,
+    def refund(self, payment_ref: str, amount: Money | None, *, gift_id: int,
                idempotency_key: str) -> RefundResult:
         """Staff send the money back from the bank and record it; nothing to call here."""
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)

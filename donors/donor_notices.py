@@ -42,7 +42,10 @@ def gift_confirmed(session: Session, donation: Donation,
                 amount=Money.fen(donation.amount))
 
 
-def need_event(session: Session, need_id: int, kind: str, ref: str, amount: int = 0,
+NO_AMOUNT = Money.fen(0)  # evidence carries no amount
+
+
+def need_event(session: Session, need_id: int, kind: str, ref: str, amount: Money = NO_AMOUNT,
                paid_to: str = "") -> int:
     """Tell every donor whose confirmed gift is on the need that it was disbursed or
     evidenced (`ref`: the disbursement or evidence). Returns how many were written."""

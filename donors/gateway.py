@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from core.errors import UserError
+from core.money import Money
 
 
 class GatewayError(UserError):
@@ -111,7 +112,7 @@ class PaymentGateway(Protocol):
 
     def create_payment(self, payment: GiftPayment) -> PaymentStart: ...
 
-    def refund(self, payment_ref: str, amount: int | None, *, gift_id: int,
+    def refund(self, payment_ref: str, amount: Money | None, *, gift_id: int,
                idempotency_key: str) -> RefundResult: ...
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> PaymentEvent: ...

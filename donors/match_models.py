@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column
+from sqlalchemy import JSON, CheckConstraint, Column
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
+from core.money import Money
+from core.money_column import MoneyType
 
 OFFER_STATES = ("pending", "approved", "rejected", "closed")
 
@@ -32,10 +34,10 @@ class MatchOffer(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     title: str = Field(max_length=200)
     ratio_pct: int  # 100 = 1:1, 50 = 1:0.5
-    per_gift_cap: int | None = Field(default=None, sa_type=BigInteger)
-    per_need_cap: int | None = Field(default=None, sa_type=BigInteger)
-    total_cap: int = Field(sa_type=BigInteger)
-    used: int = Field(default=0, sa_type=BigInteger)
+    per_gift_cap: Money | None = Field(default=None, sa_type=MoneyType)
+    per_need_cap: Money | None = Field(default=None, sa_type=MoneyType)
+    total_cap: Money = Field(sa_type=MoneyType)
+    used: Money = Field(default=0, sa_type=MoneyType)
     starts_at: datetime
     ends_at: datetime
     programme_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -54,8 +56,8 @@ class MatchOfferNeed(SQLModel, table=True):
     __table_args__ = (CheckConstraint("used >= 0 AND used <= cap", name="match_need_within_cap"),)
     offer_id: int = Field(foreign_key="match_offer.id", primary_key=True)
     need_id: int = Field(foreign_key="need.id", primary_key=True)
-    cap: int = Field(sa_type=BigInteger)
-    used: int = Field(default=0, sa_type=BigInteger)
+    cap: Money = Field(sa_type=MoneyType)
+    used: Money = Field(default=0, sa_type=MoneyType)
 
 
 class MatchShare(SQLModel, table=True):
@@ -66,6 +68,6 @@ class MatchShare(SQLModel, table=True):
     offer_id: int = Field(foreign_key="match_offer.id", index=True)
     donation_id: int = Field(foreign_key="donation.id", index=True)
     need_id: int = Field(foreign_key="need.id", index=True)
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
     ledger_seq: int = Field(foreign_key="ledger_txn.seq")
     created_at: datetime = Field(default_factory=now)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
 from core.ids import opaque_id
+from core.money import Money
+from core.money_column import MoneyType
 
 DONATION_STATES = ("pending", "paid", "failed", "refunded")
 
@@ -54,14 +56,14 @@ class Pledge(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     programme_id: int | None = Field(default=None, foreign_key="programme.id")
     title: str = Field(default="", max_length=200)
-    budget: int = Field(sa_type=BigInteger)
-    paid_in: int = Field(default=0, sa_type=BigInteger)
-    allocated: int = Field(default=0, sa_type=BigInteger)
+    budget: Money = Field(sa_type=MoneyType)
+    paid_in: Money = Field(default=0, sa_type=MoneyType)
+    allocated: Money = Field(default=0, sa_type=MoneyType)
     categories: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     regions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     need_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    per_grant_cap: int | None = Field(default=None, sa_type=BigInteger)
-    per_beneficiary_cap: int | None = Field(default=None, sa_type=BigInteger)
+    per_grant_cap: Money | None = Field(default=None, sa_type=MoneyType)
+    per_beneficiary_cap: Money | None = Field(default=None, sa_type=MoneyType)
     match_ratio_pct: int | None = None
     status: str = Field(default="active", max_length=20)
     created_at: datetime = Field(default_factory=now)
@@ -83,7 +85,7 @@ class PledgeTranche(SQLModel, table=True):
     pledge_id: int = Field(foreign_key="pledge.id", index=True)
     seq: int
     due: date
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
     paid_at: datetime | None = None
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
     # The bank-transfer reference the enterprise quotes (donors.tranche_payments), once asked.
@@ -104,7 +106,7 @@ class Donation(SQLModel, table=True):
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     need_id: int | None = Field(default=None, foreign_key="need.id", index=True)
     fund_id: int | None = Field(default=None, foreign_key="communityfund.id", index=True)
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
     status: str = Field(default="pending", max_length=20)
     payment_ref: str | None = Field(default=None, max_length=120, unique=True)
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fpdf import FPDF
 
-from core.money import fmt
+from core.money import Money, fmt
 from donors.receipts import _FONT, _document, _fit
 
 # The dashboard map's colour (web/charts.PALETTE[0]) and ink, as RGB.
@@ -41,7 +41,7 @@ class MapCell:
 MapRow = tuple[str, Sequence[MapCell]]  # a city (省市) and its counties
 
 
-def report_back_pdf(enterprise: str, as_of: str, totals: Sequence[tuple[str, int]],
+def report_back_pdf(enterprise: str, as_of: str, totals: Sequence[tuple[str, Money]],
                     by_county: Sequence[tuple[str, int, int]],
                     needs: Sequence[ReportLine], regions: Sequence[MapRow] = ()) -> bytes:
     pdf = _document(f"{enterprise} 向您汇报")
@@ -74,7 +74,7 @@ def report_back_pdf(enterprise: str, as_of: str, totals: Sequence[tuple[str, int
     return bytes(pdf.output())
 
 
-def shade(allocated: int, top: int) -> int:
+def shade(allocated: Money, top: Money) -> int:
     """Per mille of colour for a cell, as the dashboard's grid shades it: nothing for an
     empty county, then from 6% up to full colour for the largest amount."""
     if allocated <= 0 or top <= 0:

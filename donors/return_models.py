@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
+from core.money import Money
+from core.money_column import MoneyType
 
 # open: waiting for the donor · awaiting_refund: a bank transfer the staff must send back ·
 # redirected / refunded / defaulted: done (the ledger transaction is `ledger_seq`).
@@ -35,7 +37,7 @@ class GiftReturn(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     donation_id: int = Field(foreign_key="donation.id", unique=True)
     need_id: int = Field(foreign_key="need.id", index=True)
-    amount: int = Field(sa_type=BigInteger)  # fen still on the closed need
+    amount: Money = Field(sa_type=MoneyType)  # fen still on the closed need
     cause: str = Field(max_length=20)  # the need's new state: expired / cancelled / rejected
     status: str = Field(default="open", max_length=20, index=True)
     decide_by: datetime

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import stripe
 
 from core.clock import now
+from core.money import Money
 from donors.gateway import (
     EventKind,
     GatewayError,
@@ -107,7 +108,7 @@ class StripeGateway:
         return PaymentStart(provider=self.name, provider_ref=session.id, amount=payment.amount,
                             redirect_url=session.url)
 
-    def refund(self, payment_ref: str, amount: int | None, *, gift_id: int,
+    def refund(self, payment_ref: str, amount: Money | None, *, gift_id: int,
                idempotency_key: str) -> RefundResult:
         """A full refund (amount None) or a partial one, in fen, of a PaymentIntent."""
         params: dict = {"payment_intent": payment_ref, "metadata": {"gift_id": str(gift_id)}}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from core.money import Money
+
 
 @dataclass(frozen=True)
 class Share:
@@ -42,8 +44,8 @@ class Trail:
         raise KeyError(gift_id)
 
 
-def fifo_trail(gifts: Sequence[tuple[Hashable, int]],
-               disbursements: Sequence[tuple[Hashable, int]]) -> Trail:
+def fifo_trail(gifts: Sequence[tuple[Hashable, Money]],
+               disbursements: Sequence[tuple[Hashable, Money]]) -> Trail:
     """gifts: (gift id, fen) in the order received; disbursements: (id, fen) in the order paid."""
     _check("gift", gifts)
     _check("disbursement", disbursements)

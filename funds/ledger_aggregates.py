@@ -18,11 +18,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Integer, String, TextClause, text
+from sqlalchemy import Column, Integer, String, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from core.data_version import note_accounts, note_writes
+from core.money import Money
+from core.money_column import MoneyType
 
 ACCOUNT_TYPES = ("donor", "enterprise", "need", "disbursed", "fund", "pledge")
 
@@ -30,8 +32,8 @@ ACCOUNT_TYPES = ("donor", "enterprise", "need", "disbursed", "fund", "pledge")
 class LedgerAccountTotal(SQLModel, table=True):
     __tablename__ = "ledger_account_total"
     account: str = Field(sa_column=Column(String(60), primary_key=True))
-    money_in: int = Field(sa_column=Column(BigInteger, nullable=False))
-    money_out: int = Field(sa_column=Column(BigInteger, nullable=False))
+    money_in: Money = Field(sa_column=Column(MoneyType, nullable=False))
+    money_out: Money = Field(sa_column=Column(MoneyType, nullable=False))
     first_seq: int = Field(sa_column=Column(Integer, nullable=False))
     last_seq: int = Field(sa_column=Column(Integer, nullable=False))
 
@@ -41,8 +43,8 @@ class LedgerMonthTotal(SQLModel, table=True):
     month: str = Field(sa_column=Column(String(7), primary_key=True))  # YYYY-MM, UTC
     kind: str = Field(sa_column=Column(String(30), primary_key=True))
     account_type: str = Field(sa_column=Column(String(20), primary_key=True))
-    positive: int = Field(sa_column=Column(BigInteger, nullable=False))
-    net: int = Field(sa_column=Column(BigInteger, nullable=False))
+    positive: Money = Field(sa_column=Column(MoneyType, nullable=False))
+    net: Money = Field(sa_column=Column(MoneyType, nullable=False))
     txns: int = Field(sa_column=Column(Integer, nullable=False))
 
 

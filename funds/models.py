@@ -5,7 +5,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     Column,
     Index,
@@ -17,6 +16,8 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
+from core.money import Money
+from core.money_column import MoneyType
 
 ALLOCATION_STATES = ("proposed", "approved", "rejected", "executed", "reversed")
 
@@ -40,15 +41,15 @@ class CommunityFund(SQLModel, table=True):
     region: str = Field(max_length=200, index=True)
     programme_id: int | None = Field(default=None, foreign_key="programme.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
-    balance: int = Field(default=0, sa_type=BigInteger)
-    per_grant_cap: int | None = Field(default=None, sa_type=BigInteger)
-    second_approval_over: int | None = Field(default=None, sa_type=BigInteger)
+    balance: Money = Field(default=0, sa_type=MoneyType)
+    per_grant_cap: Money | None = Field(default=None, sa_type=MoneyType)
+    second_approval_over: Money | None = Field(default=None, sa_type=MoneyType)
     need_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=now)
     # Four-eyes on every grant whatever its amount (安心纾困), not only above the threshold.
     always_four_eyes: bool = False
     # Small urgent grants up to this amount are paid at once and reviewed afterwards.
-    fast_path_limit: int | None = Field(default=None, sa_type=BigInteger)
+    fast_path_limit: Money | None = Field(default=None, sa_type=MoneyType)
     # A programme's general fund (项目总基金): where gifts "to the programme" go (0034).
     programme_general: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
@@ -91,7 +92,7 @@ class Allocation(SQLModel, table=True):
     pledge_id: int | None = Field(default=None, foreign_key="pledge.id", index=True)
     fund_id: int | None = Field(default=None, foreign_key="communityfund.id", index=True)
     donation_id: int | None = Field(default=None, foreign_key="donation.id", unique=True)
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
     status: str = Field(default="proposed", max_length=20)  # one of TRANSFER_STATES
     match_run_id: int | None = Field(default=None, foreign_key="match_run.id")
     ledger_seq: int | None = Field(default=None, foreign_key="ledger_txn.seq")
@@ -132,7 +133,7 @@ class Disbursement(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     need_id: int = Field(foreign_key="need.id", index=True)
     milestone_id: int | None = Field(default=None, foreign_key="milestone.id")
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
     paid_to: str = Field(max_length=200)  # the organisation or supplier, never a child
     memo: str = Field(default="", max_length=300)
     at: datetime = Field(default_factory=now)
@@ -170,4 +171,4 @@ class LedgerPosting(SQLModel, table=True):
     seq: int = Field(foreign_key="ledger_txn.seq", index=True)
     position: int
     account: str = Field(max_length=60, index=True)
-    amount: int = Field(sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)

@@ -13,7 +13,7 @@ from funds.models import CommunityFund, LedgerTxn
 
 
 def create_fund(session: Session, name: str, region: str, *, code: str | None = None,
-                per_grant_cap: Money | None = None, second_approval_over: int | None = None,
+                per_grant_cap: Money | None = None, second_approval_over: Money | None = None,
                 need_kinds: list[str] | None = None, programme_id: int | None = None,
                 organisation_id: int | None = None) -> CommunityFund:
     Region.parse(region)

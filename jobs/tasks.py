@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from core.db import get_engine, unit_of_work
+from core.money import Money
 from donors.giving import release_expired
 from donors.giving_receipts import issue_receipt as issue
 from funds import ledger
@@ -146,13 +147,13 @@ def expire_needs(database_url: str | None = None) -> int:
         return expire_overdue(session)
 
 
-def notify_need_donors(need_id: int, kind: str, ref: str, amount: int = 0, paid_to: str = "",
+def notify_need_donors(need_id: int, kind: str, ref: str, amount_fen: int = 0, paid_to: str = "",
                        database_url: str | None = None) -> int:
     """A disbursement or evidence on a need: a notification to each of its donors."""
     from donors.donor_notices import need_event
 
     with unit_of_work(get_engine(database_url)) as session:
-        return need_event(session, need_id, kind, ref, amount, paid_to)
+        return need_event(session, need_id, kind, ref, Money.fen(amount_fen), paid_to)
 
 
 def send_notification(notification_id: int, database_url: str | None = None) -> bool:

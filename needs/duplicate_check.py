@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.audit import record
@@ -25,7 +24,8 @@ from needs.models import (
 )
 
 _lock = threading.Lock()
-_indexes: dict[str, tuple[DuplicateIndex, list[int]]] = {}  # url → (index, [last id seen])
+# url → (index, [last id seen, its name])
+_indexes: dict[str, tuple[DuplicateIndex, list]] = {}
 
 
 def _record(private: BeneficiaryPrivate, organisation_id: int | None) -> Record:
@@ -37,19 +37,25 @@ def index_for(session: Session) -> DuplicateIndex:
     """This process's index of the session's database, with every beneficiary in it."""
     url = session.get_bind().url.render_as_string(hide_password=True)
     with _lock:
-        index, last = _indexes.setdefault(url, (DuplicateIndex(), [0]))
-        seen = session.exec(select(func.count()).select_from(BeneficiaryPrivate)
-                            .where(BeneficiaryPrivate.beneficiary_id <= last[0])).one()
-        if seen != len(index):  # rows removed behind the index's back (a test emptied the db)
-            index, last = _indexes[url] = (DuplicateIndex(), [0])
+        index, last = _indexes.setdefault(url, (DuplicateIndex(), [0, ""]))
+        if last[0]:
+            # The last row seen is still there under the same name, or the database was
+            # emptied behind the index's back (a test, a restore): start again. One primary
+            # key lookup; counting the rows instead cost tens of ms at 1,000,000.
+            name = session.exec(select(BeneficiaryPrivate.full_name)
+                                .where(BeneficiaryPrivate.beneficiary_id == last[0])).first()
+            if name != last[1]:
+                index, last = _indexes[url] = (DuplicateIndex(), [0, ""])
         rows = session.exec(
             select(BeneficiaryPrivate, Beneficiary.organisation_id)
             .join(Beneficiary, Beneficiary.id == BeneficiaryPrivate.beneficiary_id)
             .where(BeneficiaryPrivate.beneficiary_id > last[0])
             .order_by(BeneficiaryPrivate.beneficiary_id)).all()
         for private, organisation_id in rows:
-            index.add(_record(private, organisation_id))
-            last[0] = private.beneficiary_id
+            # Ids above the last one seen are new to the index: append, with no search for
+            # an earlier copy (that linear search made building 1,000,000 rows quadratic).
+            index.append_new(_record(private, organisation_id))
+            last[0], last[1] = private.beneficiary_id, private.full_name
         return index
 
 

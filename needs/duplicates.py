@@ -201,6 +201,10 @@ class DuplicateIndex:
             self.discard(record.id)
         self._append(record)
 
+    def append_new(self, record: Record | tuple) -> None:
+        """Index a beneficiary the caller knows is not indexed yet (a new id)."""
+        self._append(record)
+
     @staticmethod
     def _digest(id_hash: str | None) -> bytes | None:
         # 16 bytes of the HMAC are plenty to tell 10^7 people apart and halve the memory.

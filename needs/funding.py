@@ -103,7 +103,7 @@ def need_open_for(session: Session, need: Need, amount: Money, holder: str | Non
         raise refusal
 
 
-def _refusal(need: Need, amount: int, holder: str | None) -> UserError | None:
+def _refusal(need: Need, amount: Money, holder: str | None) -> UserError | None:
     if need.state not in FUNDABLE:
         return UserError("该需求当前不能接受捐助")
     if need.hold_holder and need.hold_holder != holder and aware(need.hold_until) > now():

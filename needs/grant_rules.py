@@ -10,20 +10,20 @@ from core.users import Membership
 from funds.models import Allocation, Approval, CommunityFund
 from needs.models import Need
 
-DEFAULT_SECOND_APPROVAL_OVER = 500_000  # ¥5,000
-DEFAULT_FAST_PATH_LIMIT = 50_000  # ¥500
+DEFAULT_SECOND_APPROVAL_OVER = Money.yuan(5_000)
+DEFAULT_FAST_PATH_LIMIT = Money.yuan(500)
 
 
-def approvals_needed(fund: CommunityFund, amount: int) -> int:
+def approvals_needed(fund: CommunityFund, amount: Money) -> int:
     if fund.always_four_eyes:
         return 2
     threshold = fund.second_approval_over or DEFAULT_SECOND_APPROVAL_OVER
     return 2 if amount > threshold else 1
 
 
-def fast_path_limit(fund: CommunityFund) -> int:
+def fast_path_limit(fund: CommunityFund) -> Money:
     if fund.always_four_eyes:
-        return 0
+        return Money.fen(0)
     return DEFAULT_FAST_PATH_LIMIT if fund.fast_path_limit is None else fund.fast_path_limit
 
 

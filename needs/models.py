@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
+from core.money import Money
+from core.money_column import MoneyType
 
 NEED_KINDS = ("wish", "project", "sponsorship", "microgrant")
 NEED_STATES = ("draft", "submitted", "verified", "funded", "disbursed", "delivered", "closed",
@@ -122,9 +124,9 @@ class Need(SQLModel, table=True):
     story: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     category: str = Field(max_length=20, index=True)
     region: str = Field(max_length=200, index=True)
-    amount: int = Field(sa_type=BigInteger)
-    funded: int = Field(default=0, sa_type=BigInteger)
-    disbursed: int = Field(default=0, sa_type=BigInteger)
+    amount: Money = Field(sa_type=MoneyType)
+    funded: Money = Field(default=0, sa_type=MoneyType)
+    disbursed: Money = Field(default=0, sa_type=MoneyType)
     whole: bool = False
     urgency: int = 3
     people: int = 1
@@ -169,7 +171,7 @@ class Milestone(SQLModel, table=True):
     need_id: int = Field(foreign_key="need.id", index=True)
     seq: int
     title: str = Field(max_length=200)
-    amount: int = Field(default=0, sa_type=BigInteger)
+    amount: Money = Field(default=0, sa_type=MoneyType)
     due: date | None = None
     done_at: datetime | None = None
 

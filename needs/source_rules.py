@@ -33,7 +33,7 @@ class SourceRules:
     source_id: int | None = None
 
 
-def check_rules(session: Session, rules: SourceRules, need: Need, amount: int) -> None:
+def check_rules(session: Session, rules: SourceRules, need: Need, amount: Money) -> None:
     """Refuse, changing nothing, if `rules` do not allow `amount` for `need`."""
     if need.state != "verified" or need.verified_at is None:
         raise UserError("该需求未经核实或已不再开放，不能拨款")

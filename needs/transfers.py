@@ -112,7 +112,7 @@ def fast_track(session: Session, transfer: Allocation, approver_id: int,
     return transfer
 
 
-def _check_fast(fund: CommunityFund, amount: int, reason: str) -> None:
+def _check_fast(fund: CommunityFund, amount: Money, reason: str) -> None:
     if not reason.strip():
         raise UserError("请写明快速拨款的理由")
     if amount > fast_path_limit(fund):

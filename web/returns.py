@@ -157,7 +157,7 @@ def record_refund(case_id: int):
 def _money(fen: int) -> str:
     from core.money import Money
 
-    return str(Money.fen(fen))
+    return Money.fen(fen).format()
 
 
 RETURN_STATUS = {"open": _l("待您选择"), "awaiting_refund": _l("已申请退款，等待平台转账"),

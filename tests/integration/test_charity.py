@@ -226,6 +226,37 @@ def test_editing_a_verified_story_sends_it_back_to_verification(world, outbox):
     assert need.code in bz.get("/verify/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("change", ["amount", "beneficiary"])
+def test_editing_a_verified_amount_or_beneficiary_sends_it_back_too(world, outbox, change):
+    other_person = None
+    if change == "beneficiary":  # a second beneficiary of the same organisation
+        assert post_wish(world, key="other", title="文具", full_name="李小雨", pseudonym="小雨",
+                         id_number=id_number(2)).status_code == 303
+        other_person = need_by_title(world["url"], "文具").beneficiary_id
+    need = posted_and_submitted(world)
+    bz = client_as(world, "bz_verifier")
+    assert bz.post(f"/verify/needs/{need.code}", data={"decision": "verify"}).status_code == 303
+    public = world["app"].test_client()
+    assert need.code in public.get("/needs").get_data(as_text=True)
+    form = {"title": need.title, "amount": "150.50", "story": need.story,
+            "beneficiary": str(need.beneficiary_id)}
+    if change == "amount":
+        form["amount"] = "180.00"
+    else:
+        form["beneficiary"] = str(other_person)
+    response = client_as(world, "staff").post(f"/org/needs/{need.code}/edit", data=form)
+    assert response.status_code == 303
+    edited = need_by_title(world["url"])
+    assert (edited.state, edited.verified_at) == ("submitted", None)
+    if change == "amount":
+        assert edited.amount == 18_000
+    else:
+        assert edited.beneficiary_id == other_person
+    assert need.code not in public.get("/needs").get_data(as_text=True)
+    assert public.get(f"/needs/{need.code}").status_code == 404
+    assert need.code in bz.get("/verify/").get_data(as_text=True)
+
+
 def test_editing_only_the_title_of_a_verified_need_keeps_it_verified(world, outbox):
     need = posted_and_submitted(world)
     client_as(world, "bz_verifier").post(f"/verify/needs/{need.code}", data={"decision": "verify"})

@@ -28,7 +28,7 @@ def test_the_demo_offer_has_matched_gifts_and_its_meter_shows_it(demo_app, demo_
         assert all(x.amount <= offer.per_gift_cap for x in shares)
         assert ledger.verify(s).ok
     page = demo_app.test_client().get(f"/match-offers/{offer.code}").get_data(as_text=True)
-    left = f"¥{(offer.total_cap - offer.used) / 100:,.2f}"
+    left = (offer.total_cap - offer.used).format()  # the columns read back as Money
     assert "配捐剩余" in page and left in page
     staff = _signed_in(demo_app, "enterprise-staff@demo.shanlian")
     mine = staff.get(f"/enterprise/{offer.enterprise_id}/match-offers").get_data(as_text=True)

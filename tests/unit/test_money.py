@@ -72,6 +72,14 @@ def test_division_never_returns_a_float():
     assert Money(100) % 3 == 1 and isinstance(Money(100) % 3, Money)
     with pytest.raises(MoneyError):
         Money(100) // 1.5
+    # Two amounts: their quotient is a count and their product no amount, so plain ints,
+    # and a pro-rata share (amount × part // whole) is exact.
+    assert Money(1000) // Money(300) == 3 and type(Money(1000) // Money(300)) is int
+    assert type(Money(100) * Money(3)) is int
+    assert Money(30_000) * Money(1_000) // Money(7_000) == 4285
+    assert Money(1000) % Money(300) == 100 and isinstance(Money(1000) % Money(300), Money)
+    with pytest.raises(MoneyError):
+        Money(100) // True
 
 
 def test_split_shares_the_remainder_and_sums_to_the_whole():
