@@ -37,7 +37,7 @@ POLICY: dict[str, dict[str, str]] = {
     "need.submit": _ORG_PEOPLE,
     "beneficiary.create": _ORG_PEOPLE,
     "evidence.upload": _ORG_PEOPLE,
-    "disbursement.record": {"org_admin": ORGANISATION},
+    "disbursement.record": _ORG_PEOPLE,  # issue 8: organisation staff record payouts
     "grant.request": _ORG_PEOPLE,  # ask a community fund for a 小急难 grant for own need
     "need.cancel": {"org_admin": ORGANISATION},  # its donors then decide where their gifts go
     "organisation.manage_staff": {"org_admin": ORGANISATION},
