@@ -251,7 +251,8 @@ def _token_conditions(n: int, tok: str, params: dict) -> tuple[str, str, list[st
     full, _ = pinyin(tok)
     runs = sorted(set(py)) if not tok.isdigit() else []
     if 3 <= len(runs) <= 6:  # a typo in short pinyin: all its 3-letter runs but one or two
-        for k, kept in enumerate(combinations(runs, len(runs) - (1 if len(runs) <= 4 else 2))):
+        # (two letters swapped break two runs: "zhuxeu" keeps only zhu and hux of zhuxue)
+        for k, kept in enumerate(combinations(runs, len(runs) - (1 if len(runs) == 3 else 2))):
             params[f"q{n}_{k}"] = list(kept)
             fuzzy.append(f"grams @> CAST(:q{n}_{k} AS text[])")
     if len(full) >= 8 and not tok.isdigit():  # in longer pinyin: pg_trgm's word similarity

@@ -42,6 +42,8 @@ def test_typo_in_chinese_still_finds_it(index):
 def test_typo_in_pinyin_still_finds_it(index):
     assert ids(index, "kangfuxunlian")[0] == 6
     assert ids(index, "kangfuxunlain")[0] == 6  # two letters swapped
+    found = ids(index, "zhuxeu")                  # ... in short pinyin too (助学)
+    assert set(found) >= {1, 2, 4} and 5 not in found
 
 
 def test_full_pinyin(index):
