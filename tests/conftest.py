@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from core import clock, migrate
 from core.config import Settings
@@ -30,6 +33,22 @@ def _need(what: str, available: bool) -> None:
 def require_postgres() -> str:
     _need("DATABASE_URL (PostgreSQL)", bool(PG_URL and PG_URL.startswith("postgresql")))
     return PG_URL
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (for migrations)."""
+    base = require_postgres()
+    name = f"shanlian_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def require_redis() -> str:

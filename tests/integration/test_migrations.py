@@ -2,16 +2,15 @@
 import os
 import subprocess
 import sys
-import uuid
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
 import core.models_registry  # noqa: F401
 from core import migrate
-from tests.conftest import require_postgres
+from tests.conftest import scratch_postgres
 
 
 def _assert_matches_models(url: str) -> None:
@@ -42,13 +41,7 @@ def test_flask_db_upgrade_command_on_sqlite(tmp_path):
 
 
 def test_upgrade_from_empty_on_postgres():
-    base = require_postgres()
-    name = f"shanlian_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres() as url:
         migrate.upgrade(url)
         _assert_matches_models(url)
         engine = create_engine(url)
@@ -56,7 +49,3 @@ def test_upgrade_from_empty_on_postgres():
         assert "need_not_overfunded" in checks
         engine.dispose()
         migrate.downgrade(url, "base")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

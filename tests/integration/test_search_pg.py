@@ -1,6 +1,5 @@
 """Search in PostgreSQL (needs.search_pg): the in-memory index's tests, run against the
 `need_search` rows and pg_trgm; and the rows are current the moment a change commits."""
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,7 +11,7 @@ from core.db import get_engine, unit_of_work
 from needs import search_pg, services
 from needs.posting import edit_need
 from needs.search import Hit
-from tests.conftest import require_postgres, truncate_all
+from tests.conftest import require_postgres, scratch_postgres, truncate_all
 
 # The in-memory index's behaviour, asserted again here against PostgreSQL (the same
 # functions; pytest gives them this module's `index` fixture).
@@ -233,13 +232,7 @@ def test_money_moving_writes_no_search_row(pg):
 
 def test_the_migration_backfills_existing_needs():
     """Needs that exist before 0038 get their rows from the migration itself."""
-    base = require_postgres()
-    name = f"shanlian_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres() as url:
         migrate.upgrade(url)
         engine = create_engine(url)
         with unit_of_work(engine) as s:
@@ -252,7 +245,3 @@ def test_the_migration_backfills_existing_needs():
             assert list(rows) == sorted(made)
         assert _found(engine, "shubao")[0] == made[3]
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
