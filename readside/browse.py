@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, select
 
 from core.data_version import LISTS, SITE, followed_version
@@ -169,6 +169,7 @@ _hits = ResultCache()  # what the search index answers for a query: a function o
 
 
 def clear_cache() -> None:
+    _page_statements.clear()
     _totals.clear()
     _ranked.clear()
     _hits.clear()
@@ -245,14 +246,35 @@ def filtered_needs(session: Session, f: NeedFilter,
         return [], 0, 1, False
     total = query.total()
     page = _clamp_page(f.page, total, per_page)
+    connection = session.connection()  # rows, not ORM objects: the cards only read them
     if query.by_relevance:
         chosen = query.relevance_order()[(page - 1) * per_page: page * per_page]
-        by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
+        by_id = {n.id: n for n in connection.execute(
+            select(*CARD_COLUMNS).where(Need.id.in_(chosen))).all()}
         return [by_id[i] for i in chosen], total, page, query.truncated
-    rows = session.exec(select(Need).where(*query.conditions)
-                        .order_by(*_order(f.effective_sort))
-                        .offset((page - 1) * per_page).limit(per_page)).all()
+    window = {"offset": (page - 1) * per_page, "limit": per_page}
+    if f.q:  # the conditions hold this query's hits: built for it alone
+        statement = _page_statement(query.conditions, f.effective_sort)
+    else:
+        key = replace(f, page=1)
+        statement = _page_statements.get(key, None, lambda: _page_statement(
+            query.conditions, f.effective_sort))
+    rows = connection.execute(statement, window).all()
     return list(rows), total, page, query.truncated
+
+
+# What a need card shows (templates/partials/need_list.html), read as rows.
+CARD_COLUMNS = (Need.id, Need.code, Need.title, Need.kind, Need.category, Need.state,
+                Need.region, Need.programme_id, Need.urgency, Need.deadline, Need.funded,
+                Need.amount)
+# One page's statement per filter (the page is a bound window), built once: building the
+# expression cost as much as running it. Filters without a query are few (the form's choices).
+_page_statements = ResultCache(max_entries=1024)
+
+
+def _page_statement(conditions: list, sort: str):
+    return (select(*CARD_COLUMNS).where(*conditions).order_by(*_order(sort))
+            .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
 def _clamp_page(page: int, total: int, per_page: int) -> int:

@@ -185,14 +185,30 @@ def _account_txns_statement(paged: bool):
 
 
 def account_txns(session: Session, accounts: list[str], before: int | None = None,
-                 per_page: int = PER_PAGE) -> tuple[list[TxnRow], int | None]:
+                 per_page: int = PER_PAGE, upto_seq: int | None = None,
+                 ) -> tuple[list[TxnRow], int | None]:
     """Transactions touching any of `accounts`, newest first, with their net effect on them;
     keyset-paged on seq via the (account, seq) index. One statement: the page's seqs and
-    effects, joined to their transactions and every posting of each."""
+    effects, joined to their transactions and every posting of each.
+
+    `upto_seq`, the newest seq touching the accounts (the totals kept on append say it),
+    lets the first page come from memory: the ledger is append-only, so the page of an
+    account whose newest seq has not moved is the same rows. Labels are looked up each time
+    (a name may change without a posting)."""
     params = {"accounts": list(accounts), "per_page": per_page}
     if before:
         params["before"] = before
-    found = session.execute(_account_txns_statement(bool(before)), params).all()
+
+    def read() -> list:
+        return session.connection().execute(
+            _account_txns_statement(bool(before)), params).all()
+
+    if upto_seq is not None and not before:
+        # `site` too: it moves when a database is emptied (tests), where seqs start again.
+        found = _first_pages.get((str(session.get_bind().url), tuple(accounts), per_page),
+                                 (upto_seq, followed_version(session, SITE)), read)
+    else:
+        found = read()
     if not found:
         return [], None
     labels = label_accounts(session, {row.account for row in found})
@@ -203,6 +219,10 @@ def account_txns(session: Session, accounts: list[str], before: int | None = Non
         rows[-1].postings.append((labels[account], int(amount)))
     older = rows[-1].seq if len(rows) == per_page else None
     return rows, older
+
+
+# The first page of an account's transactions, by the newest seq touching it (see above).
+_first_pages = ResultCache(4096)
 
 
 def account_flows(session: Session, accounts: list[str]) -> tuple[int, int, int, int | None,

@@ -107,9 +107,12 @@ def _cache_key(session: Session) -> str:
     return str(session.get_bind().url)
 
 
+_HEAD = select(LedgerTxn.seq, LedgerTxn.hash).order_by(LedgerTxn.seq.desc()).limit(1)
+
+
 def ledger_head(session: Session) -> tuple[int, str]:
-    row = session.execute(
-        select(LedgerTxn.seq, LedgerTxn.hash).order_by(LedgerTxn.seq.desc()).limit(1)).first()
+    # On the session's connection: a Core read needs none of the ORM's execution steps.
+    row = session.connection().execute(_HEAD).first()
     return (row[0], row[1]) if row else (0, "")
 
 

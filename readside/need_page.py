@@ -168,7 +168,7 @@ def need_disclosure(session: Session, code: str, before: int | None = None) -> N
     need, money_in, money_out, first, last, paid_in, paid_out = found
     raised, held = int(money_in or 0), int(money_in or 0) - int(money_out or 0)
     disbursed = int(paid_in or 0) - int(paid_out or 0)
-    txns, older = account_txns(session, [f"need:{code}"], before)
+    txns, older = account_txns(session, [f"need:{code}"], before, upto_seq=last)
     return NeedDisclosure(
         need=need,
         programme=reference.programme(session, need.programme_id),

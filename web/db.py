@@ -23,7 +23,7 @@ from core.errors import raised_user_errors
 # statement by statement.
 READ_ONLY_BLUEPRINTS = ("public", "disclosure", "need_pages")
 WRITING_ENDPOINTS = {"disclosure.export"}  # writes its cached file's record on a miss
-_read_only_engines: dict[str, object] = {}
+_read_only_engines: dict[object, object] = {}  # engine -> its autocommit twin
 
 
 def _reads_only() -> bool:
@@ -47,10 +47,11 @@ def _engine_for_request():
         return engine
     if not _reads_only():
         return engine
-    key = str(engine.url)
-    reader = _read_only_engines.get(key)
-    if reader is None or reader.engine is not engine:
-        reader = _read_only_engines[key] = engine.execution_options(
+    # Keyed by the engine itself (an option engine's `.engine` is itself, not its parent,
+    # so comparing that rebuilt the option engine on every request).
+    reader = _read_only_engines.get(engine)
+    if reader is None:
+        reader = _read_only_engines[engine] = engine.execution_options(
             isolation_level="AUTOCOMMIT", **{core_db.READ_ONLY: True})
     return reader
 
@@ -61,6 +62,15 @@ def db_session() -> Session:
         g.db = Session(_engine_for_request(), expire_on_commit=False)
         g.db_token = core_db.current_session.set(g.db)
     return g.db
+
+
+def _nothing_to_commit(db: Session) -> bool:
+    """A read-only request's session runs in autocommit: nothing is pending and no
+    transaction is open, so its COMMIT would only run the session's commit machinery."""
+    if not db.get_bind().get_execution_options().get(core_db.READ_ONLY):
+        return False
+    # Anything pending still goes to commit, where the flush is refused (core.data_version).
+    return not (db.new or db.dirty or db.deleted)
 
 
 def mark_view_returned() -> None:
@@ -74,9 +84,9 @@ def _close(commit: bool) -> None:
     token = g.pop("db_token", None)
     deferred = outbox.deferred_ids(db)
     try:
-        if commit:
+        if commit and not _nothing_to_commit(db):
             db.commit()
-        else:
+        elif not commit:
             db.rollback()
     finally:
         db.close()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request, url_for
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from core.errors import UserError
 
@@ -62,28 +64,47 @@ def _vary_on_language(response):
 
 # ---- template gettext without the per-call lookups (issue 14) -------------------------
 # Flask-Babel's template `_()` finds the domain, the locale (formatting it as a string) and
-# the catalogue on every call: a page with 80 messages spent more time there than in its
-# queries. Here a call reads the request's locale object (set once per request by
-# Flask-Babel, and by `force_locale`) and looks the message up in a table per locale; a
-# message not seen yet is translated by Flask-Babel once and remembered. The catalogues are
-# compiled files loaded once per process, so a remembered translation never goes stale.
-_translated: dict[object, dict[str, str]] = {}
+# the catalogue on every call, and Jinja's newstyle wrapper then formats the result as
+# Markup with `%`: a page with 80 messages spent more time there than in its queries. Here
+# a call reads the request's locale (set once per request by Flask-Babel, and by
+# `force_locale`) and looks the finished message up in a table per locale and escaping
+# mode; a message not seen yet is translated by Flask-Babel and formatted by Jinja's own
+# rule once, then remembered. The catalogues are compiled files loaded once per process,
+# so a remembered translation never goes stale. Calls with variables take Jinja's path.
+_translated: dict[tuple[str, bool], dict[str, str]] = {}
 
 
-def template_gettext(string: str) -> str:
+def _translate(string: str) -> str:
     from flask_babel import get_translations
 
+    return get_translations().ugettext(string)
+
+
+def _finished(string: str, autoescape: bool) -> str:
     from web.fragments import current_locale
 
-    locale = current_locale()
-    table = _translated.get(locale)
+    key = (current_locale(), autoescape)
+    table = _translated.get(key)
     if table is None:
-        table = _translated.setdefault(locale, {})
+        table = _translated.setdefault(key, {})
     try:
         return table[string]
     except KeyError:
-        value = table[string] = get_translations().ugettext(string)
+        value = _translate(string)
+        # Jinja's rule: always a format string, even without variables ("%%" -> "%").
+        value = (Markup(value) if autoescape else value) % {}
+        table[string] = value
         return value
+
+
+@pass_context
+def _template_newstyle_gettext(context, string: str, **variables):
+    """Jinja's newstyle `gettext` (autoescaped, `%(name)s` variables), remembered."""
+    autoescape = context.eval_ctx.autoescape
+    if variables:
+        value = _translate(string)
+        return (Markup(value) if autoescape else value) % variables
+    return _finished(string, autoescape)
 
 
 def install_template_gettext(app) -> None:
@@ -92,9 +113,11 @@ def install_template_gettext(app) -> None:
     from flask_babel import get_translations
 
     app.jinja_env.install_gettext_callables(
-        gettext=template_gettext,
+        gettext=_translate,  # replaced below by the remembering newstyle one
         ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
         newstyle=True,
         pgettext=lambda c, s: get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
     )
+    # `_` too, directly: Jinja's own `_` resolves `gettext` from the context on every call.
+    app.jinja_env.globals["gettext"] = app.jinja_env.globals["_"] = _template_newstyle_gettext
