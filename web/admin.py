@@ -28,6 +28,7 @@ from needs.models import Organisation
 from web.converters import MAX_ID
 from web.db import db_session
 from web.forms.admin import AuditFilterForm, DecisionForm, GrantForm, RejectForm
+from web.loading import row_or_404
 from web.permissions import requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -35,11 +36,11 @@ USERS_PAGE = 50
 
 
 def _application(id: int) -> OnboardingApplication:  # noqa: A002
-    return db_session().get(OnboardingApplication, id) or abort(404)
+    return row_or_404(db_session(), OnboardingApplication, id)
 
 
 def _user(id: int) -> User:  # noqa: A002
-    return db_session().get(User, id) or abort(404)
+    return row_or_404(db_session(), User, id)
 
 
 def _shown(exc: UserError) -> str:

@@ -14,6 +14,7 @@ from donors.models import Enterprise
 from needs.models import Organisation
 from web.db import db_session
 from web.forms.accounts import ApiTokenForm, RevokeTokenForm
+from web.loading import row_or_404
 from web.permissions import requires
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
@@ -22,7 +23,9 @@ OWNERS = {"organisation": Organisation, "enterprise": Enterprise}
 
 def _owner(kind: str, owner_id: int, **_):
     model = OWNERS.get(kind)
-    return (db_session().get(model, owner_id) if model else None) or abort(404)
+    if model is None:
+        abort(404)
+    return row_or_404(db_session(), model, owner_id)
 
 
 def _page(kind: str, owner, form: ApiTokenForm, created=None, status: int = 200):

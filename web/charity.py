@@ -2,11 +2,10 @@
 Every route is checked against the organisation the object belongs to (core.policy)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
 from core.errors import UserError
 from core.money import fmt
@@ -20,6 +19,7 @@ from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import EditNeedForm, GrantRequestForm, WishForm
 from web.forms.disbursement import DisbursementForm
+from web.loading import row_by_or_404, row_or_404
 from web.permissions import requires
 from web.security import principal
 
@@ -27,11 +27,11 @@ bp = Blueprint("charity", __name__, url_prefix="/org")
 
 
 def organisation_or_404(org_id: int) -> Organisation:
-    return db_session().get(Organisation, org_id) or abort(404)
+    return row_or_404(db_session(), Organisation, org_id)
 
 
 def _need(code: str) -> Need:
-    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+    return row_by_or_404(db_session(), Need.code, code)
 
 
 def _id_key() -> bytes:

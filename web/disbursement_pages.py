@@ -3,10 +3,9 @@
 is then uploaded on the evidence page. The ledger service (needs.funding.disburse) moves the money."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
-from sqlmodel import select
 
 from core.errors import UserError
 from needs import funding
@@ -14,13 +13,14 @@ from needs.models import Need
 from web.charity import need_context
 from web.db import db_session
 from web.forms.disbursement import DisbursementForm, paid_at
+from web.loading import row_by_or_404
 from web.permissions import requires
 
 bp = Blueprint("charity_disbursement", __name__, url_prefix="/org")
 
 
 def _need(code: str) -> Need:
-    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+    return row_by_or_404(db_session(), Need.code, code)
 
 
 def need_page(need: Need, form: DisbursementForm, status: int):

@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlmodel import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length
 
@@ -18,6 +17,7 @@ from core.money import fmt
 from needs import evidence_upload, progress
 from needs.models import Need
 from web.db import db_session
+from web.loading import row_by_or_404
 from web.permissions import requires
 
 bp = Blueprint("charity_evidence", __name__, url_prefix="/org")
@@ -46,7 +46,7 @@ def payout_choices(need: Need) -> list[tuple[int, str]]:
 
 
 def _need(code: str) -> Need:
-    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+    return row_by_or_404(db_session(), Need.code, code)
 
 
 @bp.route("/needs/<code>/evidence", methods=["GET", "POST"])

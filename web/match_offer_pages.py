@@ -3,7 +3,7 @@ their offers (read-only: an offer is never edited, an approved one has its publi
 with the live meter); a platform admin approves or rejects each pending offer."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,6 +19,7 @@ from web.db import db_session
 from web.forms.giving import ConfirmForm
 from web.forms.match_offers import MatchOfferForm
 from web.forms.matching import ReasonForm
+from web.loading import row_or_404
 from web.permissions import requires
 from web.security import principal
 
@@ -36,11 +37,11 @@ def _offer_status(status: str) -> str:
 
 
 def _enterprise(enterprise_id, **_):
-    return db_session().get(Enterprise, enterprise_id) or abort(404)
+    return row_or_404(db_session(), Enterprise, enterprise_id)
 
 
 def _offer(offer_id, **_):
-    return db_session().get(MatchOffer, offer_id) or abort(404)
+    return row_or_404(db_session(), MatchOffer, offer_id)
 
 
 def _offers(**where):

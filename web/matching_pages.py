@@ -28,6 +28,7 @@ from readside.enterprise_money import enterprise_money, open_proposals
 from web.db import db_session
 from web.forms.matching import PledgeForm, ReasonForm
 from web.giving import bank_gateway
+from web.loading import row_or_404
 from web.money_map import money_map
 from web.permissions import requires
 
@@ -44,19 +45,12 @@ def run_status(status: str) -> str:
     return str(RUN_STATUS.get(status, status))
 
 
-def _get(model, key):
-    row = db_session().get(model, key)
-    if row is None:
-        abort(404)
-    return row
-
-
 def _enterprise(enterprise_id, **_):
-    return _get(Enterprise, enterprise_id)
+    return row_or_404(db_session(), Enterprise, enterprise_id)
 
 
 def _fund(fund_id, **_):
-    return _get(CommunityFund, fund_id)
+    return row_or_404(db_session(), CommunityFund, fund_id)
 
 
 def _reason() -> str:
@@ -89,7 +83,7 @@ def _bank() -> BankTransferGateway:
 @requires("pledge.pay", load=_enterprise)
 def pay_tranche(enterprise_id: int, tranche_id: int, target: Enterprise):
     """Pay a tranche by bank transfer: a reference code to quote, shown on the dashboard."""
-    tranche = _get(PledgeTranche, tranche_id)
+    tranche = row_or_404(db_session(), PledgeTranche, tranche_id)
     if db_session().get(Pledge, tranche.pledge_id).enterprise_id != target.id:
         abort(404)
     tranche_payments.pay_by_transfer(db_session(), _bank(), tranche, current_user.id)
@@ -156,7 +150,7 @@ def enterprise_proposals(enterprise_id: int, target: Enterprise):
 
 
 def _own_proposal(enterprise: Enterprise, proposal_id: int) -> Allocation:
-    proposal = _get(Allocation, proposal_id)
+    proposal = row_or_404(db_session(), Allocation, proposal_id)
     pledge = db_session().get(Pledge, proposal.pledge_id) if proposal.pledge_id else None
     if pledge is None or pledge.enterprise_id != enterprise.id:
         abort(404)
@@ -184,7 +178,8 @@ def decline_proposal(enterprise_id: int, proposal_id: int, target: Enterprise):
 @enterprise_bp.post("/<int:enterprise_id>/runs/<int:run_id>/accept-all")
 @requires("match.review", load=_enterprise)
 def accept_all(enterprise_id: int, run_id: int, target: Enterprise):
-    proposals.accept_all(db_session(), _get(MatchRun, run_id), current_user.id)
+    db = db_session()
+    proposals.accept_all(db, row_or_404(db, MatchRun, run_id), current_user.id)
     return redirect(url_for("enterprise.enterprise_proposals", enterprise_id=target.id),
                     code=303)
 
@@ -217,7 +212,7 @@ def queue(fund_id: int, target: CommunityFund):
 
 
 def _fund_grant(fund: CommunityFund, grant_id: int) -> Allocation:
-    grant = _get(Allocation, grant_id)
+    grant = row_or_404(db_session(), Allocation, grant_id)
     if grant.fund_id != fund.id:
         abort(404)
     return grant
@@ -276,7 +271,7 @@ def start_run():
 
 def _run_view(run_id: int) -> dict:
     session = db_session()
-    run = _get(MatchRun, run_id)
+    run = row_or_404(session, MatchRun, run_id)
     by_source: dict[str, list] = {}
     if run.status not in ("queued", "running"):
         rows = session.exec(select(Allocation, Need).join(Need, Need.id == Allocation.need_id)
@@ -325,7 +320,8 @@ def tranches():
 @runs_bp.post("/tranches/<int:tranche_id>/confirm")
 @requires("pledge.confirm_payment")
 def confirm_tranche(tranche_id: int):
-    donors.confirm_tranche(db_session(), _get(PledgeTranche, tranche_id), current_user.id)
+    db = db_session()
+    donors.confirm_tranche(db, row_or_404(db, PledgeTranche, tranche_id), current_user.id)
     return redirect(url_for("matching_runs.tranches"), code=303)
 
 

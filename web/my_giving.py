@@ -3,7 +3,7 @@ the receipt), and the yearly statement (年度捐赠明细) as a PDF. An enterpr
 their enterprise's yearly statement beside its pledges."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from core.clock import now
@@ -12,6 +12,7 @@ from donors.receipts import beijing
 from readside import gift_trails, giving_statements
 from web.db import db_session
 from web.giving import gift_token
+from web.loading import row_or_404
 from web.permissions import requires
 
 bp = Blueprint("my_giving", __name__, url_prefix="/account/giving")
@@ -56,7 +57,7 @@ def statement_pdf(year: int):
 
 
 def _enterprise(enterprise_id, **_):
-    return db_session().get(Enterprise, enterprise_id) or abort(404)
+    return row_or_404(db_session(), Enterprise, enterprise_id)
 
 
 @enterprise_bp.get("/<int:enterprise_id>/statements")

@@ -1,7 +1,7 @@
 """Onboarding pages: apply (signed in), see one's applications, invite staff."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from donors.models import Enterprise
 from needs.models import Organisation
 from web.db import db_session
 from web.forms.onboarding import ApplicationForm, InviteForm
+from web.loading import row_or_404
 from web.permissions import requires, signed_in
 from web.security import limiter
 
@@ -69,11 +70,11 @@ def mine():
 
 
 def _organisation(id: int) -> Organisation:  # noqa: A002
-    return db_session().get(Organisation, id) or abort(404)
+    return row_or_404(db_session(), Organisation, id)
 
 
 def _enterprise(id: int) -> Enterprise:  # noqa: A002
-    return db_session().get(Enterprise, id) or abort(404)
+    return row_or_404(db_session(), Enterprise, id)
 
 
 def _invite(kind: str, target):

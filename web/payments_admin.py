@@ -21,16 +21,16 @@ from donors.statements import reconcile_file
 from donors.tranche_payments import awaiting_tranches, expected_tranches
 from web.db import db_session
 from web.forms.giving import ConfirmForm, StatementForm
+from web.loading import row_or_404
 from web.permissions import requires
 
 bp = Blueprint("payments", __name__, url_prefix="/staff/payments")
 
 
-def _load_payment(payment_id: int) -> GiftPayment:
-    payment = db_session().get(GiftPayment, payment_id)
-    if payment is None:
-        raise NotFound("找不到这笔捐赠")
-    return payment
+def payment_or_404(payment_id: int) -> GiftPayment:
+    """A gift's payment by id (also the late-gift refund pages' loader, web.returns)."""
+    return row_or_404(db_session(), GiftPayment, payment_id,
+                      missing=lambda: NotFound("找不到这笔捐赠"))
 
 
 def _rows(payments):
@@ -54,7 +54,7 @@ def index():
 
 
 @bp.post("/<int:payment_id>/confirm")
-@requires("payment.confirm", load=lambda payment_id: _load_payment(payment_id))
+@requires("payment.confirm", load=lambda payment_id: payment_or_404(payment_id))
 def confirm(payment_id: int, target: GiftPayment):
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -69,10 +69,8 @@ def confirm(payment_id: int, target: GiftPayment):
 
 
 def _load_tranche(tranche_id: int) -> PledgeTranche:
-    tranche = db_session().get(PledgeTranche, tranche_id)
-    if tranche is None:
-        raise NotFound("找不到这一期认捐")
-    return tranche
+    return row_or_404(db_session(), PledgeTranche, tranche_id,
+                      missing=lambda: NotFound("找不到这一期认捐"))
 
 
 @bp.post("/tranches/<int:tranche_id>/confirm")

@@ -19,6 +19,8 @@ from donors.stripe_gateway import StripeGateway
 from needs.models import Need
 from web.db import db_session
 from web.forms.giving import BankRefundForm, ConfirmForm, ReturnForm
+from web.loading import row_or_404
+from web.payments_admin import payment_or_404
 from web.permissions import public, requires, signed_in
 
 bp = Blueprint("returns", __name__)
@@ -42,9 +44,8 @@ def _refund_gateway():
 
 def _decision_page(case_id: int, user_id: int | None, done_url: str):
     db = db_session()
-    case = db.get(returns.GiftReturn, case_id)
-    if case is None:
-        raise NotFound("找不到这笔待处理的捐款")
+    case = row_or_404(db, returns.GiftReturn, case_id,
+                      missing=lambda: NotFound("找不到这笔待处理的捐款"))
     choices = returns.choices_for(db, case)
     form = _form(case, choices)
     status = 200
@@ -108,15 +109,8 @@ def staff_refunds():
                            form=BankRefundForm(), retry_form=ConfirmForm())
 
 
-def _late_payment(payment_id: int) -> GiftPayment:
-    payment = db_session().get(GiftPayment, payment_id)
-    if payment is None:
-        raise NotFound("找不到这笔捐赠")
-    return payment
-
-
 @bp.post("/staff/refunds/late/<int:payment_id>")
-@requires("refund.record", load=lambda payment_id: _late_payment(payment_id))
+@requires("refund.record", load=lambda payment_id: payment_or_404(payment_id))
 def record_late_refund(payment_id: int, target: GiftPayment):
     """A late bank transfer sent back by staff: its bank reference."""
     form = BankRefundForm()
@@ -129,7 +123,7 @@ def record_late_refund(payment_id: int, target: GiftPayment):
 
 
 @bp.post("/staff/refunds/late/<int:payment_id>/retry")
-@requires("refund.record", load=lambda payment_id: _late_payment(payment_id))
+@requires("refund.record", load=lambda payment_id: payment_or_404(payment_id))
 def retry_late_refund(payment_id: int, target: GiftPayment):
     """Ask Stripe again for a late payment's refund (the job's own retries gave up)."""
     if not ConfirmForm().validate_on_submit():

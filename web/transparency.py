@@ -5,6 +5,7 @@ its inclusion proof. Never page-cached: a checkpoint can change while the ledger
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,28 +71,28 @@ def checkpoint():
                     headers={"Cache-Control": "no-cache"})
 
 
-@bp.get("/proof/inclusion")
-def inclusion_proof():
+def _proof_json(prove: Callable[[], dict]) -> Response:
+    """A proof as JSON, or its refusal as a JSON error: 404 when the ledger has no such
+    transaction or tree size, 400 for a malformed request."""
     try:
-        proof = transparency.inclusion(db_session(), _positive("seq"),
-                                       _positive("size"))
+        proof = prove()
     except NotFound as exc:
         return _error(exc, 404)
     except UserError as exc:
         return _error(exc, 400)
     return jsonify(proof)
+
+
+@bp.get("/proof/inclusion")
+def inclusion_proof():
+    return _proof_json(lambda: transparency.inclusion(db_session(), _positive("seq"),
+                                                      _positive("size")))
 
 
 @bp.get("/proof/consistency")
 def consistency_proof():
-    try:
-        proof = transparency.consistency(db_session(), _positive("from"),
-                                         _positive("to"))
-    except NotFound as exc:
-        return _error(exc, 404)
-    except UserError as exc:
-        return _error(exc, 400)
-    return jsonify(proof)
+    return _proof_json(lambda: transparency.consistency(db_session(), _positive("from"),
+                                                        _positive("to")))
 
 
 @bp.get("/ledger/<int:seq>")

@@ -14,6 +14,7 @@ from needs.models import Organisation as Org
 from readside.need_facts import need_facts
 from web.db import db_session
 from web.forms.charity import DecisionForm, FlagForm
+from web.loading import row_by_or_404, row_or_404
 from web.permissions import requires, signed_in
 from web.security import principal
 
@@ -21,12 +22,12 @@ bp = Blueprint("verification", __name__, url_prefix="/verify")
 
 
 def _need(code: str) -> Need:
-    return db_session().exec(select(Need).where(Need.code == code)).first() or abort(404)
+    return row_by_or_404(db_session(), Need.code, code)
 
 
 def _flag_person(flag_id: int) -> Beneficiary:
     """A flag is judged by a verifier of the region of the beneficiary it was raised on."""
-    flag = db_session().get(DuplicateFlag, flag_id) or abort(404)
+    flag = row_or_404(db_session(), DuplicateFlag, flag_id)
     return db_session().get(Beneficiary, flag.beneficiary_id)
 
 

@@ -16,8 +16,7 @@ from PIL import ExifTags, Image
 from core.identifiers import generate_id_number
 from core.mail import MailSettings
 from demo.evidence import photo_with_gps
-from demo.h8a_data import PASSWORD
-from tests.integration.onboarding_helpers import PDF, uscc
+from tests.integration.onboarding_helpers import uscc
 
 pytestmark = pytest.mark.browser
 NAME = "邹平市星光儿童服务中心"
@@ -32,45 +31,20 @@ def outbox(tmp_path, monkeypatch):
                         classmethod(lambda cls, env=None: cls(outbox=tmp_path)))
 
 
-def _sign_in(page, live_url, email, password=PASSWORD):
-    page.goto(f"{live_url}/account/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("form.form button[type=submit]")
-
-
-def _apply_and_get_approved(page, browser, live_url):
+def _apply_and_get_approved(page, page_as, sign_up, fill_application, live_url):
     from playwright.sync_api import expect
 
-    page.goto(f"{live_url}/account/sign-up")
-    page.fill("#name", "星光王社工")
-    page.fill("#email", "xingguang@b.cn")
-    page.fill("#password", "xingguang password")
-    page.click("form.form button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/account/$"))
-    page.goto(f"{live_url}/onboarding/apply")
-    page.select_option("#kind", "organisation")
-    page.fill("#name", NAME)
-    page.select_option("#region", REGION)
-    page.fill("#uscc", uscc(91))
-    page.set_input_files("#certificate", files=[{"name": "certificate.pdf",
-                                                  "mimeType": "application/pdf", "buffer": PDF}])
-    page.fill("#contact_name", "王社工")
-    page.fill("#contact_phone", "0543-4444444")
-    page.fill("#contact_email", "xingguang@b.cn")
+    sign_up(page, "星光王社工", "xingguang@b.cn", "xingguang password")
+    fill_application(page, name=NAME, region=REGION, uscc=uscc(91), contact_name="王社工",
+                     contact_phone="0543-4444444", contact_email="xingguang@b.cn")
     page.click("form.form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/onboarding/$"))
 
-    context = browser.new_context(locale="zh-CN")
-    admin = context.new_page()
-    try:
-        _sign_in(admin, live_url, "admin@demo.shanlian")
-        admin.goto(f"{live_url}/admin/applications")
-        admin.click(f"text={NAME}")
-        admin.click("button:has-text('通过'):not(:has-text('不'))")
-        expect(admin).to_have_url(re.compile(r"/admin/applications$"))
-    finally:
-        context.close()
+    admin = page_as("admin@demo.shanlian")
+    admin.goto(f"{live_url}/admin/applications")
+    admin.click(f"text={NAME}")
+    admin.click("button:has-text('通过'):not(:has-text('不'))")
+    expect(admin).to_have_url(re.compile(r"/admin/applications$"))
 
 
 def _post_wish(page, live_url, title, item, *, pseudonym, full_name, seed, address):
@@ -103,10 +77,10 @@ def _post_wish(page, live_url, title, item, *, pseudonym, full_name, seed, addre
     return code
 
 
-def test_the_charity_journey(live_url, page, browser):
+def test_the_charity_journey(live_url, page, page_as, new_page, sign_up, fill_application):
     from playwright.sync_api import expect
 
-    _apply_and_get_approved(page, browser, live_url)
+    _apply_and_get_approved(page, page_as, sign_up, fill_application, live_url)
     first = _post_wish(page, live_url, "星光心愿：一盒二十四色水彩笔", "水彩笔",
                        pseudonym="小远", full_name="陈思远", seed=4101,
                        address="邹平市黄山街道齐明社区7号（虚构）")
@@ -114,30 +88,25 @@ def test_the_charity_journey(live_url, page, browser):
                         pseudonym="小源", full_name="陈思源", seed=4102,
                         address="邹平市黄山街道齐明社区7号楼（虚构）")
 
-    context = browser.new_context(locale="zh-CN")
-    verifier = context.new_page()
-    try:
-        _sign_in(verifier, live_url, "verifier@demo.shanlian")
-        verifier.goto(f"{live_url}/verify/")
-        expect(verifier.locator("main")).to_contain_text(first)
-        verifier.goto(f"{live_url}/verify/needs/{second}")
-        panel = verifier.locator("article.duplicate")
-        expect(panel).to_contain_text("疑似同一人")
-        expect(panel).to_contain_text("陈思远")  # the verifier sees who it may be
-        panel.locator("select").select_option("duplicate")
-        panel.locator("button").click()
-        expect(verifier.locator("article.duplicate")).to_contain_text("重复")
-        verifier.select_option("#decision", "reject")
-        verifier.fill("#reason", "与 陈思远 为同一人，已有心愿")
-        verifier.click("button:has-text('提交审核结果')")
-        verifier.goto(f"{live_url}/verify/needs/{first}")
-        verifier.select_option("#decision", "verify")
-        verifier.click("button:has-text('提交审核结果')")
-        expect(verifier.locator("main")).not_to_contain_text(first)  # back on the queue
-    finally:
-        context.close()
+    verifier = page_as("verifier@demo.shanlian")
+    verifier.goto(f"{live_url}/verify/")
+    expect(verifier.locator("main")).to_contain_text(first)
+    verifier.goto(f"{live_url}/verify/needs/{second}")
+    panel = verifier.locator("article.duplicate")
+    expect(panel).to_contain_text("疑似同一人")
+    expect(panel).to_contain_text("陈思远")  # the verifier sees who it may be
+    panel.locator("select").select_option("duplicate")
+    panel.locator("button").click()
+    expect(verifier.locator("article.duplicate")).to_contain_text("重复")
+    verifier.select_option("#decision", "reject")
+    verifier.fill("#reason", "与 陈思远 为同一人，已有心愿")
+    verifier.click("button:has-text('提交审核结果')")
+    verifier.goto(f"{live_url}/verify/needs/{first}")
+    verifier.select_option("#decision", "verify")
+    verifier.click("button:has-text('提交审核结果')")
+    expect(verifier.locator("main")).not_to_contain_text(first)  # back on the queue
 
-    public = browser.new_context(locale="zh-CN").new_page()
+    public = new_page()
     public.goto(f"{live_url}/needs?q=水彩笔")
     expect(public.locator("main")).to_contain_text("星光心愿：一盒二十四色水彩笔")
     expect(public.locator("main")).not_to_contain_text("星光心愿：一本画册")
@@ -159,4 +128,3 @@ def test_the_charity_journey(live_url, page, browser):
         exif = photo.getexif()
         assert len(exif) == 0 and not exif.get_ifd(ExifTags.IFD.GPSInfo)
     assert b"DemoCam" not in served and b"GPS" not in served
-    public.context.close()

@@ -10,19 +10,10 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from core.db import get_engine
-from demo.h8a_data import PASSWORD
 from donors.amount_words import amount_in_words
 from needs.models import Need
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, live_url, email):
-    page.goto(f"{live_url}/account/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r"/account/$"))
 
 
 def _open_wish(url) -> Need:
@@ -33,12 +24,12 @@ def _open_wish(url) -> Need:
 
 
 def test_a_donor_claims_a_wish_pays_by_transfer_and_downloads_the_receipt(
-        live_url, page, browser, demo_url, tmp_path):
+        live_url, page, sign_in, page_as, demo_url, tmp_path):
     from playwright.sync_api import expect
 
     wish = _open_wish(demo_url)
     assert wish is not None
-    _sign_in(page, live_url, "donor@demo.shanlian")
+    sign_in(page, "donor@demo.shanlian")
     page.goto(f"{live_url}/needs/{wish.code}")
     page.goto(f"{live_url}/needs/{wish.code}/give")
     expect(page.locator("h1")).to_contain_text(wish.title)
@@ -51,18 +42,13 @@ def test_a_donor_claims_a_wish_pays_by_transfer_and_downloads_the_receipt(
     expect(page.locator(".gift-status")).to_contain_text("待到账")
     expect(page.locator("section.bank-transfer")).to_contain_text("开户行")
 
-    staff_context = browser.new_context(locale="zh-CN")
-    staff = staff_context.new_page()
-    try:
-        _sign_in(staff, live_url, "admin@demo.shanlian")
-        staff.goto(f"{live_url}/staff/payments/")
-        row = staff.locator("tr", has_text=reference)
-        expect(row).to_contain_text(wish.title)
-        row.locator("button[type=submit]").click()
-        expect(staff.locator("p.notice").first).to_contain_text(reference)
-        expect(staff.locator("table.payments")).not_to_contain_text(reference)
-    finally:
-        staff_context.close()
+    staff = page_as("admin@demo.shanlian")
+    staff.goto(f"{live_url}/staff/payments/")
+    row = staff.locator("tr", has_text=reference)
+    expect(row).to_contain_text(wish.title)
+    row.locator("button[type=submit]").click()
+    expect(staff.locator("p.notice").first).to_contain_text(reference)
+    expect(staff.locator("table.payments")).not_to_contain_text(reference)
 
     page.goto(gift_url)
     expect(page.locator(".gift-status")).to_contain_text("已确认到账")

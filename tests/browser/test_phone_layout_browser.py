@@ -25,6 +25,17 @@ SMALL_CHART_TEXT = """() => [...document.querySelectorAll('svg.chart text')]
   .filter(t => t.px < 11)"""
 
 
+def _too_wide(page, live_url, paths) -> list[tuple[str, int]]:
+    """(path, width) of each page that scrolls sideways on the phone."""
+    wide = []
+    for path in paths:
+        page.goto(f"{live_url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide.append((path, width))
+    return wide
+
+
 @pytest.fixture
 def phone(page):
     page.set_viewport_size(PHONE)
@@ -88,11 +99,7 @@ def test_the_page_itself_never_scrolls_sideways(live_url, demo_url, phone):
     wide = []
     for lang in ("zh_CN", "en"):
         phone.goto(f"{live_url}/lang/{lang}")
-        for path in paths:
-            phone.goto(f"{live_url}{path}")
-            width = phone.evaluate("document.documentElement.scrollWidth")
-            if width > PHONE["width"]:
-                wide.append((lang, path, width))
+        wide += [(lang, *page) for page in _too_wide(phone, live_url, paths)]
     assert not wide
 
 
@@ -112,7 +119,7 @@ def test_the_filter_panel_folds_behind_a_button_without_javascript(live_url, bro
         context.close()
 
 
-def test_the_working_pages_never_scroll_sideways(live_url, demo_url, phone):
+def test_the_working_pages_never_scroll_sideways(live_url, demo_url, phone, sign_in):
     """Signed in at 390 px: the enterprise dashboard (its map, its pledge table), proposals,
     a run, the fund queue and the staff lists keep their tables and map in their own
     scrolling boxes (the dashboard was 656 px wide)."""
@@ -120,7 +127,6 @@ def test_the_working_pages_never_scroll_sideways(live_url, demo_url, phone):
 
     from core.db import get_engine, unit_of_work
     from core.users import Membership, User
-    from tests.browser.test_matching_browser import _sign_in
 
     with unit_of_work(get_engine(demo_url)) as s:
         def scope(email, column):
@@ -137,12 +143,8 @@ def test_the_working_pages_never_scroll_sideways(live_url, demo_url, phone):
     wide = []
     for email, paths in pages.items():
         phone.context.clear_cookies()
-        _sign_in(phone, live_url, email)
+        sign_in(phone, email)
         for lang in ("zh_CN", "en"):
             phone.goto(f"{live_url}/lang/{lang}")
-            for path in paths:
-                phone.goto(f"{live_url}{path}")
-                width = phone.evaluate("document.documentElement.scrollWidth")
-                if width > PHONE["width"]:
-                    wide.append((email, lang, path, width))
+            wide += [(email, lang, *page) for page in _too_wide(phone, live_url, paths)]
     assert not wide

@@ -10,25 +10,16 @@ import pytest
 from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
-from demo.h8a_data import PASSWORD
 from donors.models import PledgeTranche
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, live_url, email):
-    page.goto(f"{live_url}/account/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r"/account/"))
-
-
-def test_a_tranche_on_the_statement_is_confirmed_in_place(live_url, demo_url, page, browser,
-                                                         tmp_path):
+def test_a_tranche_on_the_statement_is_confirmed_in_place(live_url, demo_url, page, sign_in,
+                                                         page_as, tmp_path):
     from playwright.sync_api import expect
 
-    _sign_in(page, live_url, "enterprise-staff@demo.shanlian")
+    sign_in(page, "enterprise-staff@demo.shanlian")
     firm = re.search(r"/enterprise/(\d+)/", page.locator("a[href^='/enterprise/']").first
                      .get_attribute("href")).group(1)
     page.goto(f"{live_url}/enterprise/{firm}/")
@@ -46,8 +37,7 @@ def test_a_tranche_on_the_statement_is_confirmed_in_place(live_url, demo_url, pa
         f"认捐款 {code.lower().replace('-', ' ')}",
         "2099-01-06,12.34,,滨州鲁南化工有限公司,货款"]).encode("gbk"))
 
-    staff = browser.new_context(locale="zh-CN").new_page()
-    _sign_in(staff, live_url, "admin@demo.shanlian")
+    staff = page_as("admin@demo.shanlian")
     staff.goto(f"{live_url}/staff/payments/")
     staff.set_input_files("input[type=file]", str(statement))
     staff.click("button:has-text('核对')")
