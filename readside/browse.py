@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, select
@@ -187,11 +188,19 @@ class NeedQuery:
 
     session: Session
     filter: NeedFilter
-    conditions: list
     cache_key: tuple
     version: object
     ranked: list[int] | None
     truncated: bool
+
+    @cached_property
+    def conditions(self) -> list:
+        """Built on first use: a page whose count and order come from memory needs none
+        (a search's IN list of up to SEARCH_LIMIT ids cost more to build than to run)."""
+        conds = _filter_conditions(self.session, self.filter)
+        if self.ranked is not None:
+            conds.append(Need.id.in_(self.ranked))
+        return conds
 
     @property
     def empty_search(self) -> bool:
@@ -221,7 +230,6 @@ class NeedQuery:
 
 
 def need_query(session: Session, f: NeedFilter) -> NeedQuery:
-    conds = _filter_conditions(session, f)
     key = (str(session.get_bind().url), replace(f, page=1))
     version: object = _result_version(session, f)
     ranked: list[int] | None = None
@@ -232,9 +240,8 @@ def need_query(session: Session, f: NeedFilter) -> NeedQuery:
         ranked = _hits.get((key[0], f.q), built,
                            lambda: index.search_ids(f.q, SEARCH_LIMIT, session))
         truncated = len(ranked) >= SEARCH_LIMIT
-        conds.append(Need.id.in_(ranked))
         version = (version, built)
-    return NeedQuery(session, f, conds, key, version, ranked, truncated)
+    return NeedQuery(session, f, key, version, ranked, truncated)
 
 
 def filtered_needs(session: Session, f: NeedFilter,
@@ -249,8 +256,7 @@ def filtered_needs(session: Session, f: NeedFilter,
     connection = session.connection()  # rows, not ORM objects: the cards only read them
     if query.by_relevance:
         chosen = query.relevance_order()[(page - 1) * per_page: page * per_page]
-        by_id = {n.id: n for n in connection.execute(
-            select(*CARD_COLUMNS).where(Need.id.in_(chosen))).all()}
+        by_id = {n.id: n for n in connection.execute(_CARDS_BY_ID, {"ids": chosen}).all()}
         return [by_id[i] for i in chosen], total, page, query.truncated
     window = {"offset": (page - 1) * per_page, "limit": per_page}
     if f.q:  # the conditions hold this query's hits: built for it alone
@@ -267,6 +273,7 @@ def filtered_needs(session: Session, f: NeedFilter,
 CARD_COLUMNS = (Need.id, Need.code, Need.title, Need.kind, Need.category, Need.state,
                 Need.region, Need.programme_id, Need.urgency, Need.deadline, Need.funded,
                 Need.amount)
+_CARDS_BY_ID = select(*CARD_COLUMNS).where(Need.id.in_(bindparam("ids", expanding=True)))
 # One page's statement per filter (the page is a bound window), built once: building the
 # expression cost as much as running it. Filters without a query are few (the form's choices).
 _page_statements = ResultCache(max_entries=1024)
