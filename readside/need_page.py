@@ -85,9 +85,13 @@ _TRANSFERS = (select(Allocation, Pledge, Enterprise, CommunityFund.code, Communi
 _MILESTONES = select(Milestone).where(Milestone.need_id == _NEED_ID).order_by(Milestone.seq)
 _DISBURSEMENTS = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
                   .order_by(Disbursement.id))
-_DISBURSEMENTS_NEWEST = (select(Disbursement).where(Disbursement.need_id == _NEED_ID)
-                         .order_by(Disbursement.id.desc()).limit(200))
 _EVIDENCE = select(Evidence).where(Evidence.need_id == _NEED_ID).order_by(Evidence.id)
+# The same as rows (attribute access like the objects), for the disclosure page.
+_EVIDENCE_ROWS = (select(*Evidence.__table__.c).where(Evidence.need_id == _NEED_ID)
+                  .order_by(Evidence.id))
+_DISBURSEMENT_ROWS_NEWEST = (select(*Disbursement.__table__.c)
+                             .where(Disbursement.need_id == _NEED_ID)
+                             .order_by(Disbursement.id.desc()).limit(200))
 
 
 def need_view(session: Session, code: str) -> NeedView:
@@ -139,8 +143,8 @@ class NeedDisclosure:
     last_seq: int | None
     txns: list[TxnRow]
     older: int | None
-    evidence: list[Evidence]
-    disbursements: list[Disbursement]
+    evidence: list  # rows of Evidence's columns
+    disbursements: list  # rows of Disbursement's columns
     status: DisclosureStatus
 
 
@@ -169,12 +173,12 @@ def need_disclosure(session: Session, code: str, before: int | None = None) -> N
     raised, held = int(money_in or 0), int(money_in or 0) - int(money_out or 0)
     disbursed = int(paid_in or 0) - int(paid_out or 0)
     txns, older = account_txns(session, [f"need:{code}"], before, upto_seq=last)
+    connection, at_need = session.connection(), {"need_id": need.id}  # rows: only read
     return NeedDisclosure(
         need=need,
         programme=reference.programme(session, need.programme_id),
         raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
         txns=txns, older=older,
-        evidence=list(session.execute(_EVIDENCE, {"need_id": need.id}).scalars().all()),
-        disbursements=list(session.execute(_DISBURSEMENTS_NEWEST,
-                                           {"need_id": need.id}).scalars().all()),
+        evidence=connection.execute(_EVIDENCE_ROWS, at_need).all(),
+        disbursements=connection.execute(_DISBURSEMENT_ROWS_NEWEST, at_need).all(),
         status=disclosure_status(need))

@@ -81,9 +81,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app)
     permissions.init_app(app)
 
-    from web import filters, fragments
+    from web import filters, fragments, url_memo
     filters.init_app(app)
     fragments.init_app(app)
+    url_memo.init_app(app)
 
     from web import converters
     converters.init_app(app)  # before the blueprints: their rules use <id:…> and <code:…>
