@@ -23,7 +23,7 @@ from core.errors import raised_user_errors
 # statement by statement.
 READ_ONLY_BLUEPRINTS = ("public", "disclosure", "need_pages")
 WRITING_ENDPOINTS = {"disclosure.export"}  # writes its cached file's record on a miss
-_read_only_engines: dict[str, object] = {}
+_read_only_engines: dict[object, object] = {}
 
 
 def _reads_only() -> bool:
@@ -47,10 +47,11 @@ def _engine_for_request():
         return engine
     if not _reads_only():
         return engine
-    key = str(engine.url)
-    reader = _read_only_engines.get(key)
-    if reader is None or reader.engine is not engine:
-        reader = _read_only_engines[key] = engine.execution_options(
+    # Keyed by the engine itself: an option engine's `.engine` is itself, so comparing it
+    # with `engine` made a new option engine (and its event registrations) every request.
+    reader = _read_only_engines.get(engine)
+    if reader is None:
+        reader = _read_only_engines[engine] = engine.execution_options(
             isolation_level="AUTOCOMMIT", **{core_db.READ_ONLY: True})
     return reader
 

@@ -10,7 +10,7 @@ from core.regions import county_display
 from funds import checkpoints, transparency
 from funds.models import CommunityFund, LedgerTxn
 from needs.models import Programme as ProgrammeRow
-from readside import browse, entities, ledger_pages, need_page, need_pages, reference, totals
+from readside import api_reads, browse, entities, ledger_pages, need_pages, reference, totals
 from readside.keyset import SortKey
 from web.api import cursors
 from web.api import schemas as s
@@ -77,11 +77,11 @@ def needs():
     args = filter_.query_args()
     keys = need_pages.keys_for(sort)
     after = cursors.read(request.context.query.cursor, f"needs:{sort}", args, keys)
-    found = need_pages.needs_after(session, filter_, after,
-                                   request.context.query.limit or NEEDS_PER_PAGE)
-    codes = _programme_codes() if found.needs else {}
+    found = api_reads.needs_after(session, filter_, after,
+                                  request.context.query.limit or NEEDS_PER_PAGE)
+    codes = _programme_codes() if found.rows else {}
     return s.NeedList(
-        items=[need_summary(n, codes) for n in found.needs], total=found.total,
+        items=[need_summary(n, codes) for n in found.rows], total=found.total,
         truncated=found.truncated,
         next=cursors.next_link("api.needs", f"needs:{sort}", args, keys, found.last))
 
@@ -93,11 +93,13 @@ def need(code: str):
     """One need with its allocations, grants, disbursements, evidence and milestones."""
     if not CODE.match(code):
         raise not_found(UserError("找不到需求 %(code)s", code=code[:40]))
+    session = db_session()
     try:
-        view = need_page.need_view(db_session(), code)
+        detail = api_reads.need_detail(session, code)
     except NotFound as missing:
         raise not_found(missing) from None
-    return need_detail(view)
+    organisation = reference.organisation(session, detail.need.organisation_id)
+    return need_detail(detail, _programme_codes(), organisation.name if organisation else "")
 
 
 @bp.get("/v1/programmes")
