@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import BigInteger, and_, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session
 
@@ -30,10 +30,18 @@ from readside import keyset
 from readside.browse import NeedFilter, need_query
 from readside.need_pages import NEED_KEYS
 
+
+def _fen(column):
+    # Amounts as plain integer fen: the API writes the number, and a Money per value was a
+    # tenth of a list's CPU.
+    return type_coerce(column, BigInteger).label(column.key)
+
+
 # What a need's summary shows (web.api.serialise.need_summary reads these by name).
 SUMMARY = (Need.id, Need.code, Need.kind, Need.title, Need.category, Need.region,
            Need.programme_id, Need.urgency, Need.people, Need.deadline, Need.state,
-           Need.posted_at, Need.amount, Need.funded, Need.disbursed, Need.whole)
+           Need.posted_at, _fen(Need.amount), _fen(Need.funded), _fen(Need.disbursed),
+           Need.whole)
 DONORS_SHOWN = 200  # as readside.need_page: the newest 200 and how many there are
 
 

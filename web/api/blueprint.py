@@ -1,7 +1,8 @@
 """The API blueprint and what every API response shares: problem details for every refusal,
 the language (?lang, then Accept-Language), an ETag from the data version with 304 on a
 match, and a rate limit per token (else per client address) answered with 429 and
-Retry-After. Answers to token requests are private: no ETag, not stored by caches."""
+Retry-After (web.api.rate_limit). Answers to token requests are private: no ETag, not
+stored by caches."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
@@ -11,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.data_version import LISTS, SITE, followed_version
 from core.errors import NotFound, UserError
-from web.api.auth import rate_limit, rate_limit_key
+from web.api import rate_limit
 from web.api.problems import ApiProblem, not_found, problem_response, too_many_requests
 from web.db import db_session
 from web.permissions import ACCESS
@@ -20,11 +21,6 @@ from web.security import limiter
 bp = Blueprint("api", __name__, url_prefix="/api")
 READS = ("GET", "HEAD")
 UNTAGGED = frozenset({"api.docs", "api.openapi", "api.unknown"})  # not data: no data version
-
-
-# One budget per token, or per client address without one, for the whole API (a shared
-# limit, not one per route). API_TOKEN_RATE_LIMIT / API_RATE_LIMIT set the two budgets.
-limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)(bp)
 
 
 def _private() -> bool:
@@ -42,6 +38,13 @@ def _etag() -> str:
     return g.api_etag
 
 
+# One budget per token, or per client address without one, for the whole API (a shared
+# limit, not one per route), checked before anything else the API does (web.api.rate_limit).
+# Flask-Limiter's own hook has no limit of ours to apply here: it skips API requests.
+bp.before_request(rate_limit.check)
+limiter.request_filter(lambda: request.blueprint == "api")
+
+
 @bp.before_request
 def _not_modified():
     if request.method not in READS or request.endpoint in UNTAGGED or _private():
@@ -55,6 +58,7 @@ def _not_modified():
 
 @bp.after_request
 def _tag(response):
+    rate_limit.tag(response)
     response.vary.add("Accept-Language")
     if _private():
         response.headers["Cache-Control"] = "private, no-store"

@@ -3,6 +3,8 @@ what the public pages show: regions at county level, donors masked as they chose
 beneficiary as a pseudonym and an age band."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import request, url_for
 from sqlalchemy import Row
 
@@ -17,7 +19,13 @@ from web.api import schemas as s
 
 
 def money(fen: int | None) -> s.Money:
-    fen = int(fen or 0)
+    return _money(int(fen or 0))
+
+
+@lru_cache(maxsize=8192)
+def _money(fen: int) -> s.Money:
+    # Amounts repeat (a need's 200 donors, the same goals), and formatting one was most of a
+    # need's serialising. The documents are only ever dumped, so sharing a Money is safe.
     return s.Money(fen=fen, text=fmt(fen))
 
 
