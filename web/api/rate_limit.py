@@ -5,8 +5,9 @@ Counted in Flask-Limiter's storage with its strategy (Redis when REDIS_URL is se
 worker shares the count; `limiter.reset()` clears it), but checked here with one `hit` per
 request: Flask-Limiter's own per-request work for a shared blueprint limit (resolving and
 filtering the limits, then window statistics again for its headers) cost more CPU than a
-cached API answer (issue 12 point 6). A request within its budget gets X-RateLimit-Limit;
-a refused one X-RateLimit-Limit, -Remaining (0) and -Reset and Retry-After."""
+cached API answer (issue 12 point 6). A request within its budget gets X-RateLimit-Limit
+and -Remaining (no -Reset: that would be a second storage call, a Redis round trip); a
+refused one X-RateLimit-Limit, -Remaining (0), -Reset and Retry-After."""
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ from functools import lru_cache
 
 from flask import Response, current_app, g
 from limits import RateLimitItem, parse
+from limits.strategies import FixedWindowRateLimiter
 
 from web.api.auth import rate_limit, rate_limit_key
 from web.api.problems import problem_response, too_many_requests
@@ -35,8 +37,13 @@ def check() -> Response | None:
     item = _item(rate_limit())
     key = rate_limit_key()
     strategy = limiter.limiter
-    g.api_rate_limit = item
-    if strategy.hit(item, SCOPE, key):
+    if isinstance(strategy, FixedWindowRateLimiter):  # Flask-Limiter's default: its hit, counted
+        count = strategy.storage.incr(item.key_for(SCOPE, key), item.get_expiry())
+        g.api_rate_limit = (item, max(0, item.amount - count))
+        if count <= item.amount:
+            return None
+    elif strategy.hit(item, SCOPE, key):
+        g.api_rate_limit = (item, None)
         return None
     reset = strategy.get_window_stats(item, SCOPE, key).reset_time
     retry = max(1, math.ceil(reset - time.time()))
@@ -46,6 +53,9 @@ def check() -> Response | None:
 
 
 def tag(response: Response) -> None:
-    item = g.get("api_rate_limit")
-    if item is not None:
+    counted = g.get("api_rate_limit")
+    if counted is not None:
+        item, remaining = counted
         response.headers.setdefault("X-RateLimit-Limit", str(item.amount))
+        if remaining is not None:
+            response.headers.setdefault("X-RateLimit-Remaining", str(remaining))
