@@ -152,11 +152,11 @@ def _descending(order) -> bool:
 
 def _detail_statement(dialect: str):
     paid = and_(Donation.need_id == _NEED_ID, Donation.status == "paid")
-    donors = _json_list(dialect, [Donor.name, Donor.show_name, Donation.amount],
+    # The newest donors, each row with how many there are (the window counts before LIMIT).
+    donors = _json_list(dialect, [Donor.name, Donor.show_name, Donation.amount,
+                                  func.count().over()],
                         Donation.__table__.join(Donor.__table__, Donation.donor_id == Donor.id),
                         paid, [Donation.id.desc()], DONORS_SHOWN)
-    donor_count = (select(func.count()).select_from(Donation).where(paid)
-                   .scalar_subquery())
     transfers = _json_list(
         dialect, [Allocation.id, Allocation.amount, Allocation.ledger_seq, Pledge.title,
                   Pledge.code, Enterprise.code, Enterprise.name, CommunityFund.code,
@@ -180,7 +180,7 @@ def _detail_statement(dialect: str):
         Evidence.__table__, Evidence.need_id == _NEED_ID, [Evidence.id])
     return (select(*SUMMARY, Need.story, Need.organisation_id,
                    Beneficiary.pseudonym, Beneficiary.age_band,
-                   donor_count.label("donor_count"), donors.label("donors"),
+                   donors.label("donors"),
                    transfers.label("transfers"), milestones.label("milestones"),
                    disbursements.label("disbursements"), evidence.label("evidence"))
             .select_from(Need)
@@ -242,10 +242,11 @@ def need_detail(session: Session, code: str) -> NeedDetailRows:
     for seq, title, amount, due, done in _list(row.milestones):
         due = _day(due)
         milestones.append((seq, title, int(amount), due, milestone_status(bool(done), due, today)))
+    donors = _list(row.donors)
     return NeedDetailRows(
-        need=row, donor_count=int(row.donor_count or 0),
+        need=row, donor_count=int(donors[0][3]) if donors else 0,
         donors=[(donor_display_name(name, bool(shown)), int(amount))
-                for name, shown, amount in _list(row.donors)],
+                for name, shown, amount, _count in donors],
         allocations=allocations, grants=[grant for *_order, grant in grants],
         milestones=milestones,
         disbursements=[(d_id, int(amount), paid_to, memo, _moment(at), seq)
