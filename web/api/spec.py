@@ -4,6 +4,7 @@ spectree decorates plain Flask views (our app class is a Flask subclass of its o
 APIFlask would replace), validates requests and responses against pydantic v2 models, and
 writes OpenAPI 3.1. We serve the document ourselves (not spectree's pages, which load their
 assets from a CDN) and say in it what spectree cannot: refusals are application/problem+json.
+The public reads use `read` below: the same document, the query checked here (see there).
 """
 from __future__ import annotations
 
