@@ -43,6 +43,7 @@ SUMMARY = (Need.id, Need.code, Need.kind, Need.title, Need.category, Need.region
            Need.programme_id, Need.urgency, Need.people, Need.deadline, Need.state,
            _plain(Need.posted_at, DateTime()), _plain(Need.amount, BigInteger()),
            _plain(Need.funded, BigInteger()), _plain(Need.disbursed, BigInteger()), Need.whole)
+SUMMARY_WIDTH = len(SUMMARY)  # every row of this module begins with these columns
 DONORS_SHOWN = 200  # as readside.need_page: the newest 200 and how many there are
 
 
@@ -96,8 +97,7 @@ def needs_after(session: Session, f: NeedFilter, after: tuple | None, limit: int
     rows = connection.execute(statement).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    width = len(SUMMARY)
-    last = tuple(rows[-1][width:]) if more else None
+    last = tuple(rows[-1][SUMMARY_WIDTH:]) if more else None
     return NeedRows(rows, query.total(), query.truncated, last)
 
 

@@ -11,8 +11,7 @@ from sqlalchemy import Row
 from core.clock import aware
 from core.money import fmt
 from core.regions import county_display
-from needs.models import Need
-from readside.api_reads import NeedDetailRows
+from readside.api_reads import SUMMARY_WIDTH, NeedDetailRows
 from readside.ledger_pages import TxnRow
 from readside.result_cache import ResultCache
 from web.api import schemas as s
@@ -34,15 +33,14 @@ def _money(fen: int) -> s.Money:
 _summaries = ResultCache(20_000)
 
 
-def need_summary(need: Need | Row, programme_codes: dict[int, str]) -> s.NeedSummary:
+def need_summary(need: Row, programme_codes: dict[int, str]) -> s.NeedSummary:
+    """`need` begins with the columns of readside.api_reads.SUMMARY: they are the key."""
     programme = programme_codes.get(need.programme_id) if need.programme_id else None
-    key = (request.script_root, need.code, need.kind, need.title, need.category, need.region,
-           programme, need.urgency, need.people, need.deadline, need.state, need.posted_at,
-           need.amount, need.funded, need.disbursed, need.whole)
+    key = (request.script_root, programme, need[:SUMMARY_WIDTH])
     return _summaries.get(key, None, lambda: _need_summary(need, programme))
 
 
-def _need_summary(need: Need | Row, programme: str | None) -> s.NeedSummary:
+def _need_summary(need: Row, programme: str | None) -> s.NeedSummary:
     return s.NeedSummary(
         code=need.code, kind=need.kind, title=need.title, category=need.category,
         region=county_display(need.region),
