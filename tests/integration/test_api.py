@@ -184,6 +184,26 @@ def test_rate_limit_answers_429_with_retry_after(demo_app):
         limiter.reset()
 
 
+def test_rate_limit_headers_count_down_one_budget_for_the_whole_api(demo_app):
+    demo_app.config["API_RATE_LIMIT"] = "5/minute"
+    try:
+        limiter.reset()
+        client = demo_app.test_client()
+        answers = [client.get(url) for url in ("/api/v1/totals", "/api/v1/needs",
+                                                "/api/v1/needs?kind=wish")]
+        assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["5"] * 3
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["4", "3", "2"]
+        client.get("/api/v1/")
+        client.get("/api/v1/funds")
+        refused = client.get("/api/v1/totals")
+        assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
+        assert int(refused.headers["X-RateLimit-Reset"]) > 0
+        assert 0 < int(refused.headers["Retry-After"]) <= 60
+    finally:
+        demo_app.config.pop("API_RATE_LIMIT")
+        limiter.reset()
+
+
 def test_openapi_document_describes_every_api_route(client, demo_app):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")

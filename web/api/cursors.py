@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from flask import current_app, request, url_for
 from itsdangerous import BadData, URLSafeSerializer
@@ -24,7 +25,13 @@ FIELD = "cursor"
 
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+    return _signer_for(current_app.secret_key)
+
+
+@lru_cache(maxsize=8)
+def _signer_for(secret_key) -> URLSafeSerializer:
+    # Made once per key: a list page signs its `next` cursor on every request.
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
 def fingerprint(args: Mapping[str, str]) -> str:

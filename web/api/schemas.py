@@ -1,5 +1,6 @@
 """The API's documents, as pydantic models: the OpenAPI schemas are generated from them and
-every response is validated against them (spectree). Amounts are integer fen (`*_fen`) with
+every response is one of them (built, and so validated, by the views; spectree validates the
+bodies of the views that return anything else). Amounts are integer fen (`*_fen`) with
 the yuan text beside them; regions are shown at county level, as on the public pages; a
 beneficiary is only a pseudonym and an age band."""
 from __future__ import annotations

@@ -4,15 +4,20 @@ spectree decorates plain Flask views (our app class is a Flask subclass of its o
 APIFlask would replace), validates requests and responses against pydantic v2 models, and
 writes OpenAPI 3.1. We serve the document ourselves (not spectree's pages, which load their
 assets from a CDN) and say in it what spectree cannot: refusals are application/problem+json.
+The public reads use `read` below: the same document, the query checked here (see there).
 """
 from __future__ import annotations
 
 import copy
+import functools
 from functools import lru_cache
 
-from flask import Flask
+from flask import Flask, request
+from pydantic import BaseModel, ValidationError
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
+from spectree.plugins.base import Context
+from spectree.utils import get_multidict_items
 
 from web.api.problems import MEDIA_TYPE, refuse_invalid_request
 from web.api.schemas import Problem
@@ -46,6 +51,26 @@ api = SpecTree("flask", title="善联 Shanlian API", version="1.0.0",
                            "(/api/v1/me/…). Every POST honours an Idempotency-Key header "
                            "(24 hours). Amounts are integer fen. Errors are RFC 9457 problem "
                            "details.")
+
+
+def read(query: type[BaseModel], **documented):
+    """`api.validate` for a public read that answers one of our models: the same OpenAPI
+    operation, and the same check of the query string (a 400 problem naming each field), done
+    here in one pydantic call. spectree's own check also copied every header and cookie of
+    the request, and its response step re-dumped a model we build ourselves from typed
+    columns; together a tenth of a cached-miss answer's CPU (issue 12 point 6)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            try:
+                parsed = query.model_validate(get_multidict_items(request.args, query))
+            except ValidationError as invalid:
+                refuse_invalid_request(request, None, invalid, None, None)
+                raise  # not reached: the hook raises the problem
+            request.context = Context(parsed, None, None, None, None)
+            return view(*args, **kwargs)
+        return api.validate(query=query, skip_validation=True, **documented)(checked)
+    return decorate
 
 
 @lru_cache(maxsize=1)

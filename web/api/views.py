@@ -10,14 +10,14 @@ from core.regions import county_display
 from funds import checkpoints, transparency
 from funds.models import CommunityFund, LedgerTxn
 from needs.models import Programme as ProgrammeRow
-from readside import browse, entities, ledger_pages, need_page, need_pages, reference, totals
+from readside import api_reads, browse, entities, ledger_pages, need_pages, reference, totals
 from readside.keyset import SortKey
 from web.api import cursors
 from web.api import schemas as s
 from web.api.blueprint import bp
 from web.api.problems import bad_request, not_found
 from web.api.serialise import money, need_detail, need_summary, transaction
-from web.api.spec import api, openapi_document
+from web.api.spec import api, openapi_document, read
 from web.converters import CODE_PATTERN as CODE
 from web.db import db_session
 from web.transparency import ledger_verifier_key
@@ -53,7 +53,7 @@ def docs():
 
 
 @bp.get("/v1/")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Index, **ERRORS), tags=TAGS)
+@read(s.Lang, resp=Response(HTTP_200=s.Index, **ERRORS), tags=TAGS)
 def index():
     """Links to every collection."""
     return s.Index(links={
@@ -64,7 +64,7 @@ def index():
 
 
 @bp.get("/v1/needs")
-@api.validate(query=s.NeedQuery, resp=Response(HTTP_200=s.NeedList, **ERRORS), tags=TAGS)
+@read(s.NeedQuery, resp=Response(HTTP_200=s.NeedList, **ERRORS), tags=TAGS)
 def needs():
     """Verified needs: the filters, sorts and forgiving search of /needs, 20 a page (`limit`
     up to 100), in keyset pages: follow `next`."""
@@ -77,31 +77,33 @@ def needs():
     args = filter_.query_args()
     keys = need_pages.keys_for(sort)
     after = cursors.read(request.context.query.cursor, f"needs:{sort}", args, keys)
-    found = need_pages.needs_after(session, filter_, after,
-                                   request.context.query.limit or NEEDS_PER_PAGE)
-    codes = _programme_codes() if found.needs else {}
+    found = api_reads.needs_after(session, filter_, after,
+                                  request.context.query.limit or NEEDS_PER_PAGE)
+    codes = _programme_codes() if found.rows else {}
     return s.NeedList(
-        items=[need_summary(n, codes) for n in found.needs], total=found.total,
+        items=[need_summary(n, codes) for n in found.rows], total=found.total,
         truncated=found.truncated,
         next=cursors.next_link("api.needs", f"needs:{sort}", args, keys, found.last))
 
 
 @bp.get("/v1/needs/<code>")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.NeedDetail, HTTP_404=s.Problem, **ERRORS),
-              tags=TAGS)
+@read(s.Lang, resp=Response(HTTP_200=s.NeedDetail, HTTP_404=s.Problem, **ERRORS),
+      tags=TAGS)
 def need(code: str):
     """One need with its allocations, grants, disbursements, evidence and milestones."""
     if not CODE.match(code):
         raise not_found(UserError("找不到需求 %(code)s", code=code[:40]))
+    session = db_session()
     try:
-        view = need_page.need_view(db_session(), code)
+        detail = api_reads.need_detail(session, code)
     except NotFound as missing:
         raise not_found(missing) from None
-    return need_detail(view)
+    organisation = reference.organisation(session, detail.need.organisation_id)
+    return need_detail(detail, _programme_codes(), organisation.name if organisation else "")
 
 
 @bp.get("/v1/programmes")
-@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.ProgrammeList, **ERRORS), tags=TAGS)
+@read(s.PageQuery, resp=Response(HTTP_200=s.ProgrammeList, **ERRORS), tags=TAGS)
 def programmes():
     """Every programme with its needs' totals, 50 a page (follow `next`)."""
     limit = request.context.query.limit or PER_PAGE
@@ -118,7 +120,7 @@ def programmes():
 
 
 @bp.get("/v1/funds")
-@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.FundList, **ERRORS), tags=TAGS)
+@read(s.PageQuery, resp=Response(HTTP_200=s.FundList, **ERRORS), tags=TAGS)
 def funds():
     """Community funds, 50 a page (follow `next`)."""
     limit = request.context.query.limit or PER_PAGE
@@ -138,7 +140,7 @@ def funds():
 
 
 @bp.get("/v1/enterprises")
-@api.validate(query=s.PageQuery, resp=Response(HTTP_200=s.EnterpriseList, **ERRORS), tags=TAGS)
+@read(s.PageQuery, resp=Response(HTTP_200=s.EnterpriseList, **ERRORS), tags=TAGS)
 def enterprises():
     """Approved donor enterprises with what they pledged and paid in, most money first, 50 a
     page (follow `next`)."""
@@ -155,7 +157,7 @@ def enterprises():
 
 
 @bp.get("/v1/totals")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Totals, **ERRORS), tags=TAGS)
+@read(s.Lang, resp=Response(HTTP_200=s.Totals, **ERRORS), tags=TAGS)
 def platform_totals():
     """Money in, matched, disbursed and held; funds and their balance."""
     t = totals.platform_totals(db_session())
@@ -166,7 +168,7 @@ def platform_totals():
 
 
 @bp.get("/v1/ledger")
-@api.validate(query=s.LedgerQuery, resp=Response(HTTP_200=s.LedgerPage, **ERRORS), tags=TAGS)
+@read(s.LedgerQuery, resp=Response(HTTP_200=s.LedgerPage, **ERRORS), tags=TAGS)
 def ledger():
     """The ledger, newest first, in keyset pages of 50 (`limit` up to 100; follow `next`)."""
     query = request.context.query  # as validated
@@ -181,8 +183,8 @@ def ledger():
 
 
 @bp.get("/v1/checkpoint")
-@api.validate(query=s.Lang, resp=Response(HTTP_200=s.Checkpoint, HTTP_404=s.Problem, **ERRORS),
-              tags=TAGS)
+@read(s.Lang, resp=Response(HTTP_200=s.Checkpoint, HTTP_404=s.Problem, **ERRORS),
+      tags=TAGS)
 def checkpoint():
     """The latest signed checkpoint of the ledger's Merkle tree, and the key to check it."""
     latest = checkpoints.latest(db_session())
@@ -194,8 +196,8 @@ def checkpoint():
 
 
 @bp.get("/v1/proof/inclusion")
-@api.validate(query=s.InclusionQuery,
-              resp=Response(HTTP_200=s.InclusionProof, HTTP_404=s.Problem, **ERRORS), tags=TAGS)
+@read(s.InclusionQuery,
+      resp=Response(HTTP_200=s.InclusionProof, HTTP_404=s.Problem, **ERRORS), tags=TAGS)
 def inclusion_proof():
     """Transaction `seq` is in the tree of `size` transactions (within the latest checkpoint)."""
     query = request.context.query
