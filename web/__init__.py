@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from babel import Locale
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_htmx import HTMX
@@ -29,13 +30,22 @@ babel = Babel()
 htmx = HTMX()
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if request.path.startswith("/api/") and not request.args.get("lang"):  # machines say it
         from web.api.language import accepted_language
 
         chosen = accepted_language(request.accept_languages) or chosen
-    return chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
+    code = chosen if chosen in LOCALES else current_app.config["SHANLIAN"].default_locale
+    # A parsed Locale, made once per code: Flask-Babel parses a string on every request
+    # (about 160 calls), and passes a Locale through.
+    locale = _PARSED_LOCALES.get(code)
+    if locale is None:
+        locale = _PARSED_LOCALES[code] = Locale.parse(code)
+    return locale
+
+
+_PARSED_LOCALES: dict[str, Locale] = {}
 
 
 def _refuse_dev_secret(app: Flask, settings: Settings) -> None:

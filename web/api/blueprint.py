@@ -57,7 +57,7 @@ def _language() -> str:
 
 
 @lru_cache(maxsize=8)
-def _locale_name(chosen: str) -> str:
+def _locale_name(chosen) -> str:  # a Locale (or its code)
     return str(Locale.parse(chosen))
 
 
