@@ -102,6 +102,50 @@ def record(session: Session, seq: int, at: datetime, kind: str,
     note_accounts(session, flows)
 
 
+def record_many(session: Session,
+                txns: Sequence[tuple[int, datetime, str, Sequence[tuple[str, int]]]]) -> None:
+    """Add many appended transactions ((seq, at, kind, postings), in seq order) to the
+    totals: summed per row first, then one multi-row upsert per table, so a batch of gifts
+    touches each totals row once (funds.ledger.append_many)."""
+    if not txns:
+        return
+    insert = _insert(session)
+    flows: dict[str, list[int]] = {}
+    cells: dict[tuple[str, str, str], list[int]] = {}
+    for seq, at, kind, postings in txns:
+        one_flows, one_cells = _totals(postings)
+        for account, (money_in, money_out) in one_flows.items():
+            row = flows.setdefault(account, [0, 0, seq, seq])
+            row[0] += money_in
+            row[1] += money_out
+            row[3] = seq
+        month = month_of(at)
+        for type_, (positive, net, count) in one_cells.items():
+            cell = cells.setdefault((month, kind, type_), [0, 0, 0])
+            cell[0] += positive
+            cell[1] += net
+            cell[2] += count
+    accounts = LedgerAccountTotal.__table__
+    stmt = insert(accounts)
+    connection = session.connection()
+    connection.execute(stmt.on_conflict_do_update(index_elements=[accounts.c.account], set_={
+        "money_in": accounts.c.money_in + stmt.excluded.money_in,
+        "money_out": accounts.c.money_out + stmt.excluded.money_out,
+        "last_seq": stmt.excluded.last_seq}), [  # sorted: one lock order
+        {"account": account, "money_in": row[0], "money_out": row[1], "first_seq": row[2],
+         "last_seq": row[3]} for account, row in sorted(flows.items())])
+    months = LedgerMonthTotal.__table__
+    stmt = insert(months)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[months.c.month, months.c.kind, months.c.account_type], set_={
+            "positive": months.c.positive + stmt.excluded.positive,
+            "net": months.c.net + stmt.excluded.net,
+            "txns": months.c.txns + stmt.excluded.txns}), [
+        {"month": month, "kind": kind, "account_type": type_, "positive": cell[0],
+         "net": cell[1], "txns": cell[2]} for (month, kind, type_), cell in sorted(cells.items())])
+    note_accounts(session, flows)
+
+
 # What write_pg's one statement writes, for the data version (it starts with WITH, which
 # the statement sniffer in core.data_version does not read).
 PG_WRITES = frozenset({("INSERT", "ledger_txn"), ("INSERT", "ledger_posting"),
