@@ -558,15 +558,24 @@ def apply_queued(engine: Engine, limit: int = BATCH_LIMIT) -> int:
 
 def combine(engine: Engine, payment_id: int, timeout: float = 120.0) -> str:
     """Wait for a committed intent to be applied, applying the queue ourselves whenever the
-    applier's lock is free (flat combining); returns the outcome."""
+    applier's lock is free (flat combining); returns the outcome.
+
+    First try the lock: free, apply everything queued. Taken, wait on a shared lock for
+    that leader to commit (every waiter wakes at once) and read the outcome. Still not
+    applied (queued after the leader read its batch): ask for the lock itself, blocking,
+    which queues new shared waiters behind it, so a stream of waiters can never keep the
+    lock from being taken."""
     deadline = time.monotonic() + timeout
+    waited = False
     while True:
         with unit_of_work(engine) as session:
-            if try_lead(session):
+            if waited:
+                _lock(session)
+            if waited or try_lead(session):
                 outcome = apply_pending(session).get(payment_id)
             else:
                 wait_for_leader(session)
-                outcome = None
+                outcome, waited = None, True
             outcome = outcome or outcome_of(session, payment_id)
         if outcome is not None:
             return outcome

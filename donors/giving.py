@@ -207,11 +207,11 @@ def confirm_and_wait(engine: Engine, payment_id: int, actor_id: int | None = Non
     with engine.begin() as connection:
         queued = connection.execute(_QUEUE_OPEN, {"payment": payment_id, "actor": actor_id,
                                                   "at": now()}).first()
-        if queued is None:  # not open, or queued already (then wait for that one's outcome)
-            already = connection.execute(text(
-                "SELECT 1 FROM gift_confirmation WHERE payment_id = :payment"),
-                {"payment": payment_id}).first()
-            if already is None:
+        if queued is None:  # not open, or queued by another caller: wait for that one
+            pending = connection.execute(text(
+                "SELECT 1 FROM gift_confirmation WHERE payment_id = :payment "
+                "AND outcome IS NULL"), {"payment": payment_id}).first()
+            if pending is None:
                 raise UserError("这笔捐款已经处理过了")
     outcome = gift_batches.combine(engine, payment_id)
     if outcome not in gift_batches.OUTCOMES:
