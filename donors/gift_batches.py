@@ -35,6 +35,7 @@ read under the applier's lock and marked with its outcome in the same transactio
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -423,6 +424,26 @@ _SQLITE_INTENTS = text(
     "WHERE id = :id AND outcome IS NULL")
 _OFFER_USED = (update(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
                .values(used=OFFERS.c.used + bindparam("add")))
+_PG_SHARES = text(
+    "INSERT INTO match_share (offer_id, donation_id, need_id, amount, ledger_seq, created_at) "
+    "SELECT v.offer, v.donation, v.need, v.amount, v.seq, :at FROM unnest("
+    "CAST(:offers AS integer[]), CAST(:donations AS integer[]), CAST(:needs AS integer[]), "
+    "CAST(:amounts AS bigint[]), CAST(:seqs AS integer[])) AS v(offer, donation, need, amount, seq)")
+_PG_ALLOCATIONS = text(
+    "INSERT INTO allocation (need_id, donation_id, amount, status, ledger_seq, reason, why, "
+    "created_at) SELECT v.need, v.donation, v.amount, 'executed', v.seq, '', '', :at "
+    "FROM unnest(CAST(:needs AS integer[]), CAST(:donations AS integer[]), "
+    "CAST(:amounts AS bigint[]), CAST(:seqs AS integer[])) AS v(need, donation, amount, seq)")
+_PG_JOBS = text(
+    "INSERT INTO job_outbox (func, args, created_at) SELECT v.func, CAST(v.args AS json), :at "
+    "FROM unnest(CAST(:funcs AS text[]), CAST(:args AS text[])) AS v(func, args) RETURNING id")
+_PG_NOTICES = text(
+    "INSERT INTO notification (key, kind, user_id, email, locale, params, link, created_at) "
+    "SELECT v.key, 'gift_confirmed', v.user_id, v.email, v.locale, CAST(v.params AS json), "
+    "v.link, :at FROM unnest(CAST(:keys AS text[]), CAST(:users AS integer[]), "
+    "CAST(:emails AS text[]), CAST(:locales AS text[]), CAST(:params AS text[]), "
+    "CAST(:links AS text[])) AS v(key, user_id, email, locale, params, link) "
+    "ON CONFLICT (key) DO NOTHING RETURNING id, email")
 _SHARES = insert(MatchShare.__table__)
 _ALLOCATIONS = insert(Allocation.__table__)
 _JOBS = insert(OutboxJob.__table__).returning(OutboxJob.__table__.c.id)
@@ -457,14 +478,18 @@ def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int,
                "amount": amount, "ledger_seq": seq, "created_at": at}
               for g in confirmed for offer, need, amount, seq in g.shares]
     if shares:
-        connection.execute(_SHARES, shares)
+        _insert_rows(connection, postgres, _PG_SHARES, _SHARES, shares, {
+            "offers": "offer_id", "donations": "donation_id", "needs": "need_id",
+            "amounts": "amount", "seqs": "ledger_seq"}, at=at)
     if confirmed:
         _run(connection, postgres, _PG_DONATIONS, _SQLITE_DONATIONS,
              [{"id": g.donation_id, "seq": g.seq, "ref": g.reference} for g in confirmed],
              {"ids": "id", "seqs": "seq", "refs": "ref"}, len(confirmed))
-        connection.execute(_ALLOCATIONS, [
+        _insert_rows(connection, postgres, _PG_ALLOCATIONS, _ALLOCATIONS, [
             {"need_id": g.need_id, "donation_id": g.donation_id, "amount": g.amount,
-             "status": "executed", "ledger_seq": g.seq, "created_at": at} for g in confirmed])
+             "status": "executed", "ledger_seq": g.seq, "created_at": at} for g in confirmed],
+            {"needs": "need_id", "donations": "donation_id", "amounts": "amount",
+             "seqs": "ledger_seq"}, at=at)
         _run(connection, postgres, _PG_PAYMENTS, _SQLITE_PAYMENTS,
              [{"id": g.payment_id, "actor": g.actor_id, "at": at} for g in confirmed],
              {"ids": "id", "actors": "actor"}, len(confirmed), at=at)
@@ -472,8 +497,13 @@ def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int,
     jobs.extend((RECEIPT_JOB, [g.donation_id]) for g in confirmed)
     jobs.extend((SEND_JOB, [notice]) for notice in _notices(session, confirmed, needs, at))
     if jobs:
-        ids = connection.execute(_JOBS, [{"func": f, "args": a, "created_at": at}
-                                         for f, a in jobs]).scalars().all()
+        rows = [{"func": f, "args": a, "created_at": at} for f, a in jobs]
+        if postgres:
+            ids = connection.execute(_PG_JOBS, {
+                "funcs": [f for f, _ in jobs], "args": [json.dumps(a) for _, a in jobs],
+                "at": at}).scalars().all()
+        else:
+            ids = connection.execute(_JOBS, rows).scalars().all()
         session.info.setdefault("deferred_job_ids", []).extend(ids)  # core.outbox.defer
     _run(connection, postgres, _PG_INTENTS, _SQLITE_INTENTS,
          [{"id": g.intent_id, "outcome": g.outcome, "at": at} for g in gifts],
@@ -493,6 +523,15 @@ def _run(connection, postgres: bool, pg_statement, sqlite_statement, rows: list[
         result = connection.execute(sqlite_statement, rows)
     if result.rowcount not in (expected, -1):
         raise RuntimeError(f"batch apply: {result.rowcount} rows of {expected} updated")
+
+
+def _insert_rows(connection, postgres: bool, pg_statement, core_statement, rows: list[dict],
+                 arrays: dict[str, str], **scalars):
+    """One INSERT … SELECT FROM unnest(arrays) on PostgreSQL; executemany on SQLite."""
+    if postgres:
+        params = {name: [row[key] for row in rows] for name, key in arrays.items()}
+        return connection.execute(pg_statement, {**params, **scalars})
+    return connection.execute(core_statement, rows)
 
 
 def _write_counters(session: Session, connection, counters: dict) -> None:
@@ -525,11 +564,19 @@ def _notices(session: Session, confirmed: list[_Gift], needs: dict[int, _Need],
                      "params": {"need": need.title, "amount": shown(Money.fen(g.amount))}})
     if not rows:
         return []
-    table = Notification.__table__
-    stmt = (_insert(session)(table).on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.id, table.c.email))
-    return [row_id for row_id, email in session.connection().execute(stmt, rows).all()
-            if email]
+    connection = session.connection()
+    if is_postgres(session):
+        found = connection.execute(_PG_NOTICES, {
+            "keys": [r["key"] for r in rows], "users": [r["user_id"] for r in rows],
+            "emails": [r["email"] for r in rows], "locales": [r["locale"] for r in rows],
+            "params": [json.dumps(r["params"], ensure_ascii=False) for r in rows],
+            "links": [r["link"] for r in rows], "at": at}).all()
+    else:
+        table = Notification.__table__
+        found = connection.execute(
+            sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id, table.c.email), rows).all()
+    return [row_id for row_id, email in found if email]
 
 
 def _expire_loaded(session: Session) -> None:

@@ -138,8 +138,9 @@ class Entry:
 def append_many(session: Session, entries: Sequence[Entry]) -> list[tuple[int, str]]:
     """Append `entries` in order, each chained to the one before exactly as `append` would
     (same format, same hashes), inside the caller's unit of work: one lock and one read of
-    the head, then one multi-row write per table (transactions, postings, Merkle nodes,
-    both totals). Returns (seq, hash) of each. Used by the batched gift applier
+    the head, then one write of every row (PostgreSQL: one statement, each table's rows as
+    arrays; SQLite: one multi-row insert per table) of the transactions, postings, Merkle
+    nodes and both totals. Returns (seq, hash) of each. Used by the batched gift applier
     (donors.gift_batches), where one unit of work confirms many gifts."""
     if not entries:
         return []
@@ -164,11 +165,14 @@ def append_many(session: Session, entries: Sequence[Entry]) -> list[tuple[int, s
         written.append((seq, at, entry.kind, pairs))
         appended.append((seq, hash_))
         last_seq, prev = seq, hash_
-    connection = session.connection()
-    connection.execute(_INSERT_TXN, txns)
-    connection.execute(_INSERT_POSTINGS, postings)
-    tree_store.insert_rows(session, nodes)
-    ledger_aggregates.record_many(session, written)
+    if is_postgres(session):
+        ledger_aggregates.write_many_pg(session, at, txns, postings, nodes, written)
+    else:
+        connection = session.connection()
+        connection.execute(_INSERT_TXN, txns)
+        connection.execute(_INSERT_POSTINGS, postings)
+        tree_store.insert_rows(session, nodes)
+        ledger_aggregates.record_many(session, written)
     session.info[_HEAD_KEY] = (last_seq, prev, at)
     return appended
 
