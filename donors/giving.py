@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -192,31 +192,13 @@ def _outcome(session: Session, payment_id: int) -> str:
     return outcome
 
 
-_QUEUE_OPEN = text(
-    "INSERT INTO gift_confirmation (payment_id, actor_id, queued_at) "
-    "SELECT id, :actor, :at FROM gift_payment WHERE id = :payment AND status IN "
-    "('awaiting', 'expired') ON CONFLICT (payment_id) DO NOTHING RETURNING id")
-
-
 def confirm_and_wait(engine: Engine, payment_id: int, actor_id: int | None = None) -> str:
     """confirm_payment for a caller with no unit of work of its own (many confirmations at
-    once: a burst of webhooks, a statement upload, the benchmark's clients): commit the
-    intent first (one statement), then let whoever holds the applier's lock apply it with
-    everyone else's, or apply the queue ourselves (donors.gift_batches.combine). Returns the
-    outcome, as confirm_payment does."""
-    with engine.begin() as connection:
-        queued = connection.execute(_QUEUE_OPEN, {"payment": payment_id, "actor": actor_id,
-                                                  "at": now()}).first()
-        if queued is None:  # not open, or queued by another caller: wait for that one
-            pending = connection.execute(text(
-                "SELECT 1 FROM gift_confirmation WHERE payment_id = :payment "
-                "AND outcome IS NULL"), {"payment": payment_id}).first()
-            if pending is None:
-                raise UserError("这笔捐款已经处理过了")
-    outcome = gift_batches.combine(engine, payment_id)
-    if outcome not in gift_batches.OUTCOMES:
-        raise UserError("这笔捐款已经处理过了")
-    return outcome
+    once: a burst of webhooks, a statement upload, the benchmark's clients): the
+    confirmations this process is making at the same moment are queued and applied
+    together in one unit of work (donors.gift_batches.combined). Returns the outcome, as
+    confirm_payment does; UserError if the payment was already processed."""
+    return gift_batches.combined(engine, payment_id, actor_id)
 
 
 def release_expired(session: Session) -> int:
