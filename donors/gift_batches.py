@@ -380,61 +380,22 @@ def _settle_late(session: Session, gift: _Gift) -> str:
 
 # ---- writing a batch
 
-_PG_NEEDS = text(
-    "UPDATE need SET funded = need.funded + v.added, "
-    "state = CASE WHEN v.funded THEN 'funded' ELSE need.state END, "
-    "hold_holder = CASE WHEN v.release THEN NULL ELSE need.hold_holder END, "
-    "hold_until = CASE WHEN v.release THEN NULL ELSE need.hold_until END "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:added AS bigint[]), CAST(:funded AS boolean[]), "
-    "CAST(:release AS boolean[])) AS v(id, added, funded, release) WHERE need.id = v.id")
 _SQLITE_NEEDS = text(
     "UPDATE need SET funded = funded + :added, "
     "state = CASE WHEN :funded THEN 'funded' ELSE state END, "
     "hold_holder = CASE WHEN :release THEN NULL ELSE hold_holder END, "
     "hold_until = CASE WHEN :release THEN NULL ELSE hold_until END WHERE id = :id")
-_PG_DONATIONS = text(
-    "UPDATE donation SET status = 'paid', ledger_seq = v.seq, payment_ref = v.ref "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:seqs AS integer[]), CAST(:refs AS text[])) "
-    "AS v(id, seq, ref) WHERE donation.id = v.id AND donation.status = 'pending'")
 _SQLITE_DONATIONS = text(
     "UPDATE donation SET status = 'paid', ledger_seq = :seq, payment_ref = :ref "
     "WHERE id = :id AND status = 'pending'")
-_PG_PAYMENTS = text(
-    "UPDATE gift_payment SET status = 'confirmed', confirmed_at = :at, confirmed_by = v.actor "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:actors AS integer[])) AS v(id, actor) "
-    "WHERE gift_payment.id = v.id")
 _SQLITE_PAYMENTS = text(
     "UPDATE gift_payment SET status = 'confirmed', confirmed_at = :at, confirmed_by = :actor "
     "WHERE id = :id")
-_PG_INTENTS = text(
-    "UPDATE gift_confirmation SET outcome = v.outcome, applied_at = :at "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:outcomes AS text[])) AS v(id, outcome) "
-    "WHERE gift_confirmation.id = v.id AND gift_confirmation.outcome IS NULL")
 _SQLITE_INTENTS = text(
     "UPDATE gift_confirmation SET outcome = :outcome, applied_at = :at "
     "WHERE id = :id AND outcome IS NULL")
 _OFFER_USED = (update(OFFERS).where(OFFERS.c.id == bindparam("offer_id"))
                .values(used=OFFERS.c.used + bindparam("add")))
-_PG_SHARES = text(
-    "INSERT INTO match_share (offer_id, donation_id, need_id, amount, ledger_seq, created_at) "
-    "SELECT v.offer, v.donation, v.need, v.amount, v.seq, :at FROM unnest("
-    "CAST(:offers AS integer[]), CAST(:donations AS integer[]), CAST(:needs AS integer[]), "
-    "CAST(:amounts AS bigint[]), CAST(:seqs AS integer[])) AS v(offer, donation, need, amount, seq)")
-_PG_ALLOCATIONS = text(
-    "INSERT INTO allocation (need_id, donation_id, amount, status, ledger_seq, reason, why, "
-    "created_at) SELECT v.need, v.donation, v.amount, 'executed', v.seq, '', '', :at "
-    "FROM unnest(CAST(:needs AS integer[]), CAST(:donations AS integer[]), "
-    "CAST(:amounts AS bigint[]), CAST(:seqs AS integer[])) AS v(need, donation, amount, seq)")
-_PG_JOBS = text(
-    "INSERT INTO job_outbox (func, args, created_at) SELECT v.func, CAST(v.args AS json), :at "
-    "FROM unnest(CAST(:funcs AS text[]), CAST(:args AS text[])) AS v(func, args) RETURNING id")
-_PG_NOTICES = text(
-    "INSERT INTO notification (key, kind, user_id, email, locale, params, link, created_at) "
-    "SELECT v.key, 'gift_confirmed', v.user_id, v.email, v.locale, CAST(v.params AS json), "
-    "v.link, :at FROM unnest(CAST(:keys AS text[]), CAST(:users AS integer[]), "
-    "CAST(:emails AS text[]), CAST(:locales AS text[]), CAST(:params AS text[]), "
-    "CAST(:links AS text[])) AS v(key, user_id, email, locale, params, link) "
-    "ON CONFLICT (key) DO NOTHING RETURNING id, email")
 _SHARES = insert(MatchShare.__table__)
 _ALLOCATIONS = insert(Allocation.__table__)
 _JOBS = insert(OutboxJob.__table__).returning(OutboxJob.__table__.c.id)
@@ -447,20 +408,112 @@ _WRITES = frozenset({("UPDATE", "need.funded"), ("UPDATE", "need.state"),
                      ("UPDATE", "gift_payment.confirmed_by")})
 
 
-def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int, _Need],
-           offers: list[_Offer], counters: dict, at: datetime) -> None:
+_PG_WRITE = text(
+    "WITH nd AS (UPDATE need SET funded = need.funded + v.added, "
+    "state = CASE WHEN v.funded THEN 'funded' ELSE need.state END, "
+    "hold_holder = CASE WHEN v.release THEN NULL ELSE need.hold_holder END, "
+    "hold_until = CASE WHEN v.release THEN NULL ELSE need.hold_until END "
+    "FROM unnest(CAST(:n_ids AS integer[]), CAST(:n_added AS bigint[]), "
+    "CAST(:n_funded AS boolean[]), CAST(:n_release AS boolean[])) AS v(id, added, funded, release) "
+    "WHERE need.id = v.id RETURNING 1), "
+    "ofr AS (UPDATE match_offer SET used = match_offer.used + v.added FROM unnest("
+    "CAST(:o_ids AS integer[]), CAST(:o_added AS bigint[])) AS v(id, added) "
+    "WHERE match_offer.id = v.id RETURNING 1), "
+    "sh AS (INSERT INTO match_share (offer_id, donation_id, need_id, amount, ledger_seq, "
+    "created_at) SELECT v.offer, v.donation, v.need, v.amount, v.seq, :at FROM unnest("
+    "CAST(:s_offers AS integer[]), CAST(:s_donations AS integer[]), CAST(:s_needs AS integer[]), "
+    "CAST(:s_amounts AS bigint[]), CAST(:s_seqs AS integer[])) "
+    "AS v(offer, donation, need, amount, seq)), "
+    "dn AS (UPDATE donation SET status = 'paid', ledger_seq = v.seq, payment_ref = v.ref "
+    "FROM unnest(CAST(:d_ids AS integer[]), CAST(:d_seqs AS integer[]), CAST(:d_refs AS text[])) "
+    "AS v(id, seq, ref) WHERE donation.id = v.id AND donation.status = 'pending' RETURNING 1), "
+    "al AS (INSERT INTO allocation (need_id, donation_id, amount, status, ledger_seq, reason, "
+    "why, created_at) SELECT v.need, v.donation, v.amount, 'executed', v.seq, '', '', :at "
+    "FROM unnest(CAST(:a_needs AS integer[]), CAST(:d_ids AS integer[]), "
+    "CAST(:a_amounts AS bigint[]), CAST(:d_seqs AS integer[])) AS v(need, donation, amount, seq)), "
+    "pm AS (UPDATE gift_payment SET status = 'confirmed', confirmed_at = :at, "
+    "confirmed_by = v.actor FROM unnest(CAST(:p_ids AS integer[]), CAST(:p_actors AS integer[])) "
+    "AS v(id, actor) WHERE gift_payment.id = v.id RETURNING 1), "
+    "nt AS (INSERT INTO notification (key, kind, user_id, email, locale, params, link, "
+    "created_at) SELECT v.key, 'gift_confirmed', v.user_id, v.email, v.locale, "
+    "CAST(v.params AS json), v.link, :at FROM unnest(CAST(:t_keys AS text[]), "
+    "CAST(:t_users AS integer[]), CAST(:t_emails AS text[]), CAST(:t_locales AS text[]), "
+    "CAST(:t_params AS text[]), CAST(:t_links AS text[])) "
+    "AS v(key, user_id, email, locale, params, link) "
+    "ON CONFLICT (key) DO NOTHING RETURNING id, email), "
+    "jb AS (INSERT INTO job_outbox (func, args, created_at) "
+    "SELECT v.func, CAST(v.args AS json), :at FROM unnest(CAST(:j_funcs AS text[]), "
+    "CAST(:j_args AS text[])) AS v(func, args) "
+    "UNION ALL SELECT :send_job, json_build_array(nt.id), :at FROM nt WHERE nt.email <> '' "
+    "RETURNING id), "
+    "ic AS (UPDATE gift_confirmation SET outcome = v.outcome, applied_at = :at FROM unnest("
+    "CAST(:i_ids AS integer[]), CAST(:i_outcomes AS text[])) AS v(id, outcome) "
+    "WHERE gift_confirmation.id = v.id AND gift_confirmation.outcome IS NULL RETURNING 1) "
+    "SELECT (SELECT count(*) FROM nd), (SELECT count(*) FROM ofr), (SELECT count(*) FROM dn), "
+    "(SELECT count(*) FROM pm), (SELECT count(*) FROM ic), ARRAY(SELECT id FROM jb)")
+_PG_WRITES = _WRITES | {("INSERT", "match_share"), ("INSERT", "allocation"),
+                        ("UPDATE", "match_offer.used")}
+
+
+def _write_pg(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int, _Need],
+              offers: list[_Offer], counters: dict, at: datetime) -> None:
+    """_write on PostgreSQL: every table the batch changes (but the ledger, written before,
+    and the rare per-need counters) in ONE statement of data-modifying CTEs, each table's
+    rows as arrays; it returns what each UPDATE matched, checked as _run does."""
     connection = session.connection()
-    postgres = is_postgres(session)
     confirmed = batch.confirmed
     changed = [n for n in needs.values() if n.added or n.release_hold]
-    if changed:
-        rows = [{"id": n.id, "added": n.added, "funded": n.became_funded,
-                 "release": n.release_hold} for n in changed]
-        _run(connection, postgres, _PG_NEEDS, _SQLITE_NEEDS, rows,
-             {"ids": "id", "added": "added", "funded": "funded", "release": "release"}, len(rows))
-        for need in changed:
-            if need.became_funded:
-                record(session, "need.funded", f"need:{need.code}")
+    for need in changed:
+        if need.became_funded:
+            record(session, "need.funded", f"need:{need.code}")
+    moved = [o for o in offers if o.added]
+    _write_counters(session, connection, counters)
+    shares = [(offer, g, need, amount, seq)
+              for g in confirmed for offer, need, amount, seq in g.shares]
+    notices = _notice_rows(confirmed, needs, at)
+    jobs = session.info.pop("shanlian_batch_jobs", [])
+    jobs.extend((RECEIPT_JOB, [g.donation_id]) for g in confirmed)
+    counts = connection.execute(_PG_WRITE, {
+        "at": at, "send_job": SEND_JOB,
+        "n_ids": [n.id for n in changed], "n_added": [n.added for n in changed],
+        "n_funded": [n.became_funded for n in changed],
+        "n_release": [n.release_hold for n in changed],
+        "o_ids": [o.id for o in moved], "o_added": [o.added for o in moved],
+        "s_offers": [x[0].id for x in shares], "s_donations": [x[1].donation_id for x in shares],
+        "s_needs": [x[2].id for x in shares], "s_amounts": [x[3] for x in shares],
+        "s_seqs": [x[4] for x in shares],
+        "d_ids": [g.donation_id for g in confirmed], "d_seqs": [g.seq for g in confirmed],
+        "d_refs": [g.reference for g in confirmed], "a_needs": [g.need_id for g in confirmed],
+        "a_amounts": [g.amount for g in confirmed],
+        "p_ids": [g.payment_id for g in confirmed], "p_actors": [g.actor_id for g in confirmed],
+        "t_keys": [r["key"] for r in notices], "t_users": [r["user_id"] for r in notices],
+        "t_emails": [r["email"] for r in notices], "t_locales": [r["locale"] for r in notices],
+        "t_params": [json.dumps(r["params"], ensure_ascii=False) for r in notices],
+        "t_links": [r["link"] for r in notices],
+        "j_funcs": [f for f, _ in jobs], "j_args": [json.dumps(a) for _, a in jobs],
+        "i_ids": [g.intent_id for g in gifts], "i_outcomes": [g.outcome for g in gifts],
+    }).one()
+    expected = (len(changed), len(moved), len(confirmed), len(confirmed), len(gifts))
+    if tuple(counts[:5]) != expected:
+        raise RuntimeError(f"batch apply: rows updated {tuple(counts[:5])}, not {expected}")
+    session.info.setdefault("deferred_job_ids", []).extend(counts[5])  # core.outbox.defer
+    note_writes(connection, _PG_WRITES)
+
+
+def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int, _Need],
+           offers: list[_Offer], counters: dict, at: datetime) -> None:
+    """Write what the batch decided: one statement on PostgreSQL (_write_pg); on SQLite
+    (development and the tests without a server) one executemany per table."""
+    if is_postgres(session):
+        return _write_pg(session, batch, gifts, needs, offers, counters, at)
+    connection = session.connection()
+    confirmed = batch.confirmed
+    changed = [n for n in needs.values() if n.added or n.release_hold]
+    for need in changed:
+        if need.became_funded:
+            record(session, "need.funded", f"need:{need.code}")
+    _each(connection, _SQLITE_NEEDS, [{"id": n.id, "added": n.added, "funded": n.became_funded,
+                                       "release": n.release_hold} for n in changed])
     moved = [{"offer_id": o.id, "add": o.added} for o in offers if o.added]
     if moved:
         connection.execute(_OFFER_USED, moved)
@@ -469,60 +522,32 @@ def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int,
                "amount": amount, "ledger_seq": seq, "created_at": at}
               for g in confirmed for offer, need, amount, seq in g.shares]
     if shares:
-        _insert_rows(connection, postgres, _PG_SHARES, _SHARES, shares, {
-            "offers": "offer_id", "donations": "donation_id", "needs": "need_id",
-            "amounts": "amount", "seqs": "ledger_seq"}, at=at)
+        connection.execute(_SHARES, shares)
     if confirmed:
-        _run(connection, postgres, _PG_DONATIONS, _SQLITE_DONATIONS,
-             [{"id": g.donation_id, "seq": g.seq, "ref": g.reference} for g in confirmed],
-             {"ids": "id", "seqs": "seq", "refs": "ref"}, len(confirmed))
-        _insert_rows(connection, postgres, _PG_ALLOCATIONS, _ALLOCATIONS, [
+        _each(connection, _SQLITE_DONATIONS, [
+            {"id": g.donation_id, "seq": g.seq, "ref": g.reference} for g in confirmed])
+        connection.execute(_ALLOCATIONS, [
             {"need_id": g.need_id, "donation_id": g.donation_id, "amount": g.amount,
-             "status": "executed", "ledger_seq": g.seq, "created_at": at} for g in confirmed],
-            {"needs": "need_id", "donations": "donation_id", "amounts": "amount",
-             "seqs": "ledger_seq"}, at=at)
-        _run(connection, postgres, _PG_PAYMENTS, _SQLITE_PAYMENTS,
-             [{"id": g.payment_id, "actor": g.actor_id, "at": at} for g in confirmed],
-             {"ids": "id", "actors": "actor"}, len(confirmed), at=at)
+             "status": "executed", "ledger_seq": g.seq, "created_at": at} for g in confirmed])
+        _each(connection, _SQLITE_PAYMENTS, [
+            {"id": g.payment_id, "actor": g.actor_id, "at": at} for g in confirmed])
     jobs = session.info.pop("shanlian_batch_jobs", [])
     jobs.extend((RECEIPT_JOB, [g.donation_id]) for g in confirmed)
     jobs.extend((SEND_JOB, [notice]) for notice in _notices(session, confirmed, needs, at))
     if jobs:
-        rows = [{"func": f, "args": a, "created_at": at} for f, a in jobs]
-        if postgres:
-            ids = connection.execute(_PG_JOBS, {
-                "funcs": [f for f, _ in jobs], "args": [json.dumps(a) for _, a in jobs],
-                "at": at}).scalars().all()
-        else:
-            ids = connection.execute(_JOBS, rows).scalars().all()
+        ids = connection.execute(_JOBS, [{"func": f, "args": a, "created_at": at}
+                                         for f, a in jobs]).scalars().all()
         session.info.setdefault("deferred_job_ids", []).extend(ids)  # core.outbox.defer
-    _run(connection, postgres, _PG_INTENTS, _SQLITE_INTENTS,
-         [{"id": g.intent_id, "outcome": g.outcome, "at": at} for g in gifts],
-         {"ids": "id", "outcomes": "outcome"}, len(gifts), at=at)
+    _each(connection, _SQLITE_INTENTS, [
+        {"id": g.intent_id, "outcome": g.outcome, "at": at} for g in gifts])
     note_writes(connection, _WRITES)
 
 
-def _run(connection, postgres: bool, pg_statement, sqlite_statement, rows: list[dict],
-         arrays: dict[str, str], expected: int, **scalars) -> None:
-    """One UPDATE … FROM unnest(arrays) on PostgreSQL (a single statement whatever the
-    batch size); executemany on SQLite. Every row must match: a row that did not is a
-    broken assumption, and the whole batch rolls back."""
-    if postgres:
-        params = {name: [row[key] for row in rows] for name, key in arrays.items()}
-        result = connection.execute(pg_statement, {**params, **scalars})
-    else:
-        result = connection.execute(sqlite_statement, rows)
-    if result.rowcount not in (expected, -1):
-        raise RuntimeError(f"batch apply: {result.rowcount} rows of {expected} updated")
-
-
-def _insert_rows(connection, postgres: bool, pg_statement, core_statement, rows: list[dict],
-                 arrays: dict[str, str], **scalars):
-    """One INSERT … SELECT FROM unnest(arrays) on PostgreSQL; executemany on SQLite."""
-    if postgres:
-        params = {name: [row[key] for row in rows] for name, key in arrays.items()}
-        return connection.execute(pg_statement, {**params, **scalars})
-    return connection.execute(core_statement, rows)
+def _each(connection, statement, rows: list[dict]) -> None:
+    """executemany of an UPDATE that must match every row: one that did not is a broken
+    assumption, and the whole batch rolls back."""
+    if rows and connection.execute(statement, rows).rowcount not in (len(rows), -1):
+        raise RuntimeError(f"batch apply: an UPDATE matched fewer than {len(rows)} rows")
 
 
 def _write_counters(session: Session, connection, counters: dict) -> None:
@@ -540,10 +565,8 @@ def _write_counters(session: Session, connection, counters: dict) -> None:
             .values(used=bindparam("u")), raised)
 
 
-def _notices(session: Session, confirmed: list[_Gift], needs: dict[int, _Need],
-             at: datetime) -> list[int]:
-    """Each confirmed donor's notice (donors.donor_notices.gift_confirmed) in one INSERT;
-    returns the ids of those to mail."""
+def _notice_rows(confirmed: list[_Gift], needs: dict[int, _Need], at: datetime) -> list[dict]:
+    """Each confirmed donor's notice (donors.donor_notices.gift_confirmed), as rows."""
     rows = []
     for g in confirmed:
         if g.user_id is None and "@" not in g.email:
@@ -553,20 +576,19 @@ def _notices(session: Session, confirmed: list[_Gift], needs: dict[int, _Need],
                      "kind": "gift_confirmed", "user_id": g.user_id, "email": g.email,
                      "locale": g.locale, "link": f"/needs/{need.code}", "created_at": at,
                      "params": {"need": need.title, "amount": shown(Money.fen(g.amount))}})
+    return rows
+
+
+def _notices(session: Session, confirmed: list[_Gift], needs: dict[int, _Need],
+             at: datetime) -> list[int]:
+    """The notices in one INSERT (SQLite); returns the ids of those to mail."""
+    rows = _notice_rows(confirmed, needs, at)
     if not rows:
         return []
-    connection = session.connection()
-    if is_postgres(session):
-        found = connection.execute(_PG_NOTICES, {
-            "keys": [r["key"] for r in rows], "users": [r["user_id"] for r in rows],
-            "emails": [r["email"] for r in rows], "locales": [r["locale"] for r in rows],
-            "params": [json.dumps(r["params"], ensure_ascii=False) for r in rows],
-            "links": [r["link"] for r in rows], "at": at}).all()
-    else:
-        table = Notification.__table__
-        found = connection.execute(
-            sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.id, table.c.email), rows).all()
+    table = Notification.__table__
+    found = session.connection().execute(
+        sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id, table.c.email), rows).all()
     return [row_id for row_id, email in found if email]
 
 
@@ -667,6 +689,7 @@ class _Combiner:
                 self.cond.wait()
             if ticket not in self.results:  # nobody is applying: lead this batch
                 self.leading = True
+                self._gather()
                 batch, self.waiting = self.waiting, []
         if ticket not in self.results:
             try:
@@ -682,6 +705,18 @@ class _Combiner:
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+    def _gather(self, pause: float = 0.0002, most: int = 10) -> None:
+        """Let the callers the last batch just answered come back with their next gift
+        before this batch is cut: pause (releasing the lock) while the queue still grows,
+        at most `most` times. Without it the batches alternate, big and small (whoever
+        comes back first leads, alone)."""
+        for _ in range(most):
+            count = len(self.waiting)
+            self.cond.wait(pause)
+            if len(self.waiting) == count:
+                return
 
 
 _combiners: dict[str, _Combiner] = {}
