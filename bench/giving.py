@@ -6,16 +6,20 @@
 Each run empties the database it is given (its schema is dropped and migrated: never point
 it at a database you care about), creates 64 projects and one approved 1:1 配捐 offer big
 enough for every gift, starts `--gifts` bank-transfer gifts (not timed), then times
-`--clients` threads confirming them: each confirmation is one unit of work with the
-donation's ledger transaction, the need's conditional UPDATE and the 配捐 share's ledger
-transaction. The chain is verified afterwards and the mirror columns reconciled. Prints
-each run and the median; the machine is shared and noisy.
+`--clients` threads confirming them with `donors.giving.confirm_and_wait`: each gift is
+the donation's ledger transaction, the need's conditional update and the 配捐 share's
+ledger transaction, and the confirmations a process makes at the same moment are queued
+and applied together in one unit of work (donors.gift_batches). A gift counts once its
+outcome is back, i.e. once the unit of work that confirmed it committed. The chain is
+verified afterwards and the mirror columns reconciled. Prints each run and the median;
+the machine is shared and noisy.
 
 The clients are threads of one process (`--processes 1`, the default: Python runs one
 thread at a time, so that process's CPU per gift caps the rate) or spread over several
 processes (`--processes N`, as gunicorn workers would be). Each run also prints where the
 time goes: the CPU seconds per gift of the client processes and of their PostgreSQL
-backends (read from /proc), SQL statements per gift, and the load average.
+backends (read from /proc), SQL statements per gift, the mean batch (gifts per applying
+unit of work) and the load average.
 """
 from __future__ import annotations
 
