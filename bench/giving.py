@@ -6,16 +6,20 @@
 Each run empties the database it is given (its schema is dropped and migrated: never point
 it at a database you care about), creates 64 projects and one approved 1:1 配捐 offer big
 enough for every gift, starts `--gifts` bank-transfer gifts (not timed), then times
-`--clients` threads confirming them: each confirmation is one unit of work with the
-donation's ledger transaction, the need's conditional UPDATE and the 配捐 share's ledger
-transaction. The chain is verified afterwards and the mirror columns reconciled. Prints
-each run and the median; the machine is shared and noisy.
+`--clients` threads confirming them with `donors.giving.confirm_and_wait`: each gift is
+the donation's ledger transaction, the need's conditional update and the 配捐 share's
+ledger transaction, and the confirmations a process makes at the same moment are queued
+and applied together in one unit of work (donors.gift_batches). A gift counts once its
+outcome is back, i.e. once the unit of work that confirmed it committed. The chain is
+verified afterwards and the mirror columns reconciled. Prints each run and the median;
+the machine is shared and noisy.
 
 The clients are threads of one process (`--processes 1`, the default: Python runs one
 thread at a time, so that process's CPU per gift caps the rate) or spread over several
 processes (`--processes N`, as gunicorn workers would be). Each run also prints where the
 time goes: the CPU seconds per gift of the client processes and of their PostgreSQL
-backends (read from /proc), SQL statements per gift, and the load average.
+backends (read from /proc), SQL statements per gift, the mean batch (gifts per applying
+unit of work) and the load average.
 """
 from __future__ import annotations
 
@@ -37,11 +41,11 @@ from core.clock import now  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import get_engine, unit_of_work  # noqa: E402
 from core.money import Money  # noqa: E402
+from donors import gift_batches  # noqa: E402
 from donors import services as donors  # noqa: E402
 from donors.bank_transfer import BankTransferGateway  # noqa: E402
 from donors.gateway import BankAccount  # noqa: E402
-from donors.giving import confirm_payment, reference_taken, start_gift  # noqa: E402
-from donors.giving_models import GiftPayment  # noqa: E402
+from donors.giving import confirm_and_wait, reference_taken, start_gift  # noqa: E402
 from donors.match_offers import approve_offer, create_offer  # noqa: E402
 from funds import ledger  # noqa: E402
 from needs import services as needs  # noqa: E402
@@ -87,8 +91,9 @@ def prepare(url: str, gifts: int) -> list[int]:
 
 
 def confirm(engine, payment_id: int) -> str:
-    with unit_of_work(engine) as s:
-        return confirm_payment(s, s.get(GiftPayment, payment_id))
+    """One client's confirmation: its intent committed, then applied in a batch by whoever
+    holds the applier's lock (donors.gift_batches), and its outcome read back."""
+    return confirm_and_wait(engine, payment_id)
 
 
 def _proc_cpu(pid: int) -> float:
@@ -119,6 +124,14 @@ def _client(url: str, clients: int, payments: list[int], ready, go, out) -> None
     def _count(*_args):
         statements[0] += 1
 
+    batches = [0]
+    confirm_batch = gift_batches.confirm_batch
+
+    def _counted_batch(*args, **kwargs):  # one unit of work of combined confirmations
+        batches[0] += 1
+        return confirm_batch(*args, **kwargs)
+    gift_batches.confirm_batch = _counted_batch
+
     # Open every connection before the clock starts.
     held = [engine.connect() for _ in range(clients)]
     for connection in held:
@@ -130,7 +143,8 @@ def _client(url: str, clients: int, payments: list[int], ready, go, out) -> None
     with ThreadPoolExecutor(max_workers=clients) as pool:
         outcomes = list(pool.map(lambda p: confirm(engine, p), payments))
     out.put((outcomes, time.process_time() - cpu,
-             sum(_proc_cpu(p) for p in backends) - backend_cpu, statements[0] - counted))
+             sum(_proc_cpu(p) for p in backends) - backend_cpu, statements[0] - counted,
+             batches[0]))
     engine.dispose()
 
 
@@ -162,6 +176,7 @@ def run(url: str, clients: int, gifts: int, processes: int = 1) -> dict:
         assert verdict.ok and verdict.count == 2 * gifts, verdict
         assert first_mismatch(s) is None
     return {"rate": gifts / elapsed, "load": load,
+            "batch": gifts / sum(r[4] for r in results),
             "client_ms": 1000 * sum(r[1] for r in results) / gifts,
             "backend_ms": 1000 * sum(r[2] for r in results) / gifts,
             "statements": sum(r[3] for r in results) / gifts}
@@ -190,11 +205,14 @@ def main() -> None:
               f"{args.clients} clients in {args.processes} process(es), chain verified: "
               f"{2 * args.gifts} txns); per gift: client CPU {result['client_ms']:.1f} ms, "
               f"PostgreSQL backends' CPU {result['backend_ms']:.1f} ms, "
-              f"{result['statements']:.1f} statements; load average {result['load']:.1f}",
+              f"{result['statements']:.1f} statements; mean batch {result['batch']:.1f} gifts; "
+              f"load average {result['load']:.1f}",
               flush=True)
     print(f"median: {statistics.median(r['rate'] for r in runs):,.0f} confirmed gifts/s; "
           f"per gift client CPU {statistics.median(r['client_ms'] for r in runs):.1f} ms, "
-          f"backends' CPU {statistics.median(r['backend_ms'] for r in runs):.1f} ms; "
+          f"backends' CPU {statistics.median(r['backend_ms'] for r in runs):.1f} ms, "
+          f"{statistics.median(r['statements'] for r in runs):.1f} statements, "
+          f"mean batch {statistics.median(r['batch'] for r in runs):.1f} gifts; "
           f"load average {min(r['load'] for r in runs):.1f}–{max(r['load'] for r in runs):.1f}")
 
 

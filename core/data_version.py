@@ -42,8 +42,10 @@ _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+"?
                     re.IGNORECASE)
 # Rows no cached view reads: the clocks themselves, the job outbox (marking a job sent must
 # not empty every cache), stored receipts and donors' notifications (their pages are never
-# cached).
-_OWN_TABLES = ("data_version", "data_scope", "job_outbox", "gift_receipt", "notification")
+# cached), and the queue of gift confirmations (donors.gift_batches: a queued gift changes no
+# page until it is applied, and that apply moves the version).
+_OWN_TABLES = ("data_version", "data_scope", "job_outbox", "gift_receipt", "notification",
+               "gift_confirmation")
 
 # What a pure money movement may write: INSERTs into these tables, UPDATEs of these columns
 # (the mirror columns and the rows that record the gift). An UPDATE of a donor, a programme,

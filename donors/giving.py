@@ -15,29 +15,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.audit import record
 from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money
-from core.outbox import defer
-from donors import tranche_payments
-from donors.donor_notices import gift_confirmed
-from donors.fund_gifts import confirm_fund_donation, fund_gift_amount, start_fund_donation
+from donors import gift_batches, tranche_payments
+from donors.fund_gifts import fund_gift_amount, start_fund_donation
 from donors.gateway import GiftPayment as PaymentRequest
 from donors.gateway import PaymentGateway, PaymentStart
 from donors.giving_models import IF_TAKEN, GiftPayment
-from donors.late_gifts import settle_late
-from donors.match_offers import apply_matches, prepare_matches
 from donors.models import Donation, Donor
-from donors.services import confirm_donation, start_donation
+from donors.services import start_donation
 from donors.statements import ExpectedPayment
 from funds.models import CommunityFund
-from needs.funding import FUNDABLE
 from needs.holds import place_hold, release_hold
 from needs.models import Need
 
+OPEN = gift_batches.OPEN  # payment states whose money may still be confirmed
 MIN_GIFT = 100  # ¥1.00
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers
@@ -171,53 +168,37 @@ def reference_taken(session: Session):
     return tranche_payments.reference_taken(session)
 
 
-def _need_can_take(need: Need, donation: Donation) -> bool:
-    """Whether confirm_donation's guard would let this gift in: asked first, so that a late
-    payment is recorded instead of refused (a refusal rolls the whole request back)."""
-    holder = f"donation:{donation.id}"
-    held_by_other = (need.hold_holder and need.hold_holder != holder
-                     and aware(need.hold_until) > now())
-    if need.state not in FUNDABLE or held_by_other:
-        return False
-    if need.whole:
-        return need.funded == 0 and donation.amount == need.amount
-    return need.funded + donation.amount <= need.amount
-
-
 def confirm_payment(session: Session, payment: GiftPayment, actor_id: int | None = None) -> str:
-    """The money of this payment has arrived (staff saw it on the bank account). Returns
-    "confirmed" (the need is credited, the receipt job deferred), "late" (the need can no
-    longer take it: being refunded) or "redirected" (to the general fund, as the donor
-    chose)."""
-    if payment.status not in ("awaiting", "expired"):
+    """The money of this payment has arrived (staff saw it on the bank account, or the
+    provider said so). Queues its confirmation and applies the queue in the caller's unit
+    of work (donors.gift_batches: a batch of this gift and whatever others queued), then
+    returns this gift's outcome: "confirmed" (the need is credited, with any 配捐 share; the
+    receipt job deferred), "late" (the need can no longer take it: being refunded) or
+    "redirected" (to the general fund, as the donor chose)."""
+    if payment.status not in OPEN:
         raise UserError("这笔捐款已经处理过了")
-    donation = session.get(Donation, payment.donation_id)
-    if donation.fund_id is not None:  # a fund takes any amount: never late
-        confirm_fund_donation(session, donation, payment_ref=payment.reference)
-        payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
-        session.flush()
-        defer(session, "jobs.tasks.issue_receipt", donation.id)
-        return "confirmed"
-    need = session.get(Need, donation.need_id, populate_existing=True)  # read it fresh
-    # Held for the whole confirmation: the session keeps loaded rows only while something
-    # refers to them, and the notice and the ledger posting both need the donor.
-    donor = session.get(Donor, donation.donor_id) if donation.donor_id else None  # noqa: F841
-    if not _need_can_take(need, donation):
-        return settle_late(session, payment, donation, need, actor_id)
-    # What takes no lock that other gifts wait for comes first: the ledger's lock and the
-    # 配捐 offer's row, taken by confirm_donation and apply_matches, are held until COMMIT,
-    # so every statement after them makes every other confirmation wait. A refusal below
-    # rolls all of it back together.
-    holder = f"donation:{donation.id}"
-    if need.hold_holder == holder:  # only this gift's own hold; nobody else can make one ours
-        release_hold(session, need, holder)
-    payment.status, payment.confirmed_at, payment.confirmed_by = "confirmed", now(), actor_id
-    defer(session, "jobs.tasks.issue_receipt", donation.id)
-    gift_confirmed(session, donation, payment)  # the donor's notice and mail, same unit of work
-    matches = prepare_matches(session, need)
-    confirm_donation(session, donation, payment_ref=payment.reference)
-    apply_matches(session, donation, matches)  # 配捐, in this same unit of work
-    return "confirmed"
+    gift_batches.queue(session, payment.id, actor_id)
+    return _outcome(session, payment.id)
+
+
+def _outcome(session: Session, payment_id: int) -> str:
+    outcome = gift_batches.apply_pending(session).get(payment_id)
+    while outcome is None:  # a long queue before ours, or another transaction applied it
+        outcome = gift_batches.outcome_of(session, payment_id)
+        if outcome is None and not gift_batches.apply_pending(session):
+            raise RuntimeError(f"gift payment {payment_id}: queued but not applied")
+    if outcome not in gift_batches.OUTCOMES:
+        raise UserError("这笔捐款已经处理过了")
+    return outcome
+
+
+def confirm_and_wait(engine: Engine, payment_id: int, actor_id: int | None = None) -> str:
+    """confirm_payment for a caller with no unit of work of its own (many confirmations at
+    once: a burst of webhooks, a statement upload, the benchmark's clients): the
+    confirmations this process is making at the same moment are queued and applied
+    together in one unit of work (donors.gift_batches.combined). Returns the outcome, as
+    confirm_payment does; UserError if the payment was already processed."""
+    return gift_batches.combined(engine, payment_id, actor_id)
 
 
 def release_expired(session: Session) -> int:

@@ -72,3 +72,19 @@ class PaymentEventRecord(SQLModel, table=True):
     gift_id: int | None = None
     outcome: str = Field(default="", max_length=40)
     received_at: datetime = Field(default_factory=now)
+
+
+class GiftConfirmation(SQLModel, table=True):
+    """A payment whose money has arrived, queued to be applied (donors.gift_batches): the
+    cheap, durable intent a confirmation commits first. An applier applies queued rows in
+    batches, in `id` order, and writes the `outcome` ("confirmed", "late", "redirected", or
+    "skipped" when the payment was no longer open). UNIQUE per payment: a webhook delivered
+    twice or a double click queues one confirmation, applied once."""
+
+    __tablename__ = "gift_confirmation"
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="gift_payment.id", unique=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    queued_at: datetime = Field(default_factory=now)
+    applied_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=20, index=True)

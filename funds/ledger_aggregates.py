@@ -102,6 +102,57 @@ def record(session: Session, seq: int, at: datetime, kind: str,
     note_accounts(session, flows)
 
 
+def _batch_totals(txns):
+    """({account: [in, out, first seq, last seq]}, {(month, kind, type): [positive, net,
+    txns]}) of many transactions, summed per totals row."""
+    flows: dict[str, list[int]] = {}
+    cells: dict[tuple[str, str, str], list[int]] = {}
+    for seq, at, kind, postings in txns:
+        one_flows, one_cells = _totals(postings)
+        for account, (money_in, money_out) in one_flows.items():
+            row = flows.setdefault(account, [0, 0, seq, seq])
+            row[0] += money_in
+            row[1] += money_out
+            row[3] = seq
+        month = month_of(at)
+        for type_, (positive, net, count) in one_cells.items():
+            cell = cells.setdefault((month, kind, type_), [0, 0, 0])
+            cell[0] += positive
+            cell[1] += net
+            cell[2] += count
+    return flows, cells
+
+
+def record_many(session: Session,
+                txns: Sequence[tuple[int, datetime, str, Sequence[tuple[str, int]]]]) -> None:
+    """Add many appended transactions ((seq, at, kind, postings), in seq order) to the
+    totals: summed per row first, then one multi-row upsert per table, so a batch of gifts
+    touches each totals row once (funds.ledger.append_many, on SQLite)."""
+    if not txns:
+        return
+    insert = _insert(session)
+    flows, cells = _batch_totals(txns)
+    accounts = LedgerAccountTotal.__table__
+    stmt = insert(accounts)
+    connection = session.connection()
+    connection.execute(stmt.on_conflict_do_update(index_elements=[accounts.c.account], set_={
+        "money_in": accounts.c.money_in + stmt.excluded.money_in,
+        "money_out": accounts.c.money_out + stmt.excluded.money_out,
+        "last_seq": stmt.excluded.last_seq}), [  # sorted: one lock order
+        {"account": account, "money_in": row[0], "money_out": row[1], "first_seq": row[2],
+         "last_seq": row[3]} for account, row in sorted(flows.items())])
+    months = LedgerMonthTotal.__table__
+    stmt = insert(months)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[months.c.month, months.c.kind, months.c.account_type], set_={
+            "positive": months.c.positive + stmt.excluded.positive,
+            "net": months.c.net + stmt.excluded.net,
+            "txns": months.c.txns + stmt.excluded.txns}), [
+        {"month": month, "kind": kind, "account_type": type_, "positive": cell[0],
+         "net": cell[1], "txns": cell[2]} for (month, kind, type_), cell in sorted(cells.items())])
+    note_accounts(session, flows)
+
+
 # What write_pg's one statement writes, for the data version (it starts with WITH, which
 # the statement sniffer in core.data_version does not read).
 PG_WRITES = frozenset({("INSERT", "ledger_txn"), ("INSERT", "ledger_posting"),
@@ -162,6 +213,57 @@ def write_pg(session: Session, txn, postings: Sequence[tuple[str, int]],
     connection = session.connection()
     connection.execute(_pg_append(len(postings), len(tree_rows), len(flows), len(cells)),
                        params)
+    note_writes(connection, PG_WRITES)
+    note_accounts(session, flows)
+
+
+_PG_APPEND_MANY = text(
+    "WITH t AS (INSERT INTO ledger_txn (seq, at, kind, ref, memo, prev, hash) "
+    "SELECT v.seq, :at, v.kind, v.ref, v.memo, v.prev, v.hash FROM unnest("
+    "CAST(:seqs AS integer[]), CAST(:kinds AS text[]), CAST(:refs AS text[]), "
+    "CAST(:memos AS text[]), CAST(:prevs AS text[]), CAST(:hashes AS text[])) "
+    "AS v(seq, kind, ref, memo, prev, hash)), "
+    "p AS (INSERT INTO ledger_posting (seq, position, account, amount) SELECT * FROM unnest("
+    "CAST(:p_seqs AS integer[]), CAST(:p_positions AS integer[]), "
+    "CAST(:p_accounts AS text[]), CAST(:p_amounts AS bigint[]))), "
+    "n AS (INSERT INTO ledger_tree_node (id, hash) SELECT * FROM unnest("
+    "CAST(:n_ids AS bigint[]), CAST(:n_hashes AS bytea[]))), "
+    "a AS (INSERT INTO ledger_account_total AS x (account, money_in, money_out, first_seq, "
+    "last_seq) SELECT * FROM unnest(CAST(:a_accounts AS text[]), CAST(:a_in AS bigint[]), "
+    "CAST(:a_out AS bigint[]), CAST(:a_first AS integer[]), CAST(:a_last AS integer[])) "
+    "ON CONFLICT (account) DO UPDATE SET money_in = x.money_in + excluded.money_in, "
+    "money_out = x.money_out + excluded.money_out, last_seq = excluded.last_seq) "
+    "INSERT INTO ledger_month_total AS y (month, kind, account_type, positive, net, txns) "
+    "SELECT * FROM unnest(CAST(:c_months AS text[]), CAST(:c_kinds AS text[]), "
+    "CAST(:c_types AS text[]), CAST(:c_positive AS bigint[]), CAST(:c_net AS bigint[]), "
+    "CAST(:c_txns AS integer[])) ON CONFLICT (month, kind, account_type) DO UPDATE SET "
+    "positive = y.positive + excluded.positive, net = y.net + excluded.net, "
+    "txns = y.txns + excluded.txns")
+
+
+def write_many_pg(session: Session, at: datetime, txns: list[dict], postings: list[dict],
+                  nodes: list[dict], written) -> None:
+    """append_many on PostgreSQL: every row of the batch in ONE statement, whatever its
+    size (each table's rows as arrays, unnested), with the totals summed per row first.
+    The caller holds the chain's lock."""
+    flows, cells = _batch_totals(written)
+    accounts = sorted(flows.items())  # one lock order
+    months = sorted(cells.items())
+    connection = session.connection()
+    connection.execute(_PG_APPEND_MANY, {
+        "at": at, "seqs": [t["seq"] for t in txns], "kinds": [t["kind"] for t in txns],
+        "refs": [t["ref"] for t in txns], "memos": [t["memo"] for t in txns],
+        "prevs": [t["prev"] for t in txns], "hashes": [t["hash"] for t in txns],
+        "p_seqs": [p["seq"] for p in postings], "p_positions": [p["position"] for p in postings],
+        "p_accounts": [p["account"] for p in postings],
+        "p_amounts": [int(p["amount"]) for p in postings],
+        "n_ids": [n["id"] for n in nodes], "n_hashes": [n["hash"] for n in nodes],
+        "a_accounts": [a for a, _ in accounts], "a_in": [r[0] for _, r in accounts],
+        "a_out": [r[1] for _, r in accounts], "a_first": [r[2] for _, r in accounts],
+        "a_last": [r[3] for _, r in accounts],
+        "c_months": [k[0] for k, _ in months], "c_kinds": [k[1] for k, _ in months],
+        "c_types": [k[2] for k, _ in months], "c_positive": [c[0] for _, c in months],
+        "c_net": [c[1] for _, c in months], "c_txns": [c[2] for _, c in months]})
     note_writes(connection, PG_WRITES)
     note_accounts(session, flows)
 

@@ -22,6 +22,11 @@ from jobs.tasks import release_expired_holds  # noqa: E402
 
 cron.register(release_expired_holds, QUEUE_NAME, cron="* * * * *", name="release_expired_holds")
 
+# Gift confirmations a process queued but died before applying (donors.gift_batches).
+from jobs.tasks import apply_queued_gifts  # noqa: E402
+
+cron.register(apply_queued_gifts, QUEUE_NAME, cron="* * * * *", name="apply_queued_gifts")
+
 # Jobs a process committed but died before sending (core.outbox), every minute.
 from jobs.tasks import sweep_outbox  # noqa: E402
 

@@ -109,6 +109,14 @@ def sweep_outbox(database_url: str | None = None) -> int:
     return outbox.sweep(get_engine(database_url))
 
 
+def apply_queued_gifts(database_url: str | None = None) -> int:
+    """The scheduled job (jobs/cron.py, every minute): apply gift confirmations a process
+    committed and then died before applying (donors.gift_batches). Returns how many."""
+    from donors.gift_batches import apply_queued
+
+    return apply_queued(get_engine(database_url))
+
+
 def release_expired_holds(database_url: str | None = None) -> int:
     """The scheduled job (jobs/cron.py, every minute): lift lapsed holds on wishes."""
     with unit_of_work(get_engine(database_url)) as session:
