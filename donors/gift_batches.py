@@ -60,7 +60,7 @@ from donors.fund_gifts import confirm_fund_donation
 from donors.giving_models import GiftConfirmation, GiftPayment
 from donors.late_gifts import settle_late
 from donors.match_models import MatchOffer, MatchOfferNeed, MatchShare
-from donors.match_offers import eligible
+from donors.match_offers import eligible, share_amount
 from donors.models import Donation, Donor, Enterprise
 from funds import accounts, ledger
 from funds.models import Allocation, CommunityFund
@@ -323,7 +323,7 @@ class _Batch:
 def _confirm(batch: _Batch, gift: _Gift, need: _Need, offers: list[_Offer], counters: dict,
              at: datetime) -> None:
     """A gift the need can take: its transaction, then each eligible offer's share (the
-    rules of donors.match_offers._match_one, on the locked rows)."""
+    rule of donors.match_offers.share_amount, on the locked rows)."""
     if need.hold_holder == f"donation:{gift.donation_id}":  # only this gift's own hold
         need.hold_holder, need.hold_until, need.release_hold = None, None, True
         gift.released_hold = True
@@ -336,14 +336,11 @@ def _confirm(batch: _Batch, gift: _Gift, need: _Need, offers: list[_Offer], coun
     for offer in offers:
         if offer.used >= offer.total_cap or not eligible(offer, need, at):
             continue
-        amount = gift.amount * offer.ratio_pct // 100
-        if offer.per_gift_cap is not None:
-            amount = min(amount, offer.per_gift_cap)
-        amount = min(amount, need.amount - need.funded, offer.total_cap - offer.used)
         counter = None
         if offer.per_need_cap is not None:
             counter = counters.setdefault((offer.id, need.id), [offer.per_need_cap, 0, True])
-            amount = min(amount, counter[0] - counter[1])
+        amount = share_amount(gift.amount, offer, need.amount - need.funded,
+                              counter[0] - counter[1] if counter is not None else None)
         if amount <= 0 or need.whole:
             continue
         offer.used += amount
@@ -552,7 +549,7 @@ def _each(connection, statement, rows: list[dict]) -> None:
 
 def _write_counters(session: Session, connection, counters: dict) -> None:
     """Per-need counters of capped offers: created (a gift to a need the offer had not
-    matched yet, even at zero, as _match_one does) and raised; the CHECK holds the cap."""
+    matched yet, even at zero) and raised; the CHECK holds the cap."""
     table = MatchOfferNeed.__table__
     new = [{"offer_id": o, "need_id": n, "cap": c[0], "used": c[1]}
            for (o, n), c in counters.items() if c[2]]

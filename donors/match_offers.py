@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from core.audit import record
@@ -17,10 +16,8 @@ from core.clock import aware, now
 from core.errors import UserError
 from core.money import Money, require_positive
 from core.regions import Region, within
-from donors.match_models import MatchOffer, MatchOfferNeed, MatchShare
-from donors.models import Donation, Enterprise
-from funds import accounts
-from needs.funding import fresh_need, post_credit, reserve_need
+from donors.match_models import MatchOffer
+from donors.models import Enterprise
 from needs.models import CATEGORIES, Need, Programme
 
 
@@ -99,70 +96,17 @@ def offers_for(session: Session, need: Need) -> list[MatchOffer]:
     return [offer for offer in offers if eligible(offer, need)]
 
 
-def prepare_matches(session: Session, need: Need) -> list[tuple[MatchOffer, Enterprise]]:
-    """The offers that would match a gift to `need`, with their enterprises: read before
-    the gift takes the ledger's lock, so that apply_matches reads only the locked offer."""
-    return [(offer, session.get(Enterprise, offer.enterprise_id))
-            for offer in offers_for(session, need)]
-
-
-def apply_matches(session: Session, donation: Donation,
-                  prepared: list[tuple[MatchOffer, Enterprise]] | None = None
-                  ) -> list[MatchShare]:
-    """Add every eligible offer's share to a just-confirmed public gift (same unit of work).
-    `prepared`: what prepare_matches(need) returned earlier in this unit of work."""
-    need = session.get(Need, donation.need_id)
-    shares = []
-    for offer, enterprise in prepared if prepared is not None else prepare_matches(session, need):
-        share = _match_one(session, offer, enterprise, need, donation)
-        if share is not None:
-            shares.append(share)
-    return shares
-
-
-def _match_one(session: Session, offer: MatchOffer, enterprise: Enterprise, need: Need,
-               donation: Donation) -> MatchShare | None:
-    offer = session.exec(select(MatchOffer).where(MatchOffer.id == offer.id)
-                         .with_for_update().execution_options(populate_existing=True)).one()
-    fresh_need(session, need)  # no read when this gift has just reserved it (row locked)
-    amount = donation.amount * offer.ratio_pct // 100
+def share_amount(gift_amount: int, offer, need_room: int, need_cap_room: int | None) -> int:
+    """What an offer adds to one gift, in fen: its ratio of the gift, cut to its per-gift
+    cap, to what the need still lacks, to what the offer has left and, with a per-need cap,
+    to what is left of it for this need (donors.gift_batches applies it to locked rows)."""
+    amount = gift_amount * offer.ratio_pct // 100
     if offer.per_gift_cap is not None:
         amount = min(amount, offer.per_gift_cap)
-    amount = min(amount, need.amount - need.funded, offer.total_cap - offer.used)
-    per_need = None
-    if offer.per_need_cap is not None:
-        per_need = _need_counter(session, offer, need)
-        amount = min(amount, per_need.cap - per_need.used)
-    if amount <= 0 or need.whole:
-        return None
-    amount = Money.fen(amount)
-    taken = session.execute(update(MatchOffer).where(
-        MatchOffer.id == offer.id, MatchOffer.used + amount <= MatchOffer.total_cap)
-        .values(used=MatchOffer.used + amount))
-    if taken.rowcount != 1:
-        return None  # cannot happen under the row lock; the CHECK is the last word anyway
-    if per_need is not None:
-        session.execute(update(MatchOfferNeed).where(
-            MatchOfferNeed.offer_id == offer.id, MatchOfferNeed.need_id == need.id,
-            MatchOfferNeed.used + amount <= MatchOfferNeed.cap)
-            .values(used=MatchOfferNeed.used + amount))
-    reserve_need(session, need, amount, holder=f"donation:{donation.id}")
-    txn = post_credit(session, need, amount, accounts.enterprise(enterprise.code), "match",
-                      f"match_offer:{offer.code}", memo=f"{enterprise.name}配捐 → {need.title}")
-    share = MatchShare(offer_id=offer.id, donation_id=donation.id, need_id=need.id,
-                       amount=amount, ledger_seq=txn.seq)
-    session.add(share)
-    session.flush()
-    return share
-
-
-def _need_counter(session: Session, offer: MatchOffer, need: Need) -> MatchOfferNeed:
-    counter = session.get(MatchOfferNeed, (offer.id, need.id))
-    if counter is None:
-        counter = MatchOfferNeed(offer_id=offer.id, need_id=need.id, cap=offer.per_need_cap)
-        session.add(counter)
-        session.flush()  # the offer row lock makes this insert race-free
-    return counter
+    amount = min(amount, need_room, offer.total_cap - offer.used)
+    if need_cap_room is not None:
+        amount = min(amount, need_cap_room)
+    return amount
 
 
 def remaining(offer: MatchOffer) -> Money:
