@@ -19,6 +19,35 @@ from core.db import dispose_all, get_engine, unit_of_work
 from funds import ledger_guard
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _worker_services() -> None:
+    """Under pytest-xdist (`-n 2`) each worker gets a PostgreSQL database and a Redis db of its
+    own, named after the given ones, so that workers never empty each other's tables or share
+    a rate-limit counter. Set in the environment, so subprocesses of a test follow too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    number = int(worker[2:])
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        base = Settings.from_env().database_url
+        name = f"{base.rsplit('/', 1)[1]}_{worker}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
+        os.environ["SHANLIAN_TEST_BASE_DATABASE_URL"] = base
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        head, _, db = redis_url.rpartition("/")
+        if db.isdigit() and head.count("/") >= 2:
+            os.environ["REDIS_URL"] = f"{head}/{(int(db) + number) % 16}"
+
+
+_worker_services()
 PG_URL = Settings.from_env().database_url if os.environ.get("DATABASE_URL") else None
 
 
@@ -83,6 +112,12 @@ def database_url() -> str:
     migrate.upgrade(url)
     yield url
     dispose_all()
+    base = os.environ.get("SHANLIAN_TEST_BASE_DATABASE_URL")
+    if base:  # this worker's own database
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def truncate_all(url: str) -> None:
@@ -157,14 +192,53 @@ def db(clean_url):
 
 @pytest.fixture(scope="module")
 def demo_url(database_url):
-    """The demo data, loaded once for a module. Tests using it must not change it."""
+    """The demo data, fresh for each module. Tests using it must not change it."""
     truncate_all(database_url)
-    from demo import load
-
-    with unit_of_work(get_engine(database_url)) as session:
-        load(session)
+    _load_demo(database_url)
     yield database_url
     truncate_all(database_url)
+
+
+# The demo's rows as the services wrote them the first time, table by table. Loading the demo
+# through the services takes seconds (password hashing, the ledger, PDFs) and some thirty
+# modules use it: later modules get the same rows copied back instead.
+_demo_rows: dict[str, list[dict]] = {}
+
+
+def _load_demo(url: str) -> None:
+    from sqlmodel import SQLModel
+
+    import core.models_registry  # noqa: F401
+    from core.data_version import bump
+    from demo import load
+
+    engine = get_engine(url)
+    tables = [t for t in SQLModel.metadata.sorted_tables
+              if t.name not in ("data_version", "data_scope")]
+    if not _demo_rows:
+        with unit_of_work(engine) as session:
+            load(session)
+        with engine.connect() as conn:
+            for table in tables:
+                order = list(table.primary_key.columns)
+                _demo_rows[table.name] = [dict(r) for r in conn.execute(
+                    table.select().order_by(*order)).mappings()]
+        return
+    with engine.begin() as conn:
+        for table in tables:
+            if _demo_rows[table.name]:
+                conn.execute(table.insert(), _demo_rows[table.name])
+        if engine.dialect.name == "postgresql":  # TRUNCATE … RESTART IDENTITY reset them
+            owned = conn.execute(text(
+                "SELECT s.oid::regclass::text, t.relname, a.attname FROM pg_depend d"
+                " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+                " JOIN pg_class t ON t.oid = d.refobjid"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+                " WHERE t.relnamespace = 'public'::regnamespace")).all()
+            for sequence, table, column in owned:
+                conn.execute(text(f'SELECT setval(:s, coalesce(max("{column}"), 0) + 1, false)'
+                                  f' FROM "{table}"'), {"s": sequence})
+        bump(conn)  # what was cached between the emptying and now is stale
 
 
 def tamper(url: str, *statements: str) -> None:

@@ -1,7 +1,6 @@
 """Jobs run in-process without Redis (make run) and through a real rq worker with Redis."""
 import uuid
 
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from core.config import Settings
@@ -9,6 +8,7 @@ from core.db import get_engine
 from jobs.queue import get_queue
 from jobs.tasks import verify_ledger
 from tests.conftest import require_redis, tamper
+from tests.integration.slow_jobs import BurstWorker
 from tests.integration.test_ledger import _append_some
 
 
@@ -30,7 +30,7 @@ def test_with_redis_a_worker_runs_the_job_and_reports_a_broken_chain(clean_url):
     assert queue.is_async
     job = queue.enqueue(verify_ledger, clean_url)
     assert not job.is_finished
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    BurstWorker([queue], connection=queue.connection).work(burst=True)
     job.refresh()
     assert job.is_finished
     result = job.return_value()
@@ -73,11 +73,15 @@ def test_a_job_whose_worker_dies_is_run_again():
     assert job.get_status(refresh=True) == JobStatus.STARTED  # nobody finished it
 
     recover_abandoned(queue, now=time.time() + 3600)  # as if its heartbeat had expired
+    # The dead worker may have taken the queue's scheduler lock (it lives 60 s after its
+    # last refresh): let it expire now too, or no scheduler may enqueue the retry until then.
+    from rq.scheduler import SCHEDULER_LOCKING_KEY_TEMPLATE
+    queue.connection.delete(SCHEDULER_LOCKING_KEY_TEMPLATE % name)
     assert job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.SCHEDULED)
     deadline = time.time() + 30
     while job.get_status(refresh=True) != JobStatus.FINISHED:
         assert time.time() < deadline, "the retry never ran"
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+        BurstWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
         time.sleep(0.2)
     assert job.return_value() == "done on retry"
     queue.connection.delete(marker)

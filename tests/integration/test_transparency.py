@@ -27,7 +27,6 @@ SIGNER = Signer.generate("test.example/ledger")
 VKEY = str(SIGNER.verifier)
 CONFIG = TlogConfig(origin="test.example/ledger", signing_key=SIGNER.encode())
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "verify_ledger.py"
-PORT = 5133
 
 
 def _append(url, n, start=0, tag="d"):
@@ -335,12 +334,12 @@ class _Server:
     def __init__(self, url):
         app = make_app(url)
         app.config["TLOG"] = CONFIG
-        self.server = make_server("127.0.0.1", PORT, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)  # a free port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
         self.thread.start()
-        return f"http://127.0.0.1:{PORT}"
+        return f"http://127.0.0.1:{self.server.server_port}"
 
     def __exit__(self, *exc):
         self.server.shutdown()
@@ -417,13 +416,13 @@ def test_checkpoint_job_runs_in_process(clean_url, monkeypatch):
 def test_checkpoint_job_is_on_rq_cron_and_runs_on_a_worker(clean_url, monkeypatch):
     import uuid
 
-    from rq import SimpleWorker
     from rq.cron import CronScheduler
 
     from core.config import Settings
     from jobs.checkpoints import issue_checkpoint
     from jobs.queue import QUEUE_NAME, get_queue
     from tests.conftest import require_redis
+    from tests.integration.slow_jobs import BurstWorker
 
     url = require_redis()
     queue = get_queue(Settings(database_url=clean_url, redis_url=url),
@@ -439,7 +438,7 @@ def test_checkpoint_job_is_on_rq_cron_and_runs_on_a_worker(clean_url, monkeypatc
     cron = CronScheduler(connection=queue.connection)
     cron.register(issue_checkpoint, queue_name=queue.name, args=(clean_url,), interval=60)
     cron.enqueue_jobs()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    BurstWorker([queue], connection=queue.connection).work(burst=True)
     with unit_of_work(get_engine(clean_url)) as s:
         assert checkpoints.latest(s).size == 4
 
