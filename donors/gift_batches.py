@@ -44,7 +44,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.audit import record
@@ -452,17 +452,23 @@ _PG_WRITES = _WRITES | {("INSERT", "match_share"), ("INSERT", "allocation"),
                         ("UPDATE", "match_offer.used")}
 
 
+def _begin_write(session: Session, batch: _Batch, needs: dict[int, _Need]
+                 ) -> tuple[Connection, list[_Gift], list[_Need]]:
+    """What both writes start from: the connection, the confirmed gifts and the needs the
+    batch changed, each need it funded recorded in the audit log."""
+    changed = [n for n in needs.values() if n.added or n.release_hold]
+    for need in changed:
+        if need.became_funded:
+            record(session, "need.funded", f"need:{need.code}")
+    return session.connection(), batch.confirmed, changed
+
+
 def _write_pg(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int, _Need],
               offers: list[_Offer], counters: dict, at: datetime) -> None:
     """_write on PostgreSQL: every table the batch changes (but the ledger, written before,
     and the rare per-need counters) in ONE statement of data-modifying CTEs, each table's
     rows as arrays; it returns what each UPDATE matched, checked as _run does."""
-    connection = session.connection()
-    confirmed = batch.confirmed
-    changed = [n for n in needs.values() if n.added or n.release_hold]
-    for need in changed:
-        if need.became_funded:
-            record(session, "need.funded", f"need:{need.code}")
+    connection, confirmed, changed = _begin_write(session, batch, needs)
     moved = [o for o in offers if o.added]
     _write_counters(session, connection, counters)
     shares = [(offer, g, need, amount, seq)
@@ -503,12 +509,7 @@ def _write(session: Session, batch: _Batch, gifts: list[_Gift], needs: dict[int,
     (development and the tests without a server) one executemany per table."""
     if is_postgres(session):
         return _write_pg(session, batch, gifts, needs, offers, counters, at)
-    connection = session.connection()
-    confirmed = batch.confirmed
-    changed = [n for n in needs.values() if n.added or n.release_hold]
-    for need in changed:
-        if need.became_funded:
-            record(session, "need.funded", f"need:{need.code}")
+    connection, confirmed, changed = _begin_write(session, batch, needs)
     _each(connection, _SQLITE_NEEDS, [{"id": n.id, "added": n.added, "funded": n.became_funded,
                                        "release": n.release_hold} for n in changed])
     moved = [{"offer_id": o.id, "add": o.added} for o in offers if o.added]
