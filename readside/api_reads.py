@@ -66,18 +66,9 @@ def needs_after(session: Session, f: NeedFilter, after: tuple | None, limit: int
         return NeedRows([], 0, False, None)
     if query.by_relevance:
         ordered = query.relevance_order()
-        start = 0
-        if after is not None:
-            position, last_id = after
-            try:
-                start = ordered.index(last_id) + 1
-            except ValueError:  # it left the results (hidden, or no longer matching)
-                start = max(0, min(position, len(ordered)))
-        chosen = ordered[start:start + limit]
+        chosen, last = keyset.ranked_page(ordered, after, limit)
         by_id = {row.id: row for row in session.connection().execute(
             select(*SUMMARY).where(Need.id.in_(chosen))).all()}
-        end = start + len(chosen)
-        last = (end, chosen[-1]) if chosen and end < len(ordered) else None
         return NeedRows([by_id[i] for i in chosen if i in by_id], len(ordered),
                         query.truncated, last)
     keys = NEED_KEYS[f.effective_sort]

@@ -5,7 +5,10 @@ first one costs.
 
 A sort is a tuple of SortKeys ending with a unique column (the id). The values of the last
 row's keys are what a cursor carries (`key_values`, written JSON-safe by `dump` and read
-back, checked, by `load`)."""
+back, checked, by `load`).
+
+A ranking held in Python (a search score the database does not hold) is paged by
+`ranked_page`: its cursor is the position reached and the last id shown there."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,6 +31,24 @@ class SortKey:
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS and not (self.nullable and self.descending)
+
+
+def ranked_page(ordered: Sequence[int], after: tuple | None,
+                limit: int) -> tuple[list[int], tuple[int, int] | None]:
+    """Up to `limit` ids of `ordered` after the cursor `after` = (position, last id), and the
+    cursor of the next page (None when nothing follows). The page starts after the last id
+    wherever it now ranks, so ids ranked in front of it since do not shift the walk; at its
+    old position when it has left the ranking."""
+    start = 0
+    if after is not None:
+        position, last_id = after
+        try:
+            start = ordered.index(last_id) + 1
+        except ValueError:  # it left the results (hidden, or no longer matching)
+            start = max(0, min(position, len(ordered)))
+    chosen = list(ordered[start:start + limit])
+    end = start + len(chosen)
+    return chosen, ((end, chosen[-1]) if chosen and end < len(ordered) else None)
 
 
 def order_by(keys: Sequence[SortKey]) -> list:

@@ -68,15 +68,6 @@ def needs_after(session: Session, f: NeedFilter, after: tuple | None,
 
 def _ranked_slice(session: Session, ordered: list[int], after: tuple | None, limit: int,
                   truncated: bool) -> NeedSlice:
-    start = 0
-    if after is not None:
-        position, last_id = after
-        try:
-            start = ordered.index(last_id) + 1
-        except ValueError:  # it left the results (hidden, or no longer matching)
-            start = max(0, min(position, len(ordered)))
-    chosen = ordered[start:start + limit]
+    chosen, last = keyset.ranked_page(ordered, after, limit)
     by_id = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(chosen))).all()}
-    end = start + len(chosen)
-    last = (end, chosen[-1]) if chosen and end < len(ordered) else None
     return NeedSlice([by_id[i] for i in chosen if i in by_id], len(ordered), truncated, last)
