@@ -4,7 +4,10 @@ Production runs it every minute through rq's cron scheduler (`rq cron jobs.cron`
 `clock:` process of the Procfile), on the worker. Without Redis (`make run`), the web app
 runs the same job from a small daemon thread (`start_clock`), in-process like every other
 job there. Running it twice, or from two processes at once, is harmless: it signs only a
-tree that grew, under the ledger's lock.
+tree that grew, under the ledger's lock. The same thread runs the other every-minute jobs of
+the timetable (`LOCAL_MINUTE_JOBS`), so a development site without Redis also applies the
+gift confirmations a dead process left queued, releases lapsed holds and sends the outbox's
+stragglers.
 """
 from __future__ import annotations
 
@@ -31,19 +34,31 @@ _clock_started = threading.Event()
 _stop = threading.Event()
 
 
-def start_clock(database_url: str, enqueue, interval: float = INTERVAL_SECONDS) -> bool:
-    """Run the job now and then every `interval` seconds in a daemon thread (once per
-    process); `enqueue(func, *args)` puts it on the in-process queue."""
+def local_minute_jobs() -> tuple:
+    """The jobs jobs/cron.py runs every minute, for the in-process clock (imported late:
+    jobs.tasks imports most of the services)."""
+    from jobs.tasks import apply_queued_gifts, release_expired_holds, sweep_outbox
+
+    return (issue_checkpoint, apply_queued_gifts, release_expired_holds, sweep_outbox)
+
+
+def start_clock(database_url: str, enqueue, interval: float = INTERVAL_SECONDS,
+                jobs: tuple | None = None) -> bool:
+    """Run the jobs (the checkpoint alone by default) now and then every `interval` seconds
+    in a daemon thread (once per process); `enqueue(func, *args)` puts each on the
+    in-process queue."""
     if _clock_started.is_set():
         return False
     _clock_started.set()
+    jobs = jobs or (issue_checkpoint,)
 
     def tick() -> None:
         while True:
-            try:
-                enqueue(issue_checkpoint, database_url)
-            except Exception:  # a failed tick must not stop the clock; the next one retries
-                log.exception("ledger checkpoint job failed")
+            for job in jobs:
+                try:
+                    enqueue(job, database_url)
+                except Exception:  # a failed run must not stop the clock; the next one retries
+                    log.exception("in-process job %s failed", job.__name__)
             if _stop.wait(interval):
                 return
 

@@ -107,8 +107,9 @@ def txn_time(view: transparency.TransactionProof) -> datetime:
 
 
 def start_checkpoint_clock(app: Flask) -> None:
-    """Without Redis, sign checkpoints from this process (see jobs/checkpoints.py): started
-    on the first request, so CLI commands and tests never start it."""
+    """Without Redis, sign checkpoints and run the other every-minute jobs from this process
+    (see jobs/checkpoints.py): started on the first request, so CLI commands and tests never
+    start it."""
     settings = app.config["SHANLIAN"]
     if settings.redis_url:
         return
@@ -117,11 +118,12 @@ def start_checkpoint_clock(app: Flask) -> None:
     def _start_once():
         if current_app.testing or not current_app.config.get("CHECKPOINT_CLOCK", True):
             return
-        from jobs.checkpoints import start_clock
+        from jobs.checkpoints import local_minute_jobs, start_clock
         from jobs.queue import enqueue, get_queue
 
         queue = get_queue(settings)
-        start_clock(settings.database_url, lambda func, *args: enqueue(queue, func, *args))
+        start_clock(settings.database_url, lambda func, *args: enqueue(queue, func, *args),
+                    jobs=local_minute_jobs())
 
 
 def init_app(app: Flask) -> None:
