@@ -134,7 +134,7 @@ def need_view(session: Session, code: str) -> NeedView:
 
 @dataclass
 class NeedDisclosure:
-    need: Need
+    need: Need  # a row of the need's columns (read like the object)
     programme: Programme | None
     raised: int  # credited to need:<code>, from the ledger
     disbursed: int  # balance of disbursed:<code>
@@ -151,34 +151,46 @@ class NeedDisclosure:
 # Built once: the statement's SQL is compiled once per process (bound values per call).
 _RAISED, _PAID = (aliased(LedgerAccountTotal, name="raised_acc"),
                   aliased(LedgerAccountTotal, name="paid_acc"))
+_NEEDS = Need.__table__
+# The need as a row of its columns (the page only reads it), its two accounts' totals, and
+# whether it has any evidence or payout at all: most needs have neither, and then the two
+# list reads are skipped.
 _NEED_WITH_TOTALS = (
-    select(Need, _RAISED.money_in, _RAISED.money_out, _RAISED.first_seq, _RAISED.last_seq,
-           _PAID.money_in, _PAID.money_out)
-    .select_from(Need)
+    select(*_NEEDS.c, _RAISED.money_in.label("raised_in"), _RAISED.money_out.label("raised_out"),
+           _RAISED.first_seq.label("first_seq"), _RAISED.last_seq.label("last_seq"),
+           _PAID.money_in.label("paid_in"), _PAID.money_out.label("paid_out"),
+           select(func.count()).where(Evidence.need_id == _NEEDS.c.id)
+           .scalar_subquery().label("evidence_count"),
+           select(func.count()).where(Disbursement.need_id == _NEEDS.c.id)
+           .scalar_subquery().label("disbursement_count"))
+    .select_from(_NEEDS)
     .join(_RAISED, _RAISED.account == bindparam("raised_account"), isouter=True)
     .join(_PAID, _PAID.account == bindparam("paid_account"), isouter=True)
-    .where(Need.code == bindparam("code"), Need.state.in_(PUBLIC_STATES)))
+    .where(_NEEDS.c.code == bindparam("code"), _NEEDS.c.state.in_(PUBLIC_STATES)))
 
 
 def need_disclosure(session: Session, code: str, before: int | None = None) -> NeedDisclosure:
     """The need with its two ledger accounts' totals (one statement: the totals the ledger
-    keeps per account on append), its transactions (one statement), evidence and
-    disbursements."""
-    found = session.execute(_NEED_WITH_TOTALS, {
+    keeps per account on append), its transactions (one statement), and its evidence and
+    disbursements (a statement each, only when it has any)."""
+    connection = session.connection()  # rows: the page only reads
+    found = connection.execute(_NEED_WITH_TOTALS, {
         "code": code, "raised_account": f"need:{code}", "paid_account": f"disbursed:{code}"}
     ).first()
     if found is None:
         raise NotFound("找不到项目 %(code)s", code=code)
-    need, money_in, money_out, first, last, paid_in, paid_out = found
-    raised, held = int(money_in or 0), int(money_in or 0) - int(money_out or 0)
-    disbursed = int(paid_in or 0) - int(paid_out or 0)
-    txns, older = account_txns(session, [f"need:{code}"], before, upto_seq=last)
-    connection, at_need = session.connection(), {"need_id": need.id}  # rows: only read
+    raised = int(found.raised_in or 0)
+    held = raised - int(found.raised_out or 0)
+    disbursed = int(found.paid_in or 0) - int(found.paid_out or 0)
+    txns, older = account_txns(session, [f"need:{code}"], before, upto_seq=found.last_seq)
+    at_need = {"need_id": found.id}
     return NeedDisclosure(
-        need=need,
-        programme=reference.programme(session, need.programme_id),
-        raised=raised, disbursed=disbursed, held=held, first_seq=first, last_seq=last,
-        txns=txns, older=older,
-        evidence=connection.execute(_EVIDENCE_ROWS, at_need).all(),
-        disbursements=connection.execute(_DISBURSEMENT_ROWS_NEWEST, at_need).all(),
-        status=disclosure_status(need))
+        need=found,
+        programme=reference.programme(session, found.programme_id),
+        raised=raised, disbursed=disbursed, held=held, first_seq=found.first_seq,
+        last_seq=found.last_seq, txns=txns, older=older,
+        evidence=(connection.execute(_EVIDENCE_ROWS, at_need).all()
+                  if found.evidence_count else []),
+        disbursements=(connection.execute(_DISBURSEMENT_ROWS_NEWEST, at_need).all()
+                       if found.disbursement_count else []),
+        status=disclosure_status(found))

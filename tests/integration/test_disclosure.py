@@ -254,3 +254,34 @@ def test_published_verifier_accepts_our_ledger_and_rejects_a_change(demo_client,
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     broken = subprocess.run([sys.executable, str(script), str(bad)], capture_output=True, text=True)
     assert broken.returncode != 0 and "seq 5" in broken.stderr
+
+
+def test_a_needs_disclosure_lists_its_payouts_and_evidence_and_says_when_it_has_none(demo_app,
+                                                                                      demo_url):
+    """The page reads payouts and evidence only when the need has any (readside.need_page):
+    both branches, against the rows themselves."""
+    from funds.models import Disbursement
+    from needs.models import Evidence
+
+    with Session(get_engine(demo_url)) as s:
+        with_payouts = s.exec(select(Need).where(Need.state.in_(PUBLIC_STATES), Need.id.in_(
+            select(Evidence.need_id).where(Evidence.disbursement_id.is_not(None))))).first()
+        payouts = s.exec(select(Disbursement).where(
+            Disbursement.need_id == with_payouts.id)).all()
+        photos = s.exec(select(Evidence).where(Evidence.need_id == with_payouts.id)).all()
+        bare = s.exec(select(Need).where(
+            Need.state.in_(PUBLIC_STATES), Need.disbursed == 0,
+            Need.id.not_in(select(Evidence.need_id)),
+            Need.id.not_in(select(Disbursement.need_id)))).first()
+    client = demo_app.test_client()
+    page = client.get(f"/disclosure/needs/{with_payouts.code}").get_data(as_text=True)
+    assert payouts and photos
+    for payout in payouts[-200:]:
+        assert f"#{payout.ledger_seq}</a>" in page
+    for photo in photos:
+        assert f"/disclosure/evidence/{photo.id}" in page
+    assert "暂无拨付" not in page
+    empty = client.get(f"/disclosure/needs/{bare.code}")
+    assert empty.status_code == 200
+    text = empty.get_data(as_text=True)
+    assert "暂无拨付" in text and "/disclosure/evidence/" not in text
