@@ -212,11 +212,9 @@ class NeedQuery:
 
     def relevance_order(self) -> list[int]:
         """The search's ids still public and within the filter, best first."""
-        conds, ranked = self.conditions, self.ranked or []
-
-        def still_public() -> list[int]:
-            allowed = set(self.session.exec(select(Need.id).where(*conds)).all())
-            return [i for i in ranked if i in allowed]
+        def still_public() -> list[int]:  # the conditions are built only on a miss
+            allowed = set(self.session.exec(select(Need.id).where(*self.conditions)).all())
+            return [i for i in self.ranked or [] if i in allowed]
 
         return _ranked.get(self.cache_key, self.version, still_public)
 
