@@ -89,6 +89,18 @@ class NeedSummary:
     overdue: list[Need]
     overdue_count: int
 
+    @property
+    def overdue_shown(self) -> tuple:
+        """Everything the overdue list shows (a fragment's key, web.fragments)."""
+        return (self.overdue_count, tuple((n.code, n.title, n.last_disclosed_at or n.verified_at)
+                                          for n in self.overdue))
+
+    @property
+    def programmes_shown(self) -> tuple:
+        """Everything the programmes table shows (a fragment's key)."""
+        return tuple((p.code, p.name, b.needs, b.amount, b.funded, b.disbursed)
+                     for p, b in self.programmes)
+
 
 def breakdown_columns():
     return (func.count(Need.id), func.coalesce(func.sum(Need.amount), 0),
