@@ -60,7 +60,7 @@ class NeedRows:
 
 def needs_after(session: Session, f: NeedFilter, after: tuple | None, limit: int) -> NeedRows:
     """Up to `limit` public needs matching `f`, in its effective sort, after the row whose
-    keys are `after` (from the start without): readside.need_pages.needs_after in columns."""
+    keys are `after` (from the start without), in the keyset sorts of readside.need_pages."""
     query = need_query(session, f)
     if query.empty_search:
         return NeedRows([], 0, False, None)
