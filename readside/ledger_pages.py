@@ -193,8 +193,8 @@ def account_txns(session: Session, accounts: list[str], before: int | None = Non
 
     `upto_seq`, the newest seq touching the accounts (the totals kept on append say it),
     lets the first page come from memory: the ledger is append-only, so the page of an
-    account whose newest seq has not moved is the same rows. Labels are looked up each time
-    (a name may change without a posting)."""
+    account whose newest seq has not moved is the same rows. Their labels are kept with them
+    for as long as the labels' own version holds (a name may change without a posting)."""
     params = {"accounts": list(accounts), "per_page": per_page}
     if before:
         params["before"] = before
@@ -203,26 +203,33 @@ def account_txns(session: Session, accounts: list[str], before: int | None = Non
         return session.connection().execute(
             _account_txns_statement(bool(before)), params).all()
 
-    if upto_seq is not None and not before:
-        # `site` too: it moves when a database is emptied (tests), where seqs start again.
-        found = _first_pages.get((str(session.get_bind().url), tuple(accounts), per_page),
-                                 (upto_seq, followed_version(session, SITE)), read)
-    else:
-        found = read()
-    if not found:
-        return [], None
-    labels = label_accounts(session, {row.account for row in found})
-    rows: list[TxnRow] = []
-    for seq, at, kind, ref, memo, hash_, effect, account, amount in found:
-        if not rows or rows[-1].seq != seq:
-            rows.append(TxnRow(seq, aware(at), kind, ref, memo, hash_, [], int(effect)))
-        rows[-1].postings.append((labels[account], int(amount)))
-    older = rows[-1].seq if len(rows) == per_page else None
-    return rows, older
+    def labelled(found: list) -> tuple[list[TxnRow], int | None]:
+        if not found:
+            return [], None
+        labels = label_accounts(session, {row.account for row in found})
+        rows: list[TxnRow] = []
+        for seq, at, kind, ref, memo, hash_, effect, account, amount in found:
+            if not rows or rows[-1].seq != seq:
+                rows.append(TxnRow(seq, aware(at), kind, ref, memo, hash_, [], int(effect)))
+            rows[-1].postings.append((labels[account], int(amount)))
+        return rows, (rows[-1].seq if len(rows) == per_page else None)
+
+    if upto_seq is None or before:
+        return labelled(read())
+    # `site` too: it moves when a database is emptied (tests), where seqs start again. The
+    # labelled rows also follow the labels' own version (label_accounts): a need's name and
+    # whether it is public move with `site` and `lists`.
+    key = (str(session.get_bind().url), tuple(accounts), per_page)
+    site = followed_version(session, SITE)
+    return _labelled_first_pages.get(
+        key, (upto_seq, site, followed_version(session, SITE, LISTS)),
+        lambda: labelled(_first_pages.get(key, (upto_seq, site), read)))
 
 
-# The first page of an account's transactions, by the newest seq touching it (see above).
+# The first page of an account's transactions, by the newest seq touching it (see above):
+# its rows, and those rows with their labels (shared by requests: read, never changed).
 _first_pages = ResultCache(4096)
+_labelled_first_pages = ResultCache(4096)
 
 
 def account_flows(session: Session, accounts: list[str]) -> tuple[int, int, int, int | None,

@@ -2,6 +2,8 @@
 renders, from caches of reference rows, labels and fragments that follow the data scopes; a
 change is shown on the next request all the same. Public reads run in autocommit on
 PostgreSQL and may not write."""
+import re
+
 import pytest
 from sqlalchemy import text
 
@@ -92,3 +94,24 @@ def test_a_public_read_on_postgresql_runs_in_autocommit_and_may_not_write(clean_
             session.execute(text("UPDATE need SET title = 'x' WHERE id = -1"))
     with app.test_request_context("/needs", method="POST"):
         assert db_session().connection().connection.dbapi_connection.autocommit is False
+
+
+def test_a_renamed_need_is_renamed_in_its_ledger_rows_without_a_new_posting(clean_url,
+                                                                            one_project):
+    """The first page of an account's transactions is kept with its labels
+    (readside.ledger_pages.account_txns): a new name, which posts nothing, is still shown on
+    the next request, in the heading and in every row naming the account."""
+    need_id, code, donor_id = one_project
+    with unit_of_work(get_engine(clean_url)) as s:
+        donors.donate_to_need(s, s.get(donors.Donor, donor_id), s.get(Need, need_id), 5_000)
+    client = _no_page_cache(clean_url).test_client()
+    assert "助老食堂" in client.get(f"/disclosure/needs/{code}").get_data(as_text=True)
+
+    def rename(s):
+        s.get(Need, need_id).title = "爱心助老食堂二期"
+
+    committed(clean_url, rename)
+    page = client.get(f"/disclosure/needs/{code}").get_data(as_text=True)
+    named = re.findall(rf'<a href="/disclosure/needs/{code}">([^<]*)</a> <code>need:{code}',
+                       page)
+    assert named == ["爱心助老食堂二期"]  # the posting's account, named anew
