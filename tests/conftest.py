@@ -21,6 +21,17 @@ from funds import ledger_guard
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _admin(base_url: str, *statements: str) -> None:
+    """Run statements such as CREATE/DROP DATABASE on the server of `base_url`."""
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
 def _worker_services() -> None:
     """Under pytest-xdist (`-n 2`) each worker gets a PostgreSQL database and a Redis db of its
     own, named after the given ones, so that workers never empty each other's tables or share
@@ -33,11 +44,7 @@ def _worker_services() -> None:
     if url.startswith("postgresql"):
         base = Settings.from_env().database_url
         name = f"{base.rsplit('/', 1)[1]}_{worker}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
         os.environ["SHANLIAN_TEST_BASE_DATABASE_URL"] = base
     redis_url = os.environ.get("REDIS_URL", "")
@@ -69,15 +76,11 @@ def scratch_postgres() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards (for migrations)."""
     base = require_postgres()
     name = f"shanlian_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _admin(base, f'CREATE DATABASE "{name}"')
     try:
         yield base.rsplit("/", 1)[0] + "/" + name
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def require_redis() -> str:
@@ -114,10 +117,7 @@ def database_url() -> str:
     dispose_all()
     base = os.environ.get("SHANLIAN_TEST_BASE_DATABASE_URL")
     if base:  # this worker's own database
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-        admin.dispose()
+        _admin(base, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def truncate_all(url: str) -> None:
